@@ -1,0 +1,153 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/cache"
+	"github.com/crmgate/crmgate/internal/connections"
+	"github.com/crmgate/crmgate/internal/core"
+	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/providers/ghl"
+	"github.com/crmgate/crmgate/internal/secrets"
+	"github.com/crmgate/crmgate/internal/server"
+	"github.com/crmgate/crmgate/internal/store"
+	"github.com/crmgate/crmgate/internal/store/sqlstore"
+	"github.com/crmgate/crmgate/internal/unified"
+)
+
+// Connectors is the explicit registry of provider connectors: one
+// constructor per connector name. Adding a provider means adding a line here.
+func Connectors(cfg Config, hc *http.Client, log *slog.Logger) connections.Registry {
+	all := []crm.Connector{
+		ghl.NewConnector(ghl.ConnectorOptions{DefaultBaseURL: cfg.GHLBaseURL, HTTPClient: hc, Logger: log.With("provider", "ghl")}),
+	}
+	reg := connections.Registry{}
+	for _, c := range all {
+		reg[c.Name()] = c
+	}
+	return reg
+}
+
+// App is an assembled gateway.
+type App struct {
+	Config   Config
+	Store    store.Store
+	Cache    cache.Cache
+	Resolver *connections.Resolver
+	Server   *server.Server
+	log      *slog.Logger
+	closers  []func() error
+}
+
+// Build assembles the gateway: it opens the store (running migrations),
+// the cache, and makes sure the bootstrap API key exists.
+func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	keySpec := cfg.EncryptionKey
+	if keySpec == "" {
+		path := cfg.DataDir + "/encryption.key"
+		spec, created, err := secrets.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("encryption key: %w", err)
+		}
+		if created {
+			log.Warn("generated a new encryption key file; keep it safe (losing it makes stored secrets unreadable) or set GATEWAY_ENCRYPTION_KEY", "path", path)
+		} else {
+			log.Info("using encryption key file", "path", path)
+		}
+		keySpec = spec
+	}
+	keys, err := secrets.ParseKeyring(keySpec)
+	if err != nil {
+		return nil, fmt.Errorf("GATEWAY_ENCRYPTION_KEY: %w", err)
+	}
+
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, keys, log.With("component", "store"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	a.Store = st
+	a.closers = append(a.closers, st.Close)
+
+	a.Cache = cache.NewMemory(100_000)
+	if cfg.RedisURL != "" {
+		rc, err := cache.OpenRedis(ctx, cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("GATEWAY_REDIS_URL: %w", err)
+		}
+		a.closers = append(a.closers, rc.Close)
+		r := cache.NewRedis(rc, "crmgate:")
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := r.Ping(pingCtx); err != nil {
+			log.Warn("redis unreachable at start-up; serving with the in-process cache until it answers", "err", err)
+		}
+		cancel()
+		a.Cache = cache.NewFallback(r, a.Cache, log.With("component", "cache"))
+		log.Info("cache: redis with in-process fallback")
+	} else {
+		log.Info("cache: in-process (set GATEWAY_REDIS_URL to share it between replicas)")
+	}
+
+	if cfg.BootstrapAPIKey != "" {
+		if _, err := auth.EnsureKey(ctx, st, "default", "bootstrap", cfg.BootstrapAPIKey); err != nil {
+			return nil, fmt.Errorf("GATEWAY_BOOTSTRAP_API_KEY: %w", err)
+		}
+		log.Info("bootstrap API key ensured for organisation default")
+	}
+
+	hc := &http.Client{Timeout: cfg.ProviderTimeout}
+	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, log), a.Cache, cfg.SchemaCacheTTL, log.With("component", "connections"))
+	srv, err := server.New(server.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Ready:        st.Ping,
+	}, unified.New(a.Resolver, log), core.New(st, a.Resolver, log), auth.NewAuthenticator(st, 30*time.Second), log)
+	if err != nil {
+		return nil, err
+	}
+	a.Server = srv
+	ok = true
+	return a, nil
+}
+
+// Close releases the store and cache connections.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+// Run listens on the configured addresses and serves until ctx is done.
+func (a *App) Run(ctx context.Context) error {
+	lc := net.ListenConfig{}
+	gl, err := lc.Listen(ctx, "tcp", a.Config.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen grpc %s: %w", a.Config.GRPCAddr, err)
+	}
+	hl, err := lc.Listen(ctx, "tcp", a.Config.HTTPAddr)
+	if err != nil {
+		_ = gl.Close()
+		return fmt.Errorf("listen http %s: %w", a.Config.HTTPAddr, err)
+	}
+	err = a.Server.Serve(ctx, gl, hl)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,109 @@
+// Package app assembles the gateway from its configuration: store, cache,
+// connector registry, services and server. cmd/gateway is a thin shell
+// around it, and end-to-end tests build gateways with it.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmgate/crmgate/internal/server"
+)
+
+// Config is the gateway's configuration. ConfigFromEnv reads it.
+type Config struct {
+	GRPCAddr        string        // GATEWAY_GRPC_ADDR, default :9090
+	HTTPAddr        string        // GATEWAY_HTTP_ADDR, default :8080
+	DataDir         string        // GATEWAY_DATA_DIR, default ./data
+	DatabaseURL     string        // GATEWAY_DATABASE_URL, default sqlite under DataDir
+	EncryptionKey   string        // GATEWAY_ENCRYPTION_KEY, default a key file under DataDir
+	RedisURL        string        // GATEWAY_REDIS_URL, default none (in-process cache)
+	BootstrapAPIKey string        // GATEWAY_BOOTSTRAP_API_KEY
+	GHLBaseURL      string        // GHL_BASE_URL, default https://services.leadconnectorhq.com
+	MaxBodyBytes    int64         // GATEWAY_MAX_BODY_BYTES, default 4 MiB
+	SchemaCacheTTL  time.Duration // GATEWAY_SCHEMA_CACHE_TTL, default 5m
+	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 30s
+	LogLevel        slog.Level    // GATEWAY_LOG_LEVEL: debug|info|warn|error, default info
+}
+
+// ConfigFromEnv reads and validates the configuration.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		GRPCAddr:        get("GATEWAY_GRPC_ADDR", ":9090"),
+		HTTPAddr:        get("GATEWAY_HTTP_ADDR", ":8080"),
+		DataDir:         get("GATEWAY_DATA_DIR", "data"),
+		DatabaseURL:     get("GATEWAY_DATABASE_URL", ""),
+		EncryptionKey:   getenv("GATEWAY_ENCRYPTION_KEY"),
+		RedisURL:        get("GATEWAY_REDIS_URL", ""),
+		BootstrapAPIKey: getenv("GATEWAY_BOOTSTRAP_API_KEY"),
+		GHLBaseURL:      get("GHL_BASE_URL", ""),
+	}
+	var errs []error
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "crmgate.db")
+	}
+	for name, addr := range map[string]string{"GATEWAY_GRPC_ADDR": c.GRPCAddr, "GATEWAY_HTTP_ADDR": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port", name, addr))
+		}
+	}
+	var err error
+	if c.MaxBodyBytes, err = parseBytes(get("GATEWAY_MAX_BODY_BYTES", strconv.Itoa(server.DefaultMaxBodyBytes))); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_MAX_BODY_BYTES: %w", err))
+	}
+	if c.SchemaCacheTTL, err = parseDuration(get("GATEWAY_SCHEMA_CACHE_TTL", "5m")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_SCHEMA_CACHE_TTL: %w", err))
+	}
+	if c.ProviderTimeout, err = parseDuration(get("GATEWAY_PROVIDER_TIMEOUT", "30s")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_PROVIDER_TIMEOUT: %w", err))
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("GATEWAY_LOG_LEVEL", "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_LOG_LEVEL: %w", err))
+	}
+	if c.BootstrapAPIKey != "" && len(c.BootstrapAPIKey) < 16 {
+		errs = append(errs, errors.New("GATEWAY_BOOTSTRAP_API_KEY: must be at least 16 characters"))
+	}
+	if c.GHLBaseURL != "" && !strings.HasPrefix(c.GHLBaseURL, "http://") && !strings.HasPrefix(c.GHLBaseURL, "https://") {
+		errs = append(errs, errors.New("GHL_BASE_URL: must be an http(s) URL"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("must be positive, got %s", s)
+	}
+	return d, nil
+}
+
+// parseBytes reads "4194304", "4MiB", "512KiB".
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(s, suffix) {
+			s, mult = strings.TrimSuffix(s, suffix), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size in bytes (e.g. 4194304 or 4MiB)", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,26 @@
+// Package cache defines a small byte cache with expiry. Backends: an
+// in-process one (Memory) and Redis (NewRedis); a Noop one caches nothing.
+// cachetest holds the contract suite every backend runs.
+package cache
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrMiss is returned by Get when the key is absent or expired.
+var ErrMiss = errors.New("cache: miss")
+
+// Cache stores byte values under string keys, each with a time to live.
+// Implementations are safe for concurrent use. Any error other than ErrMiss
+// means the backend failed (e.g. Redis unreachable); callers are expected to
+// degrade to uncached behaviour on such errors.
+type Cache interface {
+	// Get returns the value or ErrMiss.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Set stores value under key for ttl (ttl > 0).
+	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes the keys; absent keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+}

@@ -1,0 +1,438 @@
+package ghl
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/crmgate/crmgate/internal/crm"
+)
+
+// MaxPageSize is GHL's largest pageLimit for record search.
+const MaxPageSize = 100
+
+// GHL's documented limits on a record's owners and followers.
+const (
+	maxOwners    = 1
+	maxFollowers = 10
+)
+
+// ghlRecord is the part of GHL's IRecordSchema / RecordResponseDTO the
+// adapter reads. GetRecord answers dateAdded/dateUpdated, search answers
+// createdAt/updatedAt.
+type ghlRecord struct {
+	ID          string          `json:"id"`
+	Owner       []string        `json:"owner"`
+	Followers   []string        `json:"followers"`
+	Properties  json.RawMessage `json:"properties"`
+	DateAdded   string          `json:"dateAdded"`
+	DateUpdated string          `json:"dateUpdated"`
+	CreatedAt   string          `json:"createdAt"`
+	UpdatedAt   string          `json:"updatedAt"`
+	SearchAfter json.RawMessage `json:"searchAfter"`
+}
+
+// recordFromGHL maps one GHL record (raw JSON) of the neutral object name.
+func recordFromGHL(objectName string, raw json.RawMessage) (crm.Record, ghlRecord, error) {
+	var r ghlRecord
+	if len(raw) == 0 || string(raw) == "null" {
+		return crm.Record{}, r, errors.New("no record in response")
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return crm.Record{}, r, fmt.Errorf("decoding GHL record: %w", err)
+	}
+	if r.ID == "" {
+		return crm.Record{}, r, errors.New("GHL record has no id")
+	}
+	var props map[string]any
+	if len(r.Properties) > 0 && string(r.Properties) != "null" {
+		if err := json.Unmarshal(r.Properties, &props); err != nil {
+			return crm.Record{}, r, fmt.Errorf("decoding GHL record properties: %w", err)
+		}
+	}
+	return crm.Record{
+		ID:          r.ID,
+		ObjectName:  objectName,
+		Properties:  PropertiesFromGHL(props),
+		OwnerIDs:    r.Owner,
+		FollowerIDs: r.Followers,
+		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
+		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
+		Raw:         append(json.RawMessage(nil), raw...),
+	}, r, nil
+}
+
+// PropertiesFromGHL maps GHL record properties to neutral ones. Values pass
+// through as decoded JSON (numbers float64, arrays []any, money
+// {"currency","value"}); TEXTBOX_LIST entries "field.option": v are grouped
+// into "field": {"option": v}. A dotted key whose field name is also a
+// plain key stays as it is.
+func PropertiesFromGHL(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		if !strings.Contains(k, ".") {
+			out[k] = v
+		}
+	}
+	groups := map[string]map[string]any{}
+	for k, v := range in {
+		field, opt, ok := strings.Cut(k, ".")
+		if !ok {
+			continue
+		}
+		if _, plain := out[field]; plain && groups[field] == nil || field == "" || opt == "" {
+			out[k] = v
+			continue
+		}
+		g := groups[field]
+		if g == nil {
+			g = map[string]any{}
+			groups[field] = g
+			out[field] = g
+		}
+		g[opt] = v
+	}
+	return out
+}
+
+// isMoney tells a MONETORY value ({"currency": ..., "value": ...}) from a
+// TEXTBOX_LIST group.
+func isMoney(m map[string]any) bool {
+	if _, ok := m["value"]; !ok {
+		return false
+	}
+	for k := range m {
+		if k != "value" && k != "currency" {
+			return false
+		}
+	}
+	return true
+}
+
+// PropertiesToGHL maps neutral record properties to GHL's: an object value
+// is a TEXTBOX_LIST group, split into "field.option": v, unless it is a
+// money value (only the keys "value" and "currency"); everything else
+// passes through unchanged.
+func PropertiesToGHL(in map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(in))
+	var vs []crm.FieldViolation
+	keys := make([]string, 0, len(in))
+	for k := range in {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := in[k]
+		if k == "" {
+			vs = append(vs, crm.FieldViolation{Field: "properties", Description: "empty property id"})
+			continue
+		}
+		if m, ok := v.(map[string]any); ok && !isMoney(m) {
+			for opt, ov := range m {
+				if opt == "" {
+					vs = append(vs, crm.FieldViolation{Field: "properties." + k, Description: "empty option key"})
+					continue
+				}
+				out[k+"."+opt] = ov
+			}
+			continue
+		}
+		out[k] = v
+	}
+	if len(vs) > 0 {
+		return nil, &crm.ValidationError{Violations: vs}
+	}
+	return out, nil
+}
+
+// checkPeople validates owner and follower ids against GHL's limits.
+func checkPeople(in crm.RecordInput) []crm.FieldViolation {
+	var vs []crm.FieldViolation
+	if len(in.OwnerIDs) > maxOwners {
+		vs = append(vs, crm.FieldViolation{Field: "owner_ids", Description: fmt.Sprintf("GHL allows at most %d owner", maxOwners)})
+	}
+	if len(in.FollowerIDs) > maxFollowers {
+		vs = append(vs, crm.FieldViolation{Field: "follower_ids", Description: fmt.Sprintf("GHL allows at most %d followers", maxFollowers)})
+	}
+	for i, id := range in.OwnerIDs {
+		if id == "" {
+			vs = append(vs, crm.FieldViolation{Field: fmt.Sprintf("owner_ids[%d]", i), Description: "empty id"})
+		}
+	}
+	for i, id := range in.FollowerIDs {
+		if id == "" {
+			vs = append(vs, crm.FieldViolation{Field: fmt.Sprintf("follower_ids[%d]", i), Description: "empty id"})
+		}
+	}
+	return vs
+}
+
+// recordBody is the body real clients send to create and update records.
+type recordBody struct {
+	LocationID string         `json:"locationId"`
+	Properties map[string]any `json:"properties"`
+	Owner      *[]string      `json:"owner,omitempty"`
+	Followers  *[]string      `json:"followers,omitempty"`
+}
+
+func (c *Client) recordBody(in crm.RecordInput, create bool) (recordBody, error) {
+	vs := checkPeople(in)
+	props, err := PropertiesToGHL(in.Properties)
+	if err != nil {
+		var ve *crm.ValidationError
+		errors.As(err, &ve)
+		vs = append(vs, ve.Violations...)
+	}
+	if len(vs) > 0 {
+		return recordBody{}, &crm.ValidationError{Violations: vs}
+	}
+	b := recordBody{LocationID: c.locationID, Properties: props}
+	if create {
+		// Omit empty owner/followers on create.
+		if len(in.OwnerIDs) > 0 {
+			b.Owner = &in.OwnerIDs
+		}
+		if len(in.FollowerIDs) > 0 {
+			b.Followers = &in.FollowerIDs
+		}
+	} else {
+		// On update nil means unchanged; an empty list clears.
+		if in.OwnerIDs != nil {
+			b.Owner = &in.OwnerIDs
+		}
+		if in.FollowerIDs != nil {
+			b.Followers = &in.FollowerIDs
+		}
+	}
+	return b, nil
+}
+
+// recordCall sends a request answering {record} and maps it.
+func (c *Client) recordCall(ctx context.Context, op, method, path, objectName string, q map[string][]string, body any) (crm.Record, error) {
+	var resp struct {
+		Record json.RawMessage `json:"record"`
+	}
+	if _, err := c.do(ctx, method, path, q, body, &resp); err != nil {
+		return crm.Record{}, err
+	}
+	rec, _, err := recordFromGHL(objectName, resp.Record)
+	if err != nil {
+		return crm.Record{}, badAnswer(op, err)
+	}
+	return rec, nil
+}
+
+func recordPath(key, id string) string {
+	return "/objects/" + seg(key) + "/records/" + seg(id)
+}
+
+// GetRecord reads a record: GET /objects/{schemaKey}/records/{id}.
+func (c *Client) GetRecord(ctx context.Context, objectName, id string) (crm.Record, error) {
+	key, err := recordsAPIKey(objectName)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	if id == "" {
+		return crm.Record{}, crm.Invalid("id", "required")
+	}
+	return c.recordCall(ctx, "get record", http.MethodGet, recordPath(key, id), objectName, nil, nil)
+}
+
+// CreateRecord creates a record: POST /objects/{schemaKey}/records with
+// {locationId, properties, owner, followers} (owner/followers omitted when
+// empty).
+func (c *Client) CreateRecord(ctx context.Context, objectName string, in crm.RecordInput) (crm.Record, error) {
+	key, err := recordsAPIKey(objectName)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	body, err := c.recordBody(in, true)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	return c.recordCall(ctx, "create record", http.MethodPost, "/objects/"+seg(key)+"/records", objectName, nil, body)
+}
+
+// UpdateRecord changes the given properties of a record (and its owners or
+// followers when not nil): PUT /objects/{schemaKey}/records/{id}?locationId=.
+func (c *Client) UpdateRecord(ctx context.Context, objectName, id string, in crm.RecordInput) (crm.Record, error) {
+	key, err := recordsAPIKey(objectName)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	if id == "" {
+		return crm.Record{}, crm.Invalid("id", "required")
+	}
+	body, err := c.recordBody(in, false)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	return c.recordCall(ctx, "update record", http.MethodPut, recordPath(key, id), objectName, c.locQuery(), body)
+}
+
+// DeleteRecord deletes a record: DELETE /objects/{schemaKey}/records/{id}.
+func (c *Client) DeleteRecord(ctx context.Context, objectName, id string) error {
+	key, err := recordsAPIKey(objectName)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return crm.Invalid("id", "required")
+	}
+	raw, err := c.do(ctx, http.MethodDelete, recordPath(key, id), nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Success *bool `json:"success"`
+	}
+	_ = json.Unmarshal(raw, &resp) // the answer is informative only
+	if resp.Success != nil && !*resp.Success {
+		return &crm.ProviderError{Provider: providerName, Status: http.StatusOK, Message: "GHL did not delete record " + id + " (success: false)"}
+	}
+	return nil
+}
+
+// ListRecords pages through every record: SearchRecords with an empty
+// query (GHL has no list endpoint).
+func (c *Client) ListRecords(ctx context.Context, objectName string, q crm.RecordQuery) (crm.RecordPage, error) {
+	q.Query = ""
+	return c.SearchRecords(ctx, objectName, q)
+}
+
+// recordCursor is the decoded crm cursor: GHL's searchAfter of the last
+// record seen (or, when GHL gives none, the next page number) and how many
+// records came before.
+type recordCursor struct {
+	After json.RawMessage `json:"a,omitempty"`
+	Page  int             `json:"p,omitempty"`
+	Seen  int64           `json:"n"`
+}
+
+func encodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursorJSON decodes a base64url JSON cursor strictly.
+func decodeCursorJSON(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func decodeRecordCursor(s string) (recordCursor, error) {
+	var cur recordCursor
+	if s == "" {
+		return cur, nil
+	}
+	err := decodeCursorJSON(s, &cur)
+	if err == nil && (cur.Seen < 0 || cur.Page < 0 || len(cur.After) > 0 && cur.After[0] != '[') {
+		err = errors.New("bad values")
+	}
+	if err != nil {
+		return recordCursor{}, crm.Invalid("cursor", "malformed cursor")
+	}
+	return cur, nil
+}
+
+// searchBody is GHL's SearchRecordsBody.
+type searchBody struct {
+	LocationID  string          `json:"locationId"`
+	Page        int             `json:"page"`
+	PageLimit   int             `json:"pageLimit"`
+	Query       string          `json:"query"`
+	SearchAfter json.RawMessage `json:"searchAfter"`
+}
+
+// SearchRecords pages through the records matching q.Query:
+// POST /objects/{schemaKey}/records/search with {locationId, page,
+// pageLimit, query, searchAfter}. GHL searches the object's searchable
+// properties; q.Query is passed as it is (e.g. "Buddy" or "name:Buddy").
+// PageSize must be positive and is capped at 100.
+func (c *Client) SearchRecords(ctx context.Context, objectName string, q crm.RecordQuery) (crm.RecordPage, error) {
+	key, err := recordsAPIKey(objectName)
+	if err != nil {
+		return crm.RecordPage{}, err
+	}
+	if q.PageSize <= 0 {
+		return crm.RecordPage{}, crm.Invalid("page_size", "must be positive")
+	}
+	limit := min(q.PageSize, MaxPageSize)
+	cur, err := decodeRecordCursor(q.Cursor)
+	if err != nil {
+		return crm.RecordPage{}, err
+	}
+	body := searchBody{
+		LocationID:  c.locationID,
+		Page:        1,
+		PageLimit:   limit,
+		Query:       q.Query,
+		SearchAfter: json.RawMessage("[]"),
+	}
+	if len(cur.After) > 0 {
+		body.SearchAfter = cur.After
+	} else if cur.Page > 1 {
+		body.Page = cur.Page
+	}
+	var resp struct {
+		Records []json.RawMessage `json:"records"`
+		Total   *float64          `json:"total"`
+	}
+	if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+		return crm.RecordPage{}, err
+	}
+	page := crm.RecordPage{Items: make([]crm.Record, 0, len(resp.Records)), Total: -1}
+	if resp.Total != nil {
+		page.Total = int64(*resp.Total)
+	}
+	var last ghlRecord
+	for _, raw := range resp.Records {
+		rec, r, err := recordFromGHL(objectName, raw)
+		if err != nil {
+			return crm.RecordPage{}, badAnswer("search records", err)
+		}
+		page.Items = append(page.Items, rec)
+		last = r
+	}
+	seen := cur.Seen + int64(len(resp.Records))
+	switch {
+	case len(resp.Records) < limit:
+	case page.Total >= 0 && seen >= page.Total:
+	case isJSONArray(last.SearchAfter):
+		page.NextCursor = encodeCursor(recordCursor{After: compactJSON(last.SearchAfter), Seen: seen})
+	default:
+		// No searchAfter: fall back to page numbers.
+		page.NextCursor = encodeCursor(recordCursor{Page: body.Page + 1, Seen: seen})
+	}
+	return page, nil
+}
+
+func isJSONArray(raw json.RawMessage) bool {
+	var a []any
+	return len(raw) > 0 && json.Unmarshal(raw, &a) == nil && len(a) > 0
+}
+
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return raw
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,283 @@
+// Package schemacache is a caching decorator around a crm.Provider: object
+// lists and object schemas (object + properties) are kept in a cache.Cache
+// per connection, and every schema write made through the decorator
+// invalidates what it changes. Cache failures degrade to uncached calls.
+package schemacache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/crmgate/crmgate/internal/cache"
+	"github.com/crmgate/crmgate/internal/crm"
+)
+
+// Provider wraps a crm.Provider. It implements every capability interface;
+// those the wrapped provider lacks answer crm.ErrUnsupported.
+type Provider struct {
+	inner  crm.Provider
+	cache  cache.Cache
+	prefix string
+	ttl    time.Duration
+	log    *slog.Logger
+}
+
+var (
+	_ crm.Provider           = (*Provider)(nil)
+	_ crm.SchemaReader       = (*Provider)(nil)
+	_ crm.SchemaWriter       = (*Provider)(nil)
+	_ crm.RecordReader       = (*Provider)(nil)
+	_ crm.RecordWriter       = (*Provider)(nil)
+	_ crm.AssociationManager = (*Provider)(nil)
+)
+
+// Wrap returns inner with schema caching under keys starting with scope
+// (e.g. "schema:<connection id>:").
+func Wrap(inner crm.Provider, c cache.Cache, scope string, ttl time.Duration, log *slog.Logger) *Provider {
+	return &Provider{inner: inner, cache: c, prefix: scope, ttl: ttl, log: log}
+}
+
+// Unwrap returns the wrapped provider.
+func (p *Provider) Unwrap() crm.Provider { return p.inner }
+
+func (p *Provider) objectsKey() string             { return p.prefix + "objects" }
+func (p *Provider) schemaKey(object string) string { return p.prefix + "schema:" + object }
+
+// load returns the cached value under key, or fetches, stores and returns it.
+func load[T any](ctx context.Context, p *Provider, key string, fetch func() (T, error)) (T, error) {
+	if raw, err := p.cache.Get(ctx, key); err == nil {
+		var v T
+		if err := json.Unmarshal(raw, &v); err == nil {
+			return v, nil
+		}
+		p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", key)
+	} else if !errors.Is(err, cache.ErrMiss) {
+		p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
+	}
+	v, err := fetch()
+	if err != nil {
+		return v, err
+	}
+	if raw, err := json.Marshal(v); err == nil {
+		if err := p.cache.Set(ctx, key, raw, p.ttl); err != nil {
+			p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
+		}
+	}
+	return v, nil
+}
+
+func (p *Provider) invalidate(ctx context.Context, keys ...string) {
+	if err := p.cache.Delete(ctx, keys...); err != nil {
+		p.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err, "keys", keys)
+	}
+}
+
+// Check implements crm.Provider.
+func (p *Provider) Check(ctx context.Context) error { return p.inner.Check(ctx) }
+
+// ListObjects implements crm.SchemaReader, cached.
+func (p *Provider) ListObjects(ctx context.Context) ([]crm.Object, error) {
+	r, ok := p.inner.(crm.SchemaReader)
+	if !ok {
+		return nil, crm.ErrUnsupported
+	}
+	return load(ctx, p, p.objectsKey(), func() ([]crm.Object, error) { return r.ListObjects(ctx) })
+}
+
+// GetSchema implements crm.SchemaReader, cached.
+func (p *Provider) GetSchema(ctx context.Context, objectName string) (crm.Schema, error) {
+	r, ok := p.inner.(crm.SchemaReader)
+	if !ok {
+		return crm.Schema{}, crm.ErrUnsupported
+	}
+	return load(ctx, p, p.schemaKey(objectName), func() (crm.Schema, error) { return r.GetSchema(ctx, objectName) })
+}
+
+func (p *Provider) writer() (crm.SchemaWriter, error) {
+	w, ok := p.inner.(crm.SchemaWriter)
+	if !ok {
+		return nil, crm.ErrUnsupported
+	}
+	return w, nil
+}
+
+// CreateObject implements crm.SchemaWriter and invalidates the object list.
+func (p *Provider) CreateObject(ctx context.Context, in crm.ObjectInput) (crm.Schema, error) {
+	w, err := p.writer()
+	if err != nil {
+		return crm.Schema{}, err
+	}
+	s, err := w.CreateObject(ctx, in)
+	p.invalidate(ctx, p.objectsKey(), p.schemaKey(in.Name))
+	return s, err
+}
+
+// UpdateObject implements crm.SchemaWriter and invalidates the object.
+func (p *Provider) UpdateObject(ctx context.Context, objectName string, patch crm.ObjectPatch) (crm.Object, error) {
+	w, err := p.writer()
+	if err != nil {
+		return crm.Object{}, err
+	}
+	o, err := w.UpdateObject(ctx, objectName, patch)
+	p.invalidate(ctx, p.objectsKey(), p.schemaKey(objectName))
+	return o, err
+}
+
+// CreateProperty implements crm.SchemaWriter and invalidates the object's schema.
+func (p *Provider) CreateProperty(ctx context.Context, objectName string, prop crm.Property) (crm.Property, error) {
+	w, err := p.writer()
+	if err != nil {
+		return crm.Property{}, err
+	}
+	out, err := w.CreateProperty(ctx, objectName, prop)
+	p.invalidate(ctx, p.schemaKey(objectName))
+	return out, err
+}
+
+// UpdateProperty implements crm.SchemaWriter and invalidates the object's schema.
+func (p *Provider) UpdateProperty(ctx context.Context, objectName, propertyID string, patch crm.PropertyPatch) (crm.Property, error) {
+	w, err := p.writer()
+	if err != nil {
+		return crm.Property{}, err
+	}
+	out, err := w.UpdateProperty(ctx, objectName, propertyID, patch)
+	p.invalidate(ctx, p.schemaKey(objectName))
+	return out, err
+}
+
+// DeleteProperty implements crm.SchemaWriter and invalidates the object's schema.
+func (p *Provider) DeleteProperty(ctx context.Context, objectName, propertyID string) error {
+	w, err := p.writer()
+	if err != nil {
+		return err
+	}
+	err = w.DeleteProperty(ctx, objectName, propertyID)
+	p.invalidate(ctx, p.schemaKey(objectName))
+	return err
+}
+
+func (p *Provider) recordReader() (crm.RecordReader, error) {
+	r, ok := p.inner.(crm.RecordReader)
+	if !ok {
+		return nil, crm.ErrUnsupported
+	}
+	return r, nil
+}
+
+func (p *Provider) recordWriter() (crm.RecordWriter, error) {
+	r, ok := p.inner.(crm.RecordWriter)
+	if !ok {
+		return nil, crm.ErrUnsupported
+	}
+	return r, nil
+}
+
+func (p *Provider) associations() (crm.AssociationManager, error) {
+	r, ok := p.inner.(crm.AssociationManager)
+	if !ok {
+		return nil, crm.ErrUnsupported
+	}
+	return r, nil
+}
+
+// GetRecord passes through.
+func (p *Provider) GetRecord(ctx context.Context, objectName, id string) (crm.Record, error) {
+	r, err := p.recordReader()
+	if err != nil {
+		return crm.Record{}, err
+	}
+	return r.GetRecord(ctx, objectName, id)
+}
+
+// ListRecords passes through.
+func (p *Provider) ListRecords(ctx context.Context, objectName string, q crm.RecordQuery) (crm.RecordPage, error) {
+	r, err := p.recordReader()
+	if err != nil {
+		return crm.RecordPage{}, err
+	}
+	return r.ListRecords(ctx, objectName, q)
+}
+
+// SearchRecords passes through.
+func (p *Provider) SearchRecords(ctx context.Context, objectName string, q crm.RecordQuery) (crm.RecordPage, error) {
+	r, err := p.recordReader()
+	if err != nil {
+		return crm.RecordPage{}, err
+	}
+	return r.SearchRecords(ctx, objectName, q)
+}
+
+// CreateRecord passes through.
+func (p *Provider) CreateRecord(ctx context.Context, objectName string, in crm.RecordInput) (crm.Record, error) {
+	w, err := p.recordWriter()
+	if err != nil {
+		return crm.Record{}, err
+	}
+	return w.CreateRecord(ctx, objectName, in)
+}
+
+// UpdateRecord passes through.
+func (p *Provider) UpdateRecord(ctx context.Context, objectName, id string, in crm.RecordInput) (crm.Record, error) {
+	w, err := p.recordWriter()
+	if err != nil {
+		return crm.Record{}, err
+	}
+	return w.UpdateRecord(ctx, objectName, id, in)
+}
+
+// DeleteRecord passes through.
+func (p *Provider) DeleteRecord(ctx context.Context, objectName, id string) error {
+	w, err := p.recordWriter()
+	if err != nil {
+		return err
+	}
+	return w.DeleteRecord(ctx, objectName, id)
+}
+
+// ListAssociationSchemas passes through.
+func (p *Provider) ListAssociationSchemas(ctx context.Context) ([]crm.AssociationSchema, error) {
+	a, err := p.associations()
+	if err != nil {
+		return nil, err
+	}
+	return a.ListAssociationSchemas(ctx)
+}
+
+// CreateAssociationSchema passes through.
+func (p *Provider) CreateAssociationSchema(ctx context.Context, in crm.AssociationInput) (crm.AssociationSchema, []string, error) {
+	a, err := p.associations()
+	if err != nil {
+		return crm.AssociationSchema{}, nil, err
+	}
+	return a.CreateAssociationSchema(ctx, in)
+}
+
+// CreateRelation passes through.
+func (p *Provider) CreateRelation(ctx context.Context, r crm.Relation) (crm.Relation, error) {
+	a, err := p.associations()
+	if err != nil {
+		return crm.Relation{}, err
+	}
+	return a.CreateRelation(ctx, r)
+}
+
+// ListRelations passes through.
+func (p *Provider) ListRelations(ctx context.Context, recordID, cursor string, pageSize int) (crm.RelationPage, error) {
+	a, err := p.associations()
+	if err != nil {
+		return crm.RelationPage{}, err
+	}
+	return a.ListRelations(ctx, recordID, cursor, pageSize)
+}
+
+// DeleteRelation passes through.
+func (p *Provider) DeleteRelation(ctx context.Context, relationID string) error {
+	a, err := p.associations()
+	if err != nil {
+		return err
+	}
+	return a.DeleteRelation(ctx, relationID)
+}

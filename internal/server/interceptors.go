@@ -1,0 +1,95 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/auth"
+)
+
+// publicMethods need no API key.
+func public(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// recoverUnary turns a panic into Internal, logging the stack.
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
+				resp, err = nil, status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// logUnary logs each call with its outcome (never metadata or bodies: they
+// may carry secrets).
+func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		code := status.Code(err)
+		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
+		if p, ok := auth.FromContext(ctx); ok {
+			attrs = append(attrs, "org", p.OrganisationID)
+		}
+		if c := auth.MetadataValue(ctx, auth.HeaderConnectionID); c != "" && len(c) <= 128 {
+			attrs = append(attrs, "connection", c)
+		}
+		level := slog.LevelInfo
+		if code == codes.Internal || code == codes.Unknown {
+			level = slog.LevelError
+		}
+		log.Log(ctx, level, "rpc", attrs...)
+		return resp, err
+	}
+}
+
+// errorsUnary maps domain errors to statuses (the one mapping: apierr.Status).
+func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, apierr.Status(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+// authUnary authenticates every non-public call by its x-apikey.
+func authUnary(a *auth.Authenticator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if public(info.FullMethod) {
+			return handler(ctx, req)
+		}
+		p, err := a.Authenticate(ctx, auth.MetadataValue(ctx, auth.HeaderAPIKey))
+		if err != nil {
+			return nil, err
+		}
+		return handler(auth.WithPrincipal(ctx, p), req)
+	}
+}
+
+// authStream guards streaming methods (only reflection is public).
+func authStream(a *auth.Authenticator, log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if public(info.FullMethod) {
+			return handler(srv, ss)
+		}
+		if _, err := a.Authenticate(ss.Context(), auth.MetadataValue(ss.Context(), auth.HeaderAPIKey)); err != nil {
+			return apierr.Status(ss.Context(), log, info.FullMethod, err)
+		}
+		return handler(srv, ss)
+	}
+}

@@ -1,0 +1,234 @@
+// Package server wires crmgate's gRPC server and its REST facade.
+//
+// Two ports on purpose (as Cerbos and OpenFGA do): gRPC and HTTP/1.1 REST
+// behave differently behind load balancers and TLS terminators, and
+// multiplexing both on one port (cmux) is fragile. The REST facade
+// (grpc-gateway) calls the gRPC server through an in-process listener, so
+// every REST call passes the same interceptors (recovery, logging, error
+// mapping, authentication) as a gRPC call, without a network hop.
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
+	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/gen/openapi"
+	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/auth"
+)
+
+// DefaultMaxBodyBytes bounds request bodies (REST and gRPC).
+const DefaultMaxBodyBytes = 4 << 20
+
+// Config configures the server.
+type Config struct {
+	MaxBodyBytes int64
+	// Ready reports readiness for /healthz (e.g. a store ping); nil means ready.
+	Ready func(context.Context) error
+	// Routes adds HTTP routes outside /v0 (e.g. OAuth callbacks).
+	Routes map[string]http.Handler
+}
+
+// Server is the gRPC server plus the REST handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	inproc  *bufconn.Listener
+	conn    *grpc.ClientConn
+	handler http.Handler
+}
+
+// New builds the server around the two services.
+func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceServer, authn *auth.Authenticator, log *slog.Logger) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s := &Server{cfg: cfg, log: log}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn)),
+		grpc.ChainStreamInterceptor(authStream(authn, log)),
+	)
+	crmv1.RegisterCrmServiceServer(s.grpc, crmSvc)
+	corev1.RegisterCoreServiceServer(s.grpc, coreSvc)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+
+	s.inproc = bufconn.Listen(1 << 20)
+	conn, err := grpc.NewClient("passthrough:///inprocess",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(int(cfg.MaxBodyBytes)+1024)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("in-process grpc client: %w", err)
+	}
+	s.conn = conn
+
+	gw := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithErrorHandler(apierr.GatewayErrorHandler),
+		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
+	)
+	ctx := context.Background()
+	if err := crmv1.RegisterCrmServiceHandler(ctx, gw, conn); err != nil {
+		return nil, fmt.Errorf("register crm gateway: %w", err)
+	}
+	if err := corev1.RegisterCoreServiceHandler(ctx, gw, conn); err != nil {
+		return nil, fmt.Errorf("register core gateway: %w", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.JSON)
+	})
+	for pattern, h := range cfg.Routes {
+		mux.Handle(pattern, h)
+	}
+	mux.Handle("/", limitBody(cfg.MaxBodyBytes, gw))
+	s.handler = mux
+	return s, nil
+}
+
+// forwarded request headers (as gRPC metadata of the same name).
+var forwarded = map[string]bool{
+	auth.HeaderAPIKey: true, auth.HeaderConnectionID: true,
+	"idempotency-key": true, "x-crmgate-wait": true, "x-request-id": true,
+}
+
+func headerMatcher(key string) (string, bool) {
+	k := strings.ToLower(key)
+	if forwarded[k] {
+		return k, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// limitBody answers 413 for bodies over max, before any decoding.
+func limitBody(maxBytes int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > maxBytes {
+			tooLarge(w, maxBytes)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+		if err != nil {
+			apierr.WriteBody(w, http.StatusBadRequest, apierr.Body{Code: code.Code_INVALID_ARGUMENT.String(), Message: "could not read request body", Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "BODY_UNREADABLE"}})
+			return
+		}
+		if int64(len(body)) > maxBytes {
+			tooLarge(w, maxBytes)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tooLarge(w http.ResponseWriter, maxBytes int64) {
+	apierr.WriteBody(w, http.StatusRequestEntityTooLarge, apierr.Body{
+		Code:    code.Code_RESOURCE_EXHAUSTED.String(),
+		Message: fmt.Sprintf("request body is larger than the limit of %d bytes", maxBytes),
+		Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "BODY_TOO_LARGE"},
+	})
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "health check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"status":"NOT_SERVING"}`+"\n")
+			return
+		}
+	}
+	_, _ = io.WriteString(w, `{"status":"SERVING"}`+"\n")
+}
+
+// Handler is the HTTP handler (REST, /healthz, /openapi.json).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// GRPC is the gRPC server (for tests that serve it themselves).
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Serve serves gRPC on grpcLis and HTTP on httpLis until ctx is done, then
+// shuts down gracefully: health NOT_SERVING, HTTP drained, gRPC drained.
+func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
+	httpSrv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 3)
+	go func() { errc <- s.grpc.Serve(s.inproc) }()
+	go func() { errc <- s.grpc.Serve(grpcLis) }()
+	go func() {
+		if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		s.log.Error("server failed", "err", err)
+	}
+	s.health.Shutdown()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if e := httpSrv.Shutdown(shutdownCtx); e != nil {
+		s.log.Warn("http shutdown", "err", e)
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-shutdownCtx.Done():
+		s.grpc.Stop()
+	}
+	_ = s.conn.Close()
+	return err
+}
