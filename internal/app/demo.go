@@ -23,7 +23,7 @@ type Demo struct {
 // Demo location and token of the in-process GHL fake.
 const (
 	demoLocation = "demoLocation0000000001"
-	demoToken    = "pit-demo-0000-0000-0000-000000000000"
+	demoToken    = "pit-demo-0000-0000-0000-000000000000" //nolint:gosec // token of the in-process fake, not a real credential
 )
 
 // StartDemo starts the GHL fake on a loopback port, seeds it with a sample

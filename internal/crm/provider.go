@@ -52,8 +52,8 @@ type RecordWriter interface {
 type AssociationManager interface {
 	ListAssociationSchemas(ctx context.Context) ([]AssociationSchema, error)
 	CreateAssociationSchema(ctx context.Context, in AssociationInput) (AssociationSchema, []string, error)
-	// CreateRelation links two records; the source record is of the
-	// association's source or target object.
+	// CreateRelation links two records; SourceRecordID is a record of the
+	// association's source object, TargetRecordID one of its target object.
 	CreateRelation(ctx context.Context, r Relation) (Relation, error)
 	ListRelations(ctx context.Context, recordID string, cursor string, pageSize int) (RelationPage, error)
 	DeleteRelation(ctx context.Context, relationID string) error

@@ -77,7 +77,7 @@ func LoadOrCreateKeyFile(path string) (spec string, created bool, err error) {
 // readKeyFile reads, checks and normalises the key file at path. A missing
 // file answers an error wrapping fs.ErrNotExist.
 func readKeyFile(path string) (string, error) {
-	f, err := os.Open(path)
+	f, err := os.Open(path) //nolint:gosec // the key file path is operator configuration
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", err

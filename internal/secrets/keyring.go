@@ -173,11 +173,22 @@ func GenerateKey() string {
 	return base64.StdEncoding.EncodeToString(key)
 }
 
-// NewestKeyID returns the id of the key new values are encrypted under.
-func (k *Keyring) NewestKeyID() string { return k.ids[0] }
+// NewestKeyID returns the id of the key new values are encrypted under ("" for
+// a nil keyring).
+func (k *Keyring) NewestKeyID() string {
+	if k == nil || len(k.ids) == 0 {
+		return ""
+	}
+	return k.ids[0]
+}
 
 // KeyIDs returns the ids of the keyring's keys, newest first.
-func (k *Keyring) KeyIDs() []string { return append([]string(nil), k.ids...) }
+func (k *Keyring) KeyIDs() []string {
+	if k == nil {
+		return nil
+	}
+	return append([]string(nil), k.ids...)
+}
 
 // Encrypt encrypts plaintext under the newest key, binding it to aad (which
 // may be nil), and returns "v1.<keyid>.<base64url>".
@@ -186,7 +197,7 @@ func (k *Keyring) Encrypt(plaintext, aad []byte) (string, error) {
 		return "", errors.New("secrets: encrypt with an empty keyring")
 	}
 	id := k.ids[0]
-	sealed := k.aeads[id].Seal(nil, nil, plaintext, aad)
+	sealed := k.aeads[id].Seal(nil, nil, plaintext, aad) //nolint:gosec // NewGCMWithRandomNonce draws a random nonce itself
 	return formatVersion + "." + id + "." + base64.RawURLEncoding.EncodeToString(sealed), nil
 }
 

@@ -314,4 +314,7 @@ func TestEmptyKeyring(t *testing.T) {
 	if _, err := k.Decrypt("v1.k1.AAAA", nil); err == nil {
 		t.Fatal("Decrypt on nil keyring succeeded")
 	}
+	if k.NewestKeyID() != "" || k.KeyIDs() != nil || !k.NeedsRotation("v1.k1.AAAA") {
+		t.Fatal("nil keyring accessors misbehave")
+	}
 }

@@ -61,7 +61,7 @@ type StaticToken string
 // Token returns the token itself.
 func (t StaticToken) Token(context.Context) (string, error) {
 	if t == "" {
-		return "", errors.New("ghl: empty token")
+		return "", errors.New("empty token")
 	}
 	return string(t), nil
 }
@@ -89,6 +89,7 @@ type Client struct {
 	token      TokenSource
 	hc         *http.Client
 	log        *slog.Logger
+	maxBody    int64 // MaxResponseBytes; smaller in tests
 }
 
 // NewClient checks o and returns a Client. It does no I/O.
@@ -111,7 +112,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Client{base: base, locationID: o.LocationID, token: o.Token, hc: hc, log: lg}, nil
+	return &Client{base: base, locationID: o.LocationID, token: o.Token, hc: hc, log: lg, maxBody: MaxResponseBytes}, nil
 }
 
 // LocationID returns the location the client works on.
@@ -131,7 +132,7 @@ func checkBaseURL(s string) (string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return "", fmt.Errorf("not a URL: %v", err)
+		return "", fmt.Errorf("not a URL: %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", errors.New("must be an absolute http or https URL")
@@ -221,7 +222,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		return nil, providerError(resp, b)
 	}
-	b, err := readBounded(resp.Body, MaxResponseBytes)
+	b, err := readBounded(resp.Body, c.maxBody)
 	if err != nil {
 		return nil, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("reading %s %s response: %w", method, path, err)}
 	}
@@ -234,7 +235,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 }
 
 // errResponseTooLarge is the cause when a response exceeds MaxResponseBytes.
-var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+var errResponseTooLarge = errors.New("response body too large")
 
 func readBounded(r io.Reader, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
@@ -242,7 +243,7 @@ func readBounded(r io.Reader, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, errResponseTooLarge
+		return nil, fmt.Errorf("%w: more than %d bytes", errResponseTooLarge, limit)
 	}
 	return b, nil
 }

@@ -86,8 +86,9 @@ func PropertiesFromGHL(in map[string]any) map[string]any {
 		if !ok {
 			continue
 		}
-		if _, plain := out[field]; plain && groups[field] == nil || field == "" || opt == "" {
-			out[k] = v
+		_, plain := in[field]
+		if plain || field == "" || opt == "" {
+			out[k] = v // not a textbox group: keep the key as it is
 			continue
 		}
 		g := groups[field]

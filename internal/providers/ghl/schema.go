@@ -293,7 +293,9 @@ type updateObjectBody struct {
 // PUT /objects/{key}. GHL requires searchableProperties on every update, so
 // the object's current ones are read first (GET /objects/{key}) and sent
 // back unchanged ([] if GHL does not report them). An empty part of Labels
-// leaves that label unchanged.
+// leaves that label unchanged. Standard objects (contact, opportunity,
+// account) only have searchable fields to update in GHL: changing their
+// labels or description answers crm.ErrUnsupported.
 func (c *Client) UpdateObject(ctx context.Context, objectName string, p crm.ObjectPatch) (crm.Object, error) {
 	key, err := objectKeyArg(objectName)
 	if err != nil {
@@ -308,6 +310,10 @@ func (c *Client) UpdateObject(ctx context.Context, objectName string, p crm.Obje
 	}
 	if p.Labels == nil && p.Description == nil {
 		return cur, nil
+	}
+	if o.Standard {
+		// The spec: standard objects update only their searchable fields.
+		return crm.Object{}, fmt.Errorf("ghl: the labels and description of standard object %q cannot be changed: %w", objectName, crm.ErrUnsupported)
 	}
 	body := updateObjectBody{
 		Description:          p.Description,

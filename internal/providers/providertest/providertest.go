@@ -19,7 +19,6 @@
 package providertest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -831,7 +830,7 @@ func (s *suite) testUnknownObject(t *testing.T) {
 	if !schemas && !records {
 		t.Skipf("provider %T reads neither schemas nor records", p)
 	}
-	ctx := context.WithoutCancel(t.Context())
+	ctx := t.Context()
 	if sr, ok := p.(crm.SchemaReader); ok {
 		if _, err := sr.GetSchema(ctx, "ct_missing"); !errors.Is(err, crm.ErrNotFound) {
 			t.Errorf("GetSchema(unknown): %v, want ErrNotFound", err)

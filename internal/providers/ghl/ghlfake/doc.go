@@ -66,7 +66,8 @@
 //     route) carries the full limits. A 429 uses no budget, and on a daily
 //     429 X-RateLimit-Daily-Remaining is 0, which is how the SDK tells a
 //     daily 429 (never retried) from a burst one.
-//  4. Body: malformed JSON answers 400 {"statusCode":400,"message":...}.
+//  4. Body: malformed JSON answers 400 {"statusCode":400,"message":...}; a
+//     value of the wrong JSON type answers 422 ("name must be a string").
 //  5. locationId, where the endpoint documents one (query or body): missing
 //     answers 422 {"statusCode":422,"message":["locationId should not be
 //     empty"],"error":"Unprocessable Entity"}; another location than the

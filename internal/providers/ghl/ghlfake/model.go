@@ -242,10 +242,11 @@ type idGen struct {
 
 func newIDGen() *idGen {
 	g := &idGen{}
-	var seed [8]byte
+	var seed [4]byte
 	_, _ = rand.Read(g.machine[:])
 	_, _ = rand.Read(seed[:])
-	g.counter = binary.BigEndian.Uint32(seed[:4]) & 0xffffff
+	// Start low so the 3-byte counter does not wrap for millions of ids.
+	g.counter = binary.BigEndian.Uint32(seed[:]) & 0x3fffff
 	return g
 }
 
@@ -257,9 +258,9 @@ func (g *idGen) objectID(t time.Time) string {
 	c := g.counter
 	g.mu.Unlock()
 	var b [12]byte
-	binary.BigEndian.PutUint32(b[0:4], uint32(t.Unix()))
+	binary.BigEndian.PutUint32(b[0:4], uint32(t.Unix())) //nolint:gosec // ObjectId timestamps are 32-bit by design
 	copy(b[4:9], g.machine[:])
-	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c)
+	b[9], b[10], b[11] = byte(c>>16), byte(c>>8), byte(c) //nolint:gosec // c is masked to 24 bits
 	return hex.EncodeToString(b[:])
 }
 

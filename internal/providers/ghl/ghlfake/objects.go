@@ -369,7 +369,7 @@ func (s *Server) updateObject(c *reqCtx) reply {
 
 // notFound answers 404 in NestJS's NotFoundException shape.
 func notFound(format string, args ...any) reply {
-	return reply{http.StatusNotFound, unauthorizedBody{http.StatusNotFound, fmt.Sprintf(format, args...), "Not Found"}}
+	return reply{http.StatusNotFound, errorBody{http.StatusNotFound, fmt.Sprintf(format, args...), "Not Found"}}
 }
 
 func objectNotFound(key string) reply { return notFound("Object schema %s not found", key) }

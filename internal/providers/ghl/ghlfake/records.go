@@ -143,7 +143,7 @@ func (s *Server) createRecord(c *reqCtx) reply {
 	if rep, ok := checkPeople(body.Owner, body.Followers); !ok {
 		return rep
 	}
-	set, unset, rep, ok := validateProperties(o, body.Properties)
+	set, _, rep, ok := validateProperties(o, body.Properties) // nulls: nothing to clear yet
 	if !ok {
 		return rep
 	}
@@ -151,7 +151,6 @@ func (s *Server) createRecord(c *reqCtx) reply {
 	if _, has := set[primary]; !has {
 		return badRequest("%s is required: it is the primary display property of %s", primary, o.key)
 	}
-	_ = unset // nothing to clear on a new record
 
 	r := s.newRecord(c.loc, o, set, c.token)
 	if body.Owner != nil {

@@ -193,11 +193,11 @@ func TestSearchQueryAndFilters(t *testing.T) {
 		body  map[string]any
 		total int
 	}{
-		{"free text on name, case-insensitive", map[string]any{"query": "buddy"}, 3},                 // Buddy 0, 10, 20
-		{"free text on searchable email", map[string]any{"query": "owner7@"}, 1},                     // owner7@example.com
-		{"free text ignores other props", map[string]any{"query": "Demo pet"}, 0},                    // notes not searchable
-		{"field:value", map[string]any{"query": "species:cat"}, 10},                                  // 1, 4, 7...
-		{"field:value full key", map[string]any{"query": "custom_objects.pet.notes:number 2"}, 11},   // 2, 20-29
+		{"free text on name, case-insensitive", map[string]any{"query": "buddy"}, 3},               // Buddy 0, 10, 20
+		{"free text on searchable email", map[string]any{"query": "owner7@"}, 1},                   // owner7@example.com
+		{"free text ignores other props", map[string]any{"query": "Demo pet"}, 0},                  // notes not searchable
+		{"field:value", map[string]any{"query": "species:cat"}, 10},                                // 1, 4, 7...
+		{"field:value full key", map[string]any{"query": "custom_objects.pet.notes:number 2"}, 11}, // 2, 20-29
 		{"filter eq", map[string]any{"filters": []any{map[string]any{"field": "properties.species", "operator": "eq", "value": "bird"}}}, 10},
 		{"filter range", map[string]any{"filters": []any{map[string]any{"field": "properties.age", "operator": "range", "value": map[string]any{"gte": 10, "lte": 12}}}}, 6},
 		{"filter group OR", map[string]any{"filters": []any{map[string]any{"group": "OR", "filters": []any{

@@ -9,7 +9,7 @@ import (
 // Demo object seeded by SeedDemo.
 const (
 	DemoObjectKey = "custom_objects.pet"
-	demoSeedToken = "ghlfake-seed"
+	demoSeedToken = "ghlfake-seed" //nolint:gosec // the fake's own internal seeding token, not a credential
 )
 
 type demoFieldDef struct {
@@ -48,7 +48,9 @@ var demoNames = []string{"Buddy", "Luna", "Max", "Bella", "Charlie", "Coco", "Ro
 // email EMAIL, phone PHONE, tags MULTIPLE_OPTIONS (friendly, playful, senior,
 // rescue) — and then adds records pets to it. Record i (from 0) is named
 // "<Name> <i>" with a name from a fixed list, so searches are predictable.
-// Calling it again adds more records to the existing object.
+// Calling it again adds more records to the existing object; if the location
+// already has a custom_objects.pet made otherwise, records get only the
+// properties it has fields for.
 func (s *Server) SeedDemo(locationID string, records int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,6 +95,11 @@ func (s *Server) SeedDemo(locationID string, records int) {
 			"email":      fmt.Sprintf("owner%d@example.com", i),
 			"phone":      fmt.Sprintf("+1555%07d", i%10000000),
 			"tags":       []any{tags[i%len(tags)], tags[(i+1)%len(tags)]},
+		}
+		for k := range props {
+			if o.fieldByName(k) == nil { // an object made by a client may lack some
+				delete(props, k)
+			}
 		}
 		s.newRecord(loc, o, props, demoSeedToken)
 	}

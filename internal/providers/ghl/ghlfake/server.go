@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -219,8 +220,8 @@ func buildRoutes(defs []struct {
 
 func isParam(seg string) bool { return strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") }
 
-// splitPath splits a path into segments, ignoring a trailing slash (Express,
-// which HighLevel runs on, routes "/objects" and "/objects/" alike).
+// splitPath splits a path into segments, ignoring a trailing slash: HighLevel's
+// NestJS/Express routing answers "/objects" and "/objects/" alike.
 func splitPath(p string) []string {
 	p = strings.Trim(p, "/")
 	if p == "" {
@@ -229,8 +230,9 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
-// match finds the most specific route for the request. pathMatched reports
-// whether some route matched the path with another method.
+// match finds the most specific route for the method and path: literal
+// segments win over parameters ("/associations/relations" over
+// "/associations/{associationId}"). Path parameters are unescaped.
 func match(method, escapedPath string) (rt *route, params map[string]string, ok bool) {
 	raw := splitPath(escapedPath)
 	segs := make([]string, len(raw))
@@ -293,23 +295,28 @@ func replyCreated(body any) reply { return reply{http.StatusCreated, body} }
 
 // Error bodies, as in common-schemas.json and the README's facts.
 
-type badRequestBody struct {
+// messageBody is {statusCode, message}: BadRequestDTO, and HighLevel's 403 and 429.
+type messageBody struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
 }
 
-type unauthorizedBody struct {
+// errorBody is {statusCode, message, error}: UnauthorizedDTO and NestJS's
+// HttpException body (404).
+type errorBody struct {
 	StatusCode int    `json:"statusCode"`
 	Message    string `json:"message"`
 	Error      string `json:"error,omitempty"`
 }
 
+// unprocessableBody is UnprocessableDTO.
 type unprocessableBody struct {
 	StatusCode int      `json:"statusCode"`
 	Message    []string `json:"message"`
 	Error      string   `json:"error"`
 }
 
+// notFoundRouteBody is NestJS's answer to an unknown route.
 type notFoundRouteBody struct {
 	Message    string `json:"message"`
 	Error      string `json:"error"`
@@ -317,7 +324,7 @@ type notFoundRouteBody struct {
 }
 
 func badRequest(format string, args ...any) reply {
-	return reply{http.StatusBadRequest, badRequestBody{http.StatusBadRequest, fmt.Sprintf(format, args...)}}
+	return reply{http.StatusBadRequest, messageBody{http.StatusBadRequest, fmt.Sprintf(format, args...)}}
 }
 
 func unprocessable(msgs ...string) reply {
@@ -325,7 +332,7 @@ func unprocessable(msgs ...string) reply {
 }
 
 func forbiddenLocation() reply {
-	return reply{http.StatusForbidden, badRequestBody{http.StatusForbidden, "The token does not have access to this location."}}
+	return reply{http.StatusForbidden, messageBody{http.StatusForbidden, "The token does not have access to this location."}}
 }
 
 const invalidTokenMessage = "Invalid token: access token is invalid"
@@ -365,12 +372,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	version := r.Header.Get("Version")
 	if version == "" {
 		s.limiter.writeStaticHeaders(w.Header())
-		writeJSON(w, http.StatusUnauthorized, unauthorizedBody{StatusCode: http.StatusUnauthorized, Message: "version header was not found."})
+		writeJSON(w, http.StatusUnauthorized, errorBody{StatusCode: http.StatusUnauthorized, Message: "version header was not found."})
 		return
 	}
 	if !acceptedVersions[version] {
 		s.limiter.writeStaticHeaders(w.Header())
-		writeJSON(w, http.StatusUnauthorized, unauthorizedBody{StatusCode: http.StatusUnauthorized, Message: "version header is invalid"})
+		writeJSON(w, http.StatusUnauthorized, errorBody{StatusCode: http.StatusUnauthorized, Message: "version header is invalid"})
 		return
 	}
 
@@ -381,13 +388,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if !hasBearer || !known {
 		s.limiter.writeStaticHeaders(w.Header())
-		writeJSON(w, http.StatusUnauthorized, unauthorizedBody{http.StatusUnauthorized, invalidTokenMessage, "Unauthorized"})
+		writeJSON(w, http.StatusUnauthorized, errorBody{http.StatusUnauthorized, invalidTokenMessage, "Unauthorized"})
 		return
 	}
 
 	// Rate limits, per location.
 	if allowed := s.limiter.allow(locID, s.now(), w.Header()); !allowed {
-		writeJSON(w, http.StatusTooManyRequests, badRequestBody{http.StatusTooManyRequests, "Too Many Requests"})
+		writeJSON(w, http.StatusTooManyRequests, messageBody{http.StatusTooManyRequests, "Too Many Requests"})
 		return
 	}
 
@@ -400,7 +407,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if len(b) > maxBodyBytes {
-			writeJSON(w, http.StatusRequestEntityTooLarge, badRequestBody{http.StatusRequestEntityTooLarge, "request entity too large"})
+			writeJSON(w, http.StatusRequestEntityTooLarge, messageBody{http.StatusRequestEntityTooLarge, "request entity too large"})
 			return
 		}
 		body = b
@@ -414,7 +421,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	out, err := json.Marshal(rep.body)
 	s.mu.Unlock()
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, badRequestBody{http.StatusInternalServerError, "Internal server error"})
+		writeJSON(w, http.StatusInternalServerError, messageBody{http.StatusInternalServerError, "Internal server error"})
 		return
 	}
 	writeRaw(w, rep.status, out)
@@ -459,15 +466,42 @@ func (c *reqCtx) decodeBody(v any) (reply, bool) {
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return unprocessable(fmt.Sprintf("%s has an invalid type", typeErr.Field)), false
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return unprocessable(typeMessage(typeErr)), false
+		case errors.As(err, &typeErr):
+			return badRequest("Invalid request body: a JSON object is expected"), false
+		case errors.As(err, &syntaxErr):
+			return badRequest("Unexpected token in JSON at position %d", syntaxErr.Offset), false
+		default:
+			return badRequest("Unexpected end of JSON input"), false
 		}
-		return badRequest("Unexpected token in JSON body: %v", err), false
 	}
 	if dec.More() {
 		return badRequest("Unexpected data after JSON body"), false
 	}
 	return reply{}, true
+}
+
+// typeMessage words a JSON type mismatch as class-validator does.
+func typeMessage(e *json.UnmarshalTypeError) string {
+	switch e.Type.Kind() {
+	case reflect.String:
+		return e.Field + " must be a string"
+	case reflect.Bool:
+		return e.Field + " must be a boolean value"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return e.Field + " must be a number conforming to the specified constraints"
+	case reflect.Slice, reflect.Array:
+		return e.Field + " must be an array"
+	case reflect.Pointer:
+		return typeMessage(&json.UnmarshalTypeError{Field: e.Field, Type: e.Type.Elem()})
+	default:
+		return e.Field + " must be an object"
+	}
 }
 
 // checkLocation validates a locationId taken from the query or the body: it

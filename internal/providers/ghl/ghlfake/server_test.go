@@ -89,7 +89,10 @@ func TestMalformedAndUnknownRoutes(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.call("POST", "/objects/", `{"locationId": `).wantStatus(t, 400, "JSON")
 	e.call("POST", "/associations/", `[1,2]`).wantStatus(t, 400, "JSON")
-	e.call("POST", "/objects/", `{"locationId": 5}`).wantStatus(t, 422, "locationId")
+	e.call("POST", "/objects/", `{"locationId": 5}`).wantError(t, 422,
+		map[string]any{"statusCode": 422, "message": []any{"locationId must be a string"}, "error": "Unprocessable Entity"})
+	e.call("POST", "/objects/", `{"locationId": "`+testLoc+`", "labels": "Pet"}`).wantStatus(t, 422, "labels must be an object")
+	e.call("POST", "/objects/custom_objects.pet/records/search", `{"locationId": "`+testLoc+`"} {}`).wantStatus(t, 400, "Unexpected")
 	e.call("GET", "/nope", nil).wantError(t, 404, map[string]any{"message": "Cannot GET /nope", "error": "Not Found", "statusCode": 404})
 	e.call("DELETE", "/objects/contact", nil).wantError(t, 404, map[string]any{"message": "Cannot DELETE /objects/contact", "error": "Not Found", "statusCode": 404})
 	// A trailing slash is optional.
@@ -108,8 +111,8 @@ func TestRequestCounts(t *testing.T) {
 	e.call("GET", "/unknown", nil).must(t, 404)
 
 	for route, want := range map[string]int{
-		"GET /objects/":                           1,
-		"GET /objects/{key}":                      3,
+		"GET /objects/":                            1,
+		"GET /objects/{key}":                       3,
 		"POST /objects/{schemaKey}/records/search": 1,
 		"POST /objects/{schemaKey}/records":        0,
 	} {

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run): installs what it needs, starts
+# Redis and PostgreSQL if they are not running, lints, checks generated
+# code for drift, and runs the whole test suite with the race detector
+# against real Redis and PostgreSQL.
+#
+#   scripts/test.sh            everything
+#   SKIP_LINT=1 scripts/test.sh    tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GOLANGCI_VERSION=v2.15.0
+export PATH="$(go env GOPATH)/bin:$PATH"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "node packages (buf, googleapis protos, GHL SDK for the fake's contract test)"
+command -v npm >/dev/null || { echo "npm is required (Node.js >= 18)"; exit 1; }
+[ -x node_modules/.bin/buf ] || npm ci --no-audit --no-fund --loglevel=error
+[ -d internal/providers/ghl/ghlfake/sdktest/node_modules ] ||
+  (cd internal/providers/ghl/ghlfake/sdktest && npm ci --no-audit --no-fund --loglevel=error)
+
+step "services: Redis 127.0.0.1:6379 and PostgreSQL 127.0.0.1:5432"
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  command -v pg_ctlcluster >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql; }
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+  for _ in $(seq 100); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.2; done
+fi
+psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 ||
+  psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable" -c "CREATE DATABASE test" >/dev/null
+
+if [ -z "${SKIP_LINT:-}" ]; then
+  step "gofmt, go vet"
+  unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '^gen/') || true)
+  [ -z "$unformatted" ] || { echo "gofmt needed:"; echo "$unformatted"; exit 1; }
+  go vet ./...
+
+  step "buf lint, buf format"
+  npx --no-install buf lint proto
+  npx --no-install buf format -d --exit-code proto
+
+  step "generated code is reproducible"
+  npx --no-install buf generate
+  if [ -n "$(git status --porcelain -- gen)" ]; then
+    echo "generated code drifted from the protos; run 'npx buf generate' and commit:"
+    git status --porcelain -- gen; git diff --stat -- gen
+    exit 1
+  fi
+
+  step "golangci-lint $GOLANGCI_VERSION"
+  if ! golangci-lint version 2>/dev/null | grep -q "${GOLANGCI_VERSION#v}"; then
+    go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_VERSION"
+  fi
+  golangci-lint run ./...
+fi
+
+step "go test -race"
+go test -race -count=1 -timeout 20m ./...
