@@ -57,7 +57,7 @@ func openStore(t testing.TB, dbURL string, keys *secrets.Keyring) *Store {
 func mustOpen(t testing.TB, dbURL string, keys *secrets.Keyring) *Store {
 	t.Helper()
 	s := openStore(t, dbURL, keys)
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -431,7 +431,7 @@ func TestConcurrentOpen(t *testing.T) {
 		wg.Wait()
 		for _, s := range stores {
 			if s != nil {
-				t.Cleanup(func() { s.Close() })
+				t.Cleanup(func() { _ = s.Close() })
 			}
 		}
 		if t.Failed() {
@@ -700,7 +700,7 @@ func TestReencryptAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.Close()
+		_ = s.Close()
 
 		// Dropping the old key too early: reads fail clearly, and so does
 		// re-encryption, naming the row.
