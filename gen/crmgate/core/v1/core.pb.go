@@ -1277,6 +1277,380 @@ func (x *CheckConnectionResponse) GetMessage() string {
 	return ""
 }
 
+// GetConnectionRateLimitRequest names a connection.
+type GetConnectionRateLimitRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectionRateLimitRequest) Reset() {
+	*x = GetConnectionRateLimitRequest{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectionRateLimitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectionRateLimitRequest) ProtoMessage() {}
+
+func (x *GetConnectionRateLimitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectionRateLimitRequest.ProtoReflect.Descriptor instead.
+func (*GetConnectionRateLimitRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetConnectionRateLimitRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetConnectionRateLimitResponse is the budget left, as last seen.
+type GetConnectionRateLimitResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests allowed per burst interval.
+	BurstLimit      int64 `protobuf:"varint,1,opt,name=burst_limit,json=burstLimit,proto3" json:"burst_limit,omitempty"`
+	BurstRemaining  int64 `protobuf:"varint,2,opt,name=burst_remaining,json=burstRemaining,proto3" json:"burst_remaining,omitempty"`
+	BurstIntervalMs int64 `protobuf:"varint,3,opt,name=burst_interval_ms,json=burstIntervalMs,proto3" json:"burst_interval_ms,omitempty"`
+	DailyLimit      int64 `protobuf:"varint,4,opt,name=daily_limit,json=dailyLimit,proto3" json:"daily_limit,omitempty"`
+	DailyRemaining  int64 `protobuf:"varint,5,opt,name=daily_remaining,json=dailyRemaining,proto3" json:"daily_remaining,omitempty"`
+	// When the provider last reported these figures; unset if never.
+	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConnectionRateLimitResponse) Reset() {
+	*x = GetConnectionRateLimitResponse{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConnectionRateLimitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConnectionRateLimitResponse) ProtoMessage() {}
+
+func (x *GetConnectionRateLimitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConnectionRateLimitResponse.ProtoReflect.Descriptor instead.
+func (*GetConnectionRateLimitResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetConnectionRateLimitResponse) GetBurstLimit() int64 {
+	if x != nil {
+		return x.BurstLimit
+	}
+	return 0
+}
+
+func (x *GetConnectionRateLimitResponse) GetBurstRemaining() int64 {
+	if x != nil {
+		return x.BurstRemaining
+	}
+	return 0
+}
+
+func (x *GetConnectionRateLimitResponse) GetBurstIntervalMs() int64 {
+	if x != nil {
+		return x.BurstIntervalMs
+	}
+	return 0
+}
+
+func (x *GetConnectionRateLimitResponse) GetDailyLimit() int64 {
+	if x != nil {
+		return x.DailyLimit
+	}
+	return 0
+}
+
+func (x *GetConnectionRateLimitResponse) GetDailyRemaining() int64 {
+	if x != nil {
+		return x.DailyRemaining
+	}
+	return 0
+}
+
+func (x *GetConnectionRateLimitResponse) GetObservedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObservedAt
+	}
+	return nil
+}
+
+// CreateAuthorizationUrlRequest starts a connect flow.
+type CreateAuthorizationUrlRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Connector name, e.g. `ghl`.
+	ConnectorName     string `protobuf:"bytes,1,opt,name=connector_name,json=connectorName,proto3" json:"connector_name,omitempty"`
+	ConnectorConfigId string `protobuf:"bytes,2,opt,name=connector_config_id,json=connectorConfigId,proto3" json:"connector_config_id,omitempty"`
+	CustomerId        string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Where the customer's browser goes after the callback, with
+	// `connection_id=` (or `error=`) added.
+	ReturnUrl string `protobuf:"bytes,4,opt,name=return_url,json=returnUrl,proto3" json:"return_url,omitempty"`
+	// Scopes to ask for; the connector config's default scopes when empty.
+	Scopes        []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAuthorizationUrlRequest) Reset() {
+	*x = CreateAuthorizationUrlRequest{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAuthorizationUrlRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAuthorizationUrlRequest) ProtoMessage() {}
+
+func (x *CreateAuthorizationUrlRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAuthorizationUrlRequest.ProtoReflect.Descriptor instead.
+func (*CreateAuthorizationUrlRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateAuthorizationUrlRequest) GetConnectorName() string {
+	if x != nil {
+		return x.ConnectorName
+	}
+	return ""
+}
+
+func (x *CreateAuthorizationUrlRequest) GetConnectorConfigId() string {
+	if x != nil {
+		return x.ConnectorConfigId
+	}
+	return ""
+}
+
+func (x *CreateAuthorizationUrlRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CreateAuthorizationUrlRequest) GetReturnUrl() string {
+	if x != nil {
+		return x.ReturnUrl
+	}
+	return ""
+}
+
+func (x *CreateAuthorizationUrlRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+// CreateAuthorizationUrlResponse holds the URL to send the customer to.
+type CreateAuthorizationUrlResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	AuthorizationUrl string                 `protobuf:"bytes,1,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
+	ExpiresAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *CreateAuthorizationUrlResponse) Reset() {
+	*x = CreateAuthorizationUrlResponse{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAuthorizationUrlResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAuthorizationUrlResponse) ProtoMessage() {}
+
+func (x *CreateAuthorizationUrlResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAuthorizationUrlResponse.ProtoReflect.Descriptor instead.
+func (*CreateAuthorizationUrlResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *CreateAuthorizationUrlResponse) GetAuthorizationUrl() string {
+	if x != nil {
+		return x.AuthorizationUrl
+	}
+	return ""
+}
+
+func (x *CreateAuthorizationUrlResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// CreateLocationConnectionRequest names the agency connection and location.
+type CreateLocationConnectionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agency (company) connection.
+	Id         string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Customer of the new connection; the agency connection's when empty.
+	CustomerId    string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLocationConnectionRequest) Reset() {
+	*x = CreateLocationConnectionRequest{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLocationConnectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLocationConnectionRequest) ProtoMessage() {}
+
+func (x *CreateLocationConnectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLocationConnectionRequest.ProtoReflect.Descriptor instead.
+func (*CreateLocationConnectionRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *CreateLocationConnectionRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CreateLocationConnectionRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *CreateLocationConnectionRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// CreateLocationConnectionResponse holds the new location connection.
+type CreateLocationConnectionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connection    *Connection            `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLocationConnectionResponse) Reset() {
+	*x = CreateLocationConnectionResponse{}
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLocationConnectionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLocationConnectionResponse) ProtoMessage() {}
+
+func (x *CreateLocationConnectionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_core_v1_core_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLocationConnectionResponse.ProtoReflect.Descriptor instead.
+func (*CreateLocationConnectionResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreateLocationConnectionResponse) GetConnection() *Connection {
+	if x != nil {
+		return x.Connection
+	}
+	return nil
+}
+
 var File_crmgate_core_v1_core_proto protoreflect.FileDescriptor
 
 const file_crmgate_core_v1_core_proto_rawDesc = "" +
@@ -1366,7 +1740,41 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"\x17CheckConnectionResponse\x12\x0e\n" +
 	"\x02ok\x18\x01 \x01(\bR\x02ok\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage2\xc5\r\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"4\n" +
+	"\x1dGetConnectionRateLimitRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x9d\x02\n" +
+	"\x1eGetConnectionRateLimitResponse\x12\x1f\n" +
+	"\vburst_limit\x18\x01 \x01(\x03R\n" +
+	"burstLimit\x12'\n" +
+	"\x0fburst_remaining\x18\x02 \x01(\x03R\x0eburstRemaining\x12*\n" +
+	"\x11burst_interval_ms\x18\x03 \x01(\x03R\x0fburstIntervalMs\x12\x1f\n" +
+	"\vdaily_limit\x18\x04 \x01(\x03R\n" +
+	"dailyLimit\x12'\n" +
+	"\x0fdaily_remaining\x18\x05 \x01(\x03R\x0edailyRemaining\x12;\n" +
+	"\vobserved_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"observedAt\"\xdd\x01\n" +
+	"\x1dCreateAuthorizationUrlRequest\x12*\n" +
+	"\x0econnector_name\x18\x01 \x01(\tB\x03\xe0A\x02R\rconnectorName\x123\n" +
+	"\x13connector_config_id\x18\x02 \x01(\tB\x03\xe0A\x02R\x11connectorConfigId\x12$\n" +
+	"\vcustomer_id\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
+	"customerId\x12\x1d\n" +
+	"\n" +
+	"return_url\x18\x04 \x01(\tR\treturnUrl\x12\x16\n" +
+	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"\x88\x01\n" +
+	"\x1eCreateAuthorizationUrlResponse\x12+\n" +
+	"\x11authorization_url\x18\x01 \x01(\tR\x10authorizationUrl\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"}\n" +
+	"\x1fCreateLocationConnectionRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12$\n" +
+	"\vlocation_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
+	"locationId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\"_\n" +
+	" CreateLocationConnectionResponse\x12;\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\v2\x1b.crmgate.core.v1.ConnectionR\n" +
+	"connection2\xe1\x11\n" +
 	"\vCoreService\x12\xaf\x01\n" +
 	"\x15CreateConnectorConfig\x12-.crmgate.core.v1.CreateConnectorConfigRequest\x1a..crmgate.core.v1.CreateConnectorConfigResponse\"7\x82\xd3\xe4\x93\x021:\x01*b\x10connector_config\"\x1a/v0/core/connector_configs\x12\x97\x01\n" +
 	"\x14ListConnectorConfigs\x12,.crmgate.core.v1.ListConnectorConfigsRequest\x1a-.crmgate.core.v1.ListConnectorConfigsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v0/core/connector_configs\x12\xa8\x01\n" +
@@ -1381,7 +1789,11 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"\x10UpdateConnection\x12(.crmgate.core.v1.UpdateConnectionRequest\x1a).crmgate.core.v1.UpdateConnectionResponse\"0\x82\xd3\xe4\x93\x02*:\x01*b\n" +
 	"connection2\x19/v0/core/connections/{id}\x12\x8a\x01\n" +
 	"\x10DeleteConnection\x12(.crmgate.core.v1.DeleteConnectionRequest\x1a).crmgate.core.v1.DeleteConnectionResponse\"!\x82\xd3\xe4\x93\x02\x1b*\x19/v0/core/connections/{id}\x12\x90\x01\n" +
-	"\x0fCheckConnection\x12'.crmgate.core.v1.CheckConnectionRequest\x1a(.crmgate.core.v1.CheckConnectionResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/core/connections/{id}/checkB7Z5github.com/crmgate/crmgate/gen/crmgate/core/v1;corev1b\x06proto3"
+	"\x0fCheckConnection\x12'.crmgate.core.v1.CheckConnectionRequest\x1a(.crmgate.core.v1.CheckConnectionResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/core/connections/{id}/check\x12\xa7\x01\n" +
+	"\x16GetConnectionRateLimit\x12..crmgate.core.v1.GetConnectionRateLimitRequest\x1a/.crmgate.core.v1.GetConnectionRateLimitResponse\",\x82\xd3\xe4\x93\x02&\x12$/v0/core/connections/{id}/rate_limit\x12\xb1\x01\n" +
+	"\x16CreateAuthorizationUrl\x12..crmgate.core.v1.CreateAuthorizationUrlRequest\x1a/.crmgate.core.v1.CreateAuthorizationUrlResponse\"6\x82\xd3\xe4\x93\x020:\x01*\"+/v0/core/connect/{connector_name}/authorize\x12\xbb\x01\n" +
+	"\x18CreateLocationConnection\x120.crmgate.core.v1.CreateLocationConnectionRequest\x1a1.crmgate.core.v1.CreateLocationConnectionResponse\":\x82\xd3\xe4\x93\x024:\x01*b\n" +
+	"connection\"#/v0/core/connections/{id}/locationsB7Z5github.com/crmgate/crmgate/gen/crmgate/core/v1;corev1b\x06proto3"
 
 var (
 	file_crmgate_core_v1_core_proto_rawDescOnce sync.Once
@@ -1395,81 +1807,96 @@ func file_crmgate_core_v1_core_proto_rawDescGZIP() []byte {
 	return file_crmgate_core_v1_core_proto_rawDescData
 }
 
-var file_crmgate_core_v1_core_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_crmgate_core_v1_core_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_crmgate_core_v1_core_proto_goTypes = []any{
-	(*ConnectorConfig)(nil),               // 0: crmgate.core.v1.ConnectorConfig
-	(*Connection)(nil),                    // 1: crmgate.core.v1.Connection
-	(*CreateConnectorConfigRequest)(nil),  // 2: crmgate.core.v1.CreateConnectorConfigRequest
-	(*CreateConnectorConfigResponse)(nil), // 3: crmgate.core.v1.CreateConnectorConfigResponse
-	(*ListConnectorConfigsRequest)(nil),   // 4: crmgate.core.v1.ListConnectorConfigsRequest
-	(*ListConnectorConfigsResponse)(nil),  // 5: crmgate.core.v1.ListConnectorConfigsResponse
-	(*GetConnectorConfigRequest)(nil),     // 6: crmgate.core.v1.GetConnectorConfigRequest
-	(*GetConnectorConfigResponse)(nil),    // 7: crmgate.core.v1.GetConnectorConfigResponse
-	(*UpdateConnectorConfigRequest)(nil),  // 8: crmgate.core.v1.UpdateConnectorConfigRequest
-	(*UpdateConnectorConfigResponse)(nil), // 9: crmgate.core.v1.UpdateConnectorConfigResponse
-	(*DeleteConnectorConfigRequest)(nil),  // 10: crmgate.core.v1.DeleteConnectorConfigRequest
-	(*DeleteConnectorConfigResponse)(nil), // 11: crmgate.core.v1.DeleteConnectorConfigResponse
-	(*CreateConnectionRequest)(nil),       // 12: crmgate.core.v1.CreateConnectionRequest
-	(*CreateConnectionResponse)(nil),      // 13: crmgate.core.v1.CreateConnectionResponse
-	(*ListConnectionsRequest)(nil),        // 14: crmgate.core.v1.ListConnectionsRequest
-	(*ListConnectionsResponse)(nil),       // 15: crmgate.core.v1.ListConnectionsResponse
-	(*GetConnectionRequest)(nil),          // 16: crmgate.core.v1.GetConnectionRequest
-	(*GetConnectionResponse)(nil),         // 17: crmgate.core.v1.GetConnectionResponse
-	(*UpdateConnectionRequest)(nil),       // 18: crmgate.core.v1.UpdateConnectionRequest
-	(*UpdateConnectionResponse)(nil),      // 19: crmgate.core.v1.UpdateConnectionResponse
-	(*DeleteConnectionRequest)(nil),       // 20: crmgate.core.v1.DeleteConnectionRequest
-	(*DeleteConnectionResponse)(nil),      // 21: crmgate.core.v1.DeleteConnectionResponse
-	(*CheckConnectionRequest)(nil),        // 22: crmgate.core.v1.CheckConnectionRequest
-	(*CheckConnectionResponse)(nil),       // 23: crmgate.core.v1.CheckConnectionResponse
-	(*structpb.Struct)(nil),               // 24: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),         // 25: google.protobuf.Timestamp
+	(*ConnectorConfig)(nil),                  // 0: crmgate.core.v1.ConnectorConfig
+	(*Connection)(nil),                       // 1: crmgate.core.v1.Connection
+	(*CreateConnectorConfigRequest)(nil),     // 2: crmgate.core.v1.CreateConnectorConfigRequest
+	(*CreateConnectorConfigResponse)(nil),    // 3: crmgate.core.v1.CreateConnectorConfigResponse
+	(*ListConnectorConfigsRequest)(nil),      // 4: crmgate.core.v1.ListConnectorConfigsRequest
+	(*ListConnectorConfigsResponse)(nil),     // 5: crmgate.core.v1.ListConnectorConfigsResponse
+	(*GetConnectorConfigRequest)(nil),        // 6: crmgate.core.v1.GetConnectorConfigRequest
+	(*GetConnectorConfigResponse)(nil),       // 7: crmgate.core.v1.GetConnectorConfigResponse
+	(*UpdateConnectorConfigRequest)(nil),     // 8: crmgate.core.v1.UpdateConnectorConfigRequest
+	(*UpdateConnectorConfigResponse)(nil),    // 9: crmgate.core.v1.UpdateConnectorConfigResponse
+	(*DeleteConnectorConfigRequest)(nil),     // 10: crmgate.core.v1.DeleteConnectorConfigRequest
+	(*DeleteConnectorConfigResponse)(nil),    // 11: crmgate.core.v1.DeleteConnectorConfigResponse
+	(*CreateConnectionRequest)(nil),          // 12: crmgate.core.v1.CreateConnectionRequest
+	(*CreateConnectionResponse)(nil),         // 13: crmgate.core.v1.CreateConnectionResponse
+	(*ListConnectionsRequest)(nil),           // 14: crmgate.core.v1.ListConnectionsRequest
+	(*ListConnectionsResponse)(nil),          // 15: crmgate.core.v1.ListConnectionsResponse
+	(*GetConnectionRequest)(nil),             // 16: crmgate.core.v1.GetConnectionRequest
+	(*GetConnectionResponse)(nil),            // 17: crmgate.core.v1.GetConnectionResponse
+	(*UpdateConnectionRequest)(nil),          // 18: crmgate.core.v1.UpdateConnectionRequest
+	(*UpdateConnectionResponse)(nil),         // 19: crmgate.core.v1.UpdateConnectionResponse
+	(*DeleteConnectionRequest)(nil),          // 20: crmgate.core.v1.DeleteConnectionRequest
+	(*DeleteConnectionResponse)(nil),         // 21: crmgate.core.v1.DeleteConnectionResponse
+	(*CheckConnectionRequest)(nil),           // 22: crmgate.core.v1.CheckConnectionRequest
+	(*CheckConnectionResponse)(nil),          // 23: crmgate.core.v1.CheckConnectionResponse
+	(*GetConnectionRateLimitRequest)(nil),    // 24: crmgate.core.v1.GetConnectionRateLimitRequest
+	(*GetConnectionRateLimitResponse)(nil),   // 25: crmgate.core.v1.GetConnectionRateLimitResponse
+	(*CreateAuthorizationUrlRequest)(nil),    // 26: crmgate.core.v1.CreateAuthorizationUrlRequest
+	(*CreateAuthorizationUrlResponse)(nil),   // 27: crmgate.core.v1.CreateAuthorizationUrlResponse
+	(*CreateLocationConnectionRequest)(nil),  // 28: crmgate.core.v1.CreateLocationConnectionRequest
+	(*CreateLocationConnectionResponse)(nil), // 29: crmgate.core.v1.CreateLocationConnectionResponse
+	(*structpb.Struct)(nil),                  // 30: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),            // 31: google.protobuf.Timestamp
 }
 var file_crmgate_core_v1_core_proto_depIdxs = []int32{
-	24, // 0: crmgate.core.v1.ConnectorConfig.config:type_name -> google.protobuf.Struct
-	25, // 1: crmgate.core.v1.ConnectorConfig.created_at:type_name -> google.protobuf.Timestamp
-	25, // 2: crmgate.core.v1.ConnectorConfig.updated_at:type_name -> google.protobuf.Timestamp
-	24, // 3: crmgate.core.v1.Connection.settings:type_name -> google.protobuf.Struct
-	25, // 4: crmgate.core.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	25, // 5: crmgate.core.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
-	24, // 6: crmgate.core.v1.CreateConnectorConfigRequest.config:type_name -> google.protobuf.Struct
+	30, // 0: crmgate.core.v1.ConnectorConfig.config:type_name -> google.protobuf.Struct
+	31, // 1: crmgate.core.v1.ConnectorConfig.created_at:type_name -> google.protobuf.Timestamp
+	31, // 2: crmgate.core.v1.ConnectorConfig.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 3: crmgate.core.v1.Connection.settings:type_name -> google.protobuf.Struct
+	31, // 4: crmgate.core.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	31, // 5: crmgate.core.v1.Connection.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 6: crmgate.core.v1.CreateConnectorConfigRequest.config:type_name -> google.protobuf.Struct
 	0,  // 7: crmgate.core.v1.CreateConnectorConfigResponse.connector_config:type_name -> crmgate.core.v1.ConnectorConfig
 	0,  // 8: crmgate.core.v1.ListConnectorConfigsResponse.items:type_name -> crmgate.core.v1.ConnectorConfig
 	0,  // 9: crmgate.core.v1.GetConnectorConfigResponse.connector_config:type_name -> crmgate.core.v1.ConnectorConfig
-	24, // 10: crmgate.core.v1.UpdateConnectorConfigRequest.config:type_name -> google.protobuf.Struct
+	30, // 10: crmgate.core.v1.UpdateConnectorConfigRequest.config:type_name -> google.protobuf.Struct
 	0,  // 11: crmgate.core.v1.UpdateConnectorConfigResponse.connector_config:type_name -> crmgate.core.v1.ConnectorConfig
-	24, // 12: crmgate.core.v1.CreateConnectionRequest.settings:type_name -> google.protobuf.Struct
+	30, // 12: crmgate.core.v1.CreateConnectionRequest.settings:type_name -> google.protobuf.Struct
 	1,  // 13: crmgate.core.v1.CreateConnectionResponse.connection:type_name -> crmgate.core.v1.Connection
 	1,  // 14: crmgate.core.v1.ListConnectionsResponse.items:type_name -> crmgate.core.v1.Connection
 	1,  // 15: crmgate.core.v1.GetConnectionResponse.connection:type_name -> crmgate.core.v1.Connection
-	24, // 16: crmgate.core.v1.UpdateConnectionRequest.settings:type_name -> google.protobuf.Struct
+	30, // 16: crmgate.core.v1.UpdateConnectionRequest.settings:type_name -> google.protobuf.Struct
 	1,  // 17: crmgate.core.v1.UpdateConnectionResponse.connection:type_name -> crmgate.core.v1.Connection
-	2,  // 18: crmgate.core.v1.CoreService.CreateConnectorConfig:input_type -> crmgate.core.v1.CreateConnectorConfigRequest
-	4,  // 19: crmgate.core.v1.CoreService.ListConnectorConfigs:input_type -> crmgate.core.v1.ListConnectorConfigsRequest
-	6,  // 20: crmgate.core.v1.CoreService.GetConnectorConfig:input_type -> crmgate.core.v1.GetConnectorConfigRequest
-	8,  // 21: crmgate.core.v1.CoreService.UpdateConnectorConfig:input_type -> crmgate.core.v1.UpdateConnectorConfigRequest
-	10, // 22: crmgate.core.v1.CoreService.DeleteConnectorConfig:input_type -> crmgate.core.v1.DeleteConnectorConfigRequest
-	12, // 23: crmgate.core.v1.CoreService.CreateConnection:input_type -> crmgate.core.v1.CreateConnectionRequest
-	14, // 24: crmgate.core.v1.CoreService.ListConnections:input_type -> crmgate.core.v1.ListConnectionsRequest
-	16, // 25: crmgate.core.v1.CoreService.GetConnection:input_type -> crmgate.core.v1.GetConnectionRequest
-	18, // 26: crmgate.core.v1.CoreService.UpdateConnection:input_type -> crmgate.core.v1.UpdateConnectionRequest
-	20, // 27: crmgate.core.v1.CoreService.DeleteConnection:input_type -> crmgate.core.v1.DeleteConnectionRequest
-	22, // 28: crmgate.core.v1.CoreService.CheckConnection:input_type -> crmgate.core.v1.CheckConnectionRequest
-	3,  // 29: crmgate.core.v1.CoreService.CreateConnectorConfig:output_type -> crmgate.core.v1.CreateConnectorConfigResponse
-	5,  // 30: crmgate.core.v1.CoreService.ListConnectorConfigs:output_type -> crmgate.core.v1.ListConnectorConfigsResponse
-	7,  // 31: crmgate.core.v1.CoreService.GetConnectorConfig:output_type -> crmgate.core.v1.GetConnectorConfigResponse
-	9,  // 32: crmgate.core.v1.CoreService.UpdateConnectorConfig:output_type -> crmgate.core.v1.UpdateConnectorConfigResponse
-	11, // 33: crmgate.core.v1.CoreService.DeleteConnectorConfig:output_type -> crmgate.core.v1.DeleteConnectorConfigResponse
-	13, // 34: crmgate.core.v1.CoreService.CreateConnection:output_type -> crmgate.core.v1.CreateConnectionResponse
-	15, // 35: crmgate.core.v1.CoreService.ListConnections:output_type -> crmgate.core.v1.ListConnectionsResponse
-	17, // 36: crmgate.core.v1.CoreService.GetConnection:output_type -> crmgate.core.v1.GetConnectionResponse
-	19, // 37: crmgate.core.v1.CoreService.UpdateConnection:output_type -> crmgate.core.v1.UpdateConnectionResponse
-	21, // 38: crmgate.core.v1.CoreService.DeleteConnection:output_type -> crmgate.core.v1.DeleteConnectionResponse
-	23, // 39: crmgate.core.v1.CoreService.CheckConnection:output_type -> crmgate.core.v1.CheckConnectionResponse
-	29, // [29:40] is the sub-list for method output_type
-	18, // [18:29] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	31, // 18: crmgate.core.v1.GetConnectionRateLimitResponse.observed_at:type_name -> google.protobuf.Timestamp
+	31, // 19: crmgate.core.v1.CreateAuthorizationUrlResponse.expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 20: crmgate.core.v1.CreateLocationConnectionResponse.connection:type_name -> crmgate.core.v1.Connection
+	2,  // 21: crmgate.core.v1.CoreService.CreateConnectorConfig:input_type -> crmgate.core.v1.CreateConnectorConfigRequest
+	4,  // 22: crmgate.core.v1.CoreService.ListConnectorConfigs:input_type -> crmgate.core.v1.ListConnectorConfigsRequest
+	6,  // 23: crmgate.core.v1.CoreService.GetConnectorConfig:input_type -> crmgate.core.v1.GetConnectorConfigRequest
+	8,  // 24: crmgate.core.v1.CoreService.UpdateConnectorConfig:input_type -> crmgate.core.v1.UpdateConnectorConfigRequest
+	10, // 25: crmgate.core.v1.CoreService.DeleteConnectorConfig:input_type -> crmgate.core.v1.DeleteConnectorConfigRequest
+	12, // 26: crmgate.core.v1.CoreService.CreateConnection:input_type -> crmgate.core.v1.CreateConnectionRequest
+	14, // 27: crmgate.core.v1.CoreService.ListConnections:input_type -> crmgate.core.v1.ListConnectionsRequest
+	16, // 28: crmgate.core.v1.CoreService.GetConnection:input_type -> crmgate.core.v1.GetConnectionRequest
+	18, // 29: crmgate.core.v1.CoreService.UpdateConnection:input_type -> crmgate.core.v1.UpdateConnectionRequest
+	20, // 30: crmgate.core.v1.CoreService.DeleteConnection:input_type -> crmgate.core.v1.DeleteConnectionRequest
+	22, // 31: crmgate.core.v1.CoreService.CheckConnection:input_type -> crmgate.core.v1.CheckConnectionRequest
+	24, // 32: crmgate.core.v1.CoreService.GetConnectionRateLimit:input_type -> crmgate.core.v1.GetConnectionRateLimitRequest
+	26, // 33: crmgate.core.v1.CoreService.CreateAuthorizationUrl:input_type -> crmgate.core.v1.CreateAuthorizationUrlRequest
+	28, // 34: crmgate.core.v1.CoreService.CreateLocationConnection:input_type -> crmgate.core.v1.CreateLocationConnectionRequest
+	3,  // 35: crmgate.core.v1.CoreService.CreateConnectorConfig:output_type -> crmgate.core.v1.CreateConnectorConfigResponse
+	5,  // 36: crmgate.core.v1.CoreService.ListConnectorConfigs:output_type -> crmgate.core.v1.ListConnectorConfigsResponse
+	7,  // 37: crmgate.core.v1.CoreService.GetConnectorConfig:output_type -> crmgate.core.v1.GetConnectorConfigResponse
+	9,  // 38: crmgate.core.v1.CoreService.UpdateConnectorConfig:output_type -> crmgate.core.v1.UpdateConnectorConfigResponse
+	11, // 39: crmgate.core.v1.CoreService.DeleteConnectorConfig:output_type -> crmgate.core.v1.DeleteConnectorConfigResponse
+	13, // 40: crmgate.core.v1.CoreService.CreateConnection:output_type -> crmgate.core.v1.CreateConnectionResponse
+	15, // 41: crmgate.core.v1.CoreService.ListConnections:output_type -> crmgate.core.v1.ListConnectionsResponse
+	17, // 42: crmgate.core.v1.CoreService.GetConnection:output_type -> crmgate.core.v1.GetConnectionResponse
+	19, // 43: crmgate.core.v1.CoreService.UpdateConnection:output_type -> crmgate.core.v1.UpdateConnectionResponse
+	21, // 44: crmgate.core.v1.CoreService.DeleteConnection:output_type -> crmgate.core.v1.DeleteConnectionResponse
+	23, // 45: crmgate.core.v1.CoreService.CheckConnection:output_type -> crmgate.core.v1.CheckConnectionResponse
+	25, // 46: crmgate.core.v1.CoreService.GetConnectionRateLimit:output_type -> crmgate.core.v1.GetConnectionRateLimitResponse
+	27, // 47: crmgate.core.v1.CoreService.CreateAuthorizationUrl:output_type -> crmgate.core.v1.CreateAuthorizationUrlResponse
+	29, // 48: crmgate.core.v1.CoreService.CreateLocationConnection:output_type -> crmgate.core.v1.CreateLocationConnectionResponse
+	35, // [35:49] is the sub-list for method output_type
+	21, // [21:35] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_crmgate_core_v1_core_proto_init() }
@@ -1483,7 +1910,7 @@ func file_crmgate_core_v1_core_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crmgate_core_v1_core_proto_rawDesc), len(file_crmgate_core_v1_core_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,17 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CoreService_CreateConnectorConfig_FullMethodName = "/crmgate.core.v1.CoreService/CreateConnectorConfig"
-	CoreService_ListConnectorConfigs_FullMethodName  = "/crmgate.core.v1.CoreService/ListConnectorConfigs"
-	CoreService_GetConnectorConfig_FullMethodName    = "/crmgate.core.v1.CoreService/GetConnectorConfig"
-	CoreService_UpdateConnectorConfig_FullMethodName = "/crmgate.core.v1.CoreService/UpdateConnectorConfig"
-	CoreService_DeleteConnectorConfig_FullMethodName = "/crmgate.core.v1.CoreService/DeleteConnectorConfig"
-	CoreService_CreateConnection_FullMethodName      = "/crmgate.core.v1.CoreService/CreateConnection"
-	CoreService_ListConnections_FullMethodName       = "/crmgate.core.v1.CoreService/ListConnections"
-	CoreService_GetConnection_FullMethodName         = "/crmgate.core.v1.CoreService/GetConnection"
-	CoreService_UpdateConnection_FullMethodName      = "/crmgate.core.v1.CoreService/UpdateConnection"
-	CoreService_DeleteConnection_FullMethodName      = "/crmgate.core.v1.CoreService/DeleteConnection"
-	CoreService_CheckConnection_FullMethodName       = "/crmgate.core.v1.CoreService/CheckConnection"
+	CoreService_CreateConnectorConfig_FullMethodName    = "/crmgate.core.v1.CoreService/CreateConnectorConfig"
+	CoreService_ListConnectorConfigs_FullMethodName     = "/crmgate.core.v1.CoreService/ListConnectorConfigs"
+	CoreService_GetConnectorConfig_FullMethodName       = "/crmgate.core.v1.CoreService/GetConnectorConfig"
+	CoreService_UpdateConnectorConfig_FullMethodName    = "/crmgate.core.v1.CoreService/UpdateConnectorConfig"
+	CoreService_DeleteConnectorConfig_FullMethodName    = "/crmgate.core.v1.CoreService/DeleteConnectorConfig"
+	CoreService_CreateConnection_FullMethodName         = "/crmgate.core.v1.CoreService/CreateConnection"
+	CoreService_ListConnections_FullMethodName          = "/crmgate.core.v1.CoreService/ListConnections"
+	CoreService_GetConnection_FullMethodName            = "/crmgate.core.v1.CoreService/GetConnection"
+	CoreService_UpdateConnection_FullMethodName         = "/crmgate.core.v1.CoreService/UpdateConnection"
+	CoreService_DeleteConnection_FullMethodName         = "/crmgate.core.v1.CoreService/DeleteConnection"
+	CoreService_CheckConnection_FullMethodName          = "/crmgate.core.v1.CoreService/CheckConnection"
+	CoreService_GetConnectionRateLimit_FullMethodName   = "/crmgate.core.v1.CoreService/GetConnectionRateLimit"
+	CoreService_CreateAuthorizationUrl_FullMethodName   = "/crmgate.core.v1.CoreService/CreateAuthorizationUrl"
+	CoreService_CreateLocationConnection_FullMethodName = "/crmgate.core.v1.CoreService/CreateLocationConnection"
 )
 
 // CoreServiceClient is the client API for CoreService service.
@@ -64,6 +67,16 @@ type CoreServiceClient interface {
 	// CheckConnection verifies the connection's credentials against the
 	// provider.
 	CheckConnection(ctx context.Context, in *CheckConnectionRequest, opts ...grpc.CallOption) (*CheckConnectionResponse, error)
+	// GetConnectionRateLimit shows the provider's rate-limit budget for the
+	// connection, as last seen in the provider's answers.
+	GetConnectionRateLimit(ctx context.Context, in *GetConnectionRateLimitRequest, opts ...grpc.CallOption) (*GetConnectionRateLimitResponse, error)
+	// CreateAuthorizationUrl starts an OAuth connect flow: it answers the
+	// provider's authorization URL, carrying a signed, single-use, expiring
+	// state bound to the organisation, customer and connector config.
+	CreateAuthorizationUrl(ctx context.Context, in *CreateAuthorizationUrlRequest, opts ...grpc.CallOption) (*CreateAuthorizationUrlResponse, error)
+	// CreateLocationConnection mints a sub-account (location) connection from
+	// an agency (company) OAuth connection.
+	CreateLocationConnection(ctx context.Context, in *CreateLocationConnectionRequest, opts ...grpc.CallOption) (*CreateLocationConnectionResponse, error)
 }
 
 type coreServiceClient struct {
@@ -184,6 +197,36 @@ func (c *coreServiceClient) CheckConnection(ctx context.Context, in *CheckConnec
 	return out, nil
 }
 
+func (c *coreServiceClient) GetConnectionRateLimit(ctx context.Context, in *GetConnectionRateLimitRequest, opts ...grpc.CallOption) (*GetConnectionRateLimitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConnectionRateLimitResponse)
+	err := c.cc.Invoke(ctx, CoreService_GetConnectionRateLimit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *coreServiceClient) CreateAuthorizationUrl(ctx context.Context, in *CreateAuthorizationUrlRequest, opts ...grpc.CallOption) (*CreateAuthorizationUrlResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAuthorizationUrlResponse)
+	err := c.cc.Invoke(ctx, CoreService_CreateAuthorizationUrl_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *coreServiceClient) CreateLocationConnection(ctx context.Context, in *CreateLocationConnectionRequest, opts ...grpc.CallOption) (*CreateLocationConnectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateLocationConnectionResponse)
+	err := c.cc.Invoke(ctx, CoreService_CreateLocationConnection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CoreServiceServer is the server API for CoreService service.
 // All implementations must embed UnimplementedCoreServiceServer
 // for forward compatibility.
@@ -216,6 +259,16 @@ type CoreServiceServer interface {
 	// CheckConnection verifies the connection's credentials against the
 	// provider.
 	CheckConnection(context.Context, *CheckConnectionRequest) (*CheckConnectionResponse, error)
+	// GetConnectionRateLimit shows the provider's rate-limit budget for the
+	// connection, as last seen in the provider's answers.
+	GetConnectionRateLimit(context.Context, *GetConnectionRateLimitRequest) (*GetConnectionRateLimitResponse, error)
+	// CreateAuthorizationUrl starts an OAuth connect flow: it answers the
+	// provider's authorization URL, carrying a signed, single-use, expiring
+	// state bound to the organisation, customer and connector config.
+	CreateAuthorizationUrl(context.Context, *CreateAuthorizationUrlRequest) (*CreateAuthorizationUrlResponse, error)
+	// CreateLocationConnection mints a sub-account (location) connection from
+	// an agency (company) OAuth connection.
+	CreateLocationConnection(context.Context, *CreateLocationConnectionRequest) (*CreateLocationConnectionResponse, error)
 	mustEmbedUnimplementedCoreServiceServer()
 }
 
@@ -258,6 +311,15 @@ func (UnimplementedCoreServiceServer) DeleteConnection(context.Context, *DeleteC
 }
 func (UnimplementedCoreServiceServer) CheckConnection(context.Context, *CheckConnectionRequest) (*CheckConnectionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckConnection not implemented")
+}
+func (UnimplementedCoreServiceServer) GetConnectionRateLimit(context.Context, *GetConnectionRateLimitRequest) (*GetConnectionRateLimitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConnectionRateLimit not implemented")
+}
+func (UnimplementedCoreServiceServer) CreateAuthorizationUrl(context.Context, *CreateAuthorizationUrlRequest) (*CreateAuthorizationUrlResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAuthorizationUrl not implemented")
+}
+func (UnimplementedCoreServiceServer) CreateLocationConnection(context.Context, *CreateLocationConnectionRequest) (*CreateLocationConnectionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateLocationConnection not implemented")
 }
 func (UnimplementedCoreServiceServer) mustEmbedUnimplementedCoreServiceServer() {}
 func (UnimplementedCoreServiceServer) testEmbeddedByValue()                     {}
@@ -478,6 +540,60 @@ func _CoreService_CheckConnection_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CoreService_GetConnectionRateLimit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConnectionRateLimitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoreServiceServer).GetConnectionRateLimit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CoreService_GetConnectionRateLimit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoreServiceServer).GetConnectionRateLimit(ctx, req.(*GetConnectionRateLimitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CoreService_CreateAuthorizationUrl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAuthorizationUrlRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoreServiceServer).CreateAuthorizationUrl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CoreService_CreateAuthorizationUrl_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoreServiceServer).CreateAuthorizationUrl(ctx, req.(*CreateAuthorizationUrlRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CoreService_CreateLocationConnection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateLocationConnectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CoreServiceServer).CreateLocationConnection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CoreService_CreateLocationConnection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CoreServiceServer).CreateLocationConnection(ctx, req.(*CreateLocationConnectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CoreService_ServiceDesc is the grpc.ServiceDesc for CoreService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -528,6 +644,18 @@ var CoreService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckConnection",
 			Handler:    _CoreService_CheckConnection_Handler,
+		},
+		{
+			MethodName: "GetConnectionRateLimit",
+			Handler:    _CoreService_GetConnectionRateLimit_Handler,
+		},
+		{
+			MethodName: "CreateAuthorizationUrl",
+			Handler:    _CoreService_CreateAuthorizationUrl_Handler,
+		},
+		{
+			MethodName: "CreateLocationConnection",
+			Handler:    _CoreService_CreateLocationConnection_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
