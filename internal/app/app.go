@@ -96,8 +96,14 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			log.Warn("redis unreachable at start-up; serving with the in-process cache until it answers", "err", err)
 		}
 		cancel()
-		a.Cache = cache.NewFallback(r, a.Cache, log.With("component", "cache"))
-		log.Info("cache: redis with in-process fallback")
+		shared := cache.NewFallback(r, a.Cache, log.With("component", "cache"))
+		bus := cache.NewRedisBus(rc, "crmgate:invalidate")
+		near := cache.NewNear(cache.NewMemory(100_000), shared, cfg.NearCacheTTL, bus, log.With("component", "cache"))
+		bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		go bus.Subscribe(bgCtx, near)
+		a.closers = append(a.closers, func() error { cancel(); return nil })
+		a.Cache = near
+		log.Info("cache: in-process near cache over redis (invalidations broadcast), in-process fallback while redis is down")
 	} else {
 		log.Info("cache: in-process (set GATEWAY_REDIS_URL to share it between replicas)")
 	}
@@ -110,7 +116,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 
 	hc := &http.Client{Timeout: cfg.ProviderTimeout}
-	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, log), a.Cache, cfg.SchemaCacheTTL, log.With("component", "connections"))
+	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, log), a.Cache, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
 	srv, err := server.New(server.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:        st.Ping,

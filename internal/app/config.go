@@ -28,6 +28,8 @@ type Config struct {
 	GHLBaseURL      string        // GHL_BASE_URL, default https://services.leadconnectorhq.com
 	MaxBodyBytes    int64         // GATEWAY_MAX_BODY_BYTES, default 4 MiB
 	SchemaCacheTTL  time.Duration // GATEWAY_SCHEMA_CACHE_TTL, default 5m
+	NearCacheTTL    time.Duration // GATEWAY_NEAR_CACHE_TTL, default 30s: in-process copies of Redis entries
+	ConnCacheTTL    time.Duration // GATEWAY_CONNECTION_CACHE_TTL, default 5s: opened connections reused in-process
 	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 30s
 	LogLevel        slog.Level    // GATEWAY_LOG_LEVEL: debug|info|warn|error, default info
 }
@@ -65,6 +67,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.SchemaCacheTTL, err = parseDuration(get("GATEWAY_SCHEMA_CACHE_TTL", "5m")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_SCHEMA_CACHE_TTL: %w", err))
+	}
+	if c.NearCacheTTL, err = parseDuration(get("GATEWAY_NEAR_CACHE_TTL", "30s")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_NEAR_CACHE_TTL: %w", err))
+	}
+	if c.ConnCacheTTL, err = parseDuration(get("GATEWAY_CONNECTION_CACHE_TTL", "5s")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_CONNECTION_CACHE_TTL: %w", err))
 	}
 	if c.ProviderTimeout, err = parseDuration(get("GATEWAY_PROVIDER_TIMEOUT", "30s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_PROVIDER_TIMEOUT: %w", err))

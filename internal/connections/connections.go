@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -23,18 +24,51 @@ import (
 // Registry maps connector names to connectors; cmd/gateway builds it.
 type Registry map[string]crm.Connector
 
-// Resolver opens providers for connections.
+// Resolver opens providers for connections. Opened providers are kept
+// in-process for a short while (connTTL), so the hot path does not query
+// the store on every call; changes made through this replica take effect at
+// once (Forget), changes made through another replica within connTTL.
 type Resolver struct {
 	store      store.Store
 	connectors Registry
 	cache      cache.Cache
 	schemaTTL  time.Duration
+	connTTL    time.Duration
 	log        *slog.Logger
+	now        func() time.Time
+
+	mu   sync.Mutex
+	open map[string]opened // by organisation + "/" + connection id
 }
 
-// NewResolver returns a Resolver. c caches schemas for schemaTTL.
-func NewResolver(s store.Store, connectors Registry, c cache.Cache, schemaTTL time.Duration, log *slog.Logger) *Resolver {
-	return &Resolver{store: s, connectors: connectors, cache: c, schemaTTL: schemaTTL, log: log}
+type opened struct {
+	conn    store.Connection
+	p       crm.Provider
+	expires time.Time
+}
+
+// maxOpen bounds the in-process table of opened connections.
+const maxOpen = 100_000
+
+// NewResolver returns a Resolver. c caches schemas for schemaTTL; opened
+// connections are reused for connTTL (0 disables that).
+func NewResolver(s store.Store, connectors Registry, c cache.Cache, schemaTTL, connTTL time.Duration, log *slog.Logger) *Resolver {
+	return &Resolver{store: s, connectors: connectors, cache: c, schemaTTL: schemaTTL, connTTL: connTTL, log: log,
+		now: time.Now, open: map[string]opened{}}
+}
+
+// ForgetAll empties the in-process table (after a connector config changed).
+func (r *Resolver) ForgetAll() {
+	r.mu.Lock()
+	r.open = map[string]opened{}
+	r.mu.Unlock()
+}
+
+// Forget drops a connection from the in-process table (after it changed).
+func (r *Resolver) Forget(orgID, id string) {
+	r.mu.Lock()
+	delete(r.open, orgID+"/"+id)
+	r.mu.Unlock()
 }
 
 // Connector returns the registered connector of this name.
@@ -46,6 +80,15 @@ func (r *Resolver) Connector(name string) (crm.Connector, bool) {
 // Open returns the provider of connection id in organisation orgID.
 // A missing connection, or one of another organisation, is NotFound.
 func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, store.Connection, error) {
+	key := orgID + "/" + id
+	if r.connTTL > 0 {
+		r.mu.Lock()
+		o, ok := r.open[key]
+		r.mu.Unlock()
+		if ok && r.now().Before(o.expires) {
+			return o.p, o.conn, nil
+		}
+	}
 	conn, err := r.store.GetConnection(ctx, orgID, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, store.Connection{}, apierr.New(codes.NotFound, "CONNECTION_NOT_FOUND", "connection %q not found", id)
@@ -58,7 +101,18 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 			"connection %q needs re-authorisation by its owner: %s", id, conn.StatusMessage)
 	}
 	p, err := r.OpenConnection(ctx, conn)
-	return p, conn, err
+	if err != nil {
+		return nil, conn, err
+	}
+	if r.connTTL > 0 {
+		r.mu.Lock()
+		if len(r.open) >= maxOpen {
+			r.open = map[string]opened{}
+		}
+		r.open[key] = opened{conn: conn, p: p, expires: r.now().Add(r.connTTL)}
+		r.mu.Unlock()
+	}
+	return p, conn, nil
 }
 
 // OpenConnection opens the provider of a loaded connection.

@@ -280,6 +280,7 @@ func (s *Service) UpdateConnectorConfig(ctx context.Context, req *corev1.UpdateC
 	}
 	c.Settings, c.Secrets, c.UpdatedAt = split.Public, split.Secret, s.now()
 	c, err = s.store.UpdateConnectorConfig(ctx, c)
+	s.conns.ForgetAll()
 	if err != nil {
 		return nil, configNotFound(err, req.GetId())
 	}
@@ -420,6 +421,7 @@ func (s *Service) UpdateConnection(ctx context.Context, req *corev1.UpdateConnec
 		c.Settings, c.Credentials, c.AuthType = split.Public, split.Secret, authType
 		c.Status, c.StatusMessage, c.UpdatedAt = store.ConnectionActive, "", s.now()
 		out, err := s.store.UpdateConnection(ctx, c)
+		s.conns.Forget(org, req.GetId())
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // changed concurrently: re-read and re-apply
 		}
@@ -439,7 +441,9 @@ func (s *Service) DeleteConnection(ctx context.Context, req *corev1.DeleteConnec
 	if err := checkID("id", req.GetId()); err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteConnection(ctx, org, req.GetId()); err != nil {
+	err = s.store.DeleteConnection(ctx, org, req.GetId())
+	s.conns.Forget(org, req.GetId())
+	if err != nil {
 		return nil, connectionNotFound(err, req.GetId())
 	}
 	return &corev1.DeleteConnectionResponse{}, nil
