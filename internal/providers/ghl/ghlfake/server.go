@@ -53,6 +53,8 @@ type Server struct {
 	tokens    map[string]string // token -> locationId
 	counts    map[string]int
 	total     int
+
+	faults faultState // fault injection (faults.go); zero value: none
 }
 
 // New returns a Server with no locations and no tokens.
@@ -397,6 +399,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, messageBody{http.StatusTooManyRequests, "Too Many Requests"})
 		return
 	}
+	fault, answered := s.faultBefore(w, r) // fault injection (faults.go)
+	if answered {
+		return
+	}
 
 	var body []byte
 	if r.Body != nil {
@@ -422,6 +428,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, messageBody{http.StatusInternalServerError, "Internal server error"})
+		return
+	}
+	if s.faultAfter(w, r, fault) {
 		return
 	}
 	writeRaw(w, rep.status, out)

@@ -1,0 +1,26 @@
+// Package upstream makes outgoing provider calls resilient. Every piece is
+// an http.RoundTripper decorator, so any adapter's http.Client gets all of
+// them by using the transport NewTransport returns, which composes, from the
+// outside in:
+//
+//	BodyLimit → Retry → Breaker → RateLimit → AttemptTimeout → base
+//
+// Retry repeats idempotent calls on a burst 429, 502/503/504 and connection
+// errors with exponential backoff and full jitter, never past the caller's
+// deadline. A non-idempotent call (a create) is repeated only when the
+// request provably never left, or the provider refused it with a 429; a
+// failure after it was sent is an *UnknownOutcomeError.
+//
+// Breaker keeps one circuit per provider host; each attempt counts.
+//
+// RateLimit paces calls per budget key (e.g. one GHL location of one
+// connector config) through a Limiter shared by replicas (RedisLimiter) or
+// in-process (MemoryLimiter), and follows and records the provider's
+// X-RateLimit-* figures (Budgets).
+//
+// BodyLimit bounds response bodies while they stream.
+//
+// Per-request facts — the budget key, whether the call is idempotent,
+// whether the caller waits for budget — travel in the request context: see
+// WithCall and WithIdempotent.
+package upstream

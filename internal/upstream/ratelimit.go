@@ -1,0 +1,210 @@
+package upstream
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultMaxWait is how long a call may queue for budget by default.
+const DefaultMaxWait = 30 * time.Second
+
+// recordEvery throttles how often one replica writes a key's figures to
+// Budgets (one write per key per second; a 429 or an exhausted figure is
+// always written).
+const recordEvery = time.Second
+
+// RateLimitOptions configures NewRateLimit.
+type RateLimitOptions struct {
+	// Limiter paces calls; nil: calls are not paced (headers are still
+	// recorded).
+	Limiter Limiter
+	// Budgets records the provider's X-RateLimit-* figures; nil: not kept.
+	Budgets Budgets
+	// MaxWait is how long a call may wait for a slot (further bounded by
+	// its context deadline and Call.MaxWait): 0 means 30s.
+	MaxWait time.Duration
+	// Logger gets a warning when the limiter fails (the call then goes
+	// unpaced); nil discards.
+	Logger *slog.Logger
+}
+
+// RateLimit is the RoundTripper that spends a call's budget (Call.Budget)
+// before sending it, and follows the provider's rate-limit headers: their
+// figures are recorded in Budgets; a 429, or X-RateLimit-Remaining: 0,
+// blocks the budget for Retry-After or the interval; a daily 429, or
+// X-RateLimit-Daily-Remaining: 0, blocks the daily budget until the next
+// UTC day. Calls without a budget key pass through.
+type RateLimit struct {
+	next    http.RoundTripper
+	limiter Limiter
+	budgets Budgets
+	maxWait time.Duration
+	log     *slog.Logger
+
+	mu       sync.Mutex
+	recorded map[string]time.Time // key -> last write to budgets
+}
+
+// NewRateLimit returns the rate-limiting RoundTripper over next.
+func NewRateLimit(next http.RoundTripper, o RateLimitOptions) *RateLimit {
+	if o.MaxWait <= 0 {
+		o.MaxWait = DefaultMaxWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &RateLimit{next: next, limiter: o.Limiter, budgets: o.Budgets, maxWait: o.MaxWait, log: o.Logger, recorded: make(map[string]time.Time)}
+}
+
+// waitError is a context ending while a call waited for budget; the
+// breaker does not count it as a provider failure.
+type waitError struct{ err error }
+
+func (e *waitError) Error() string {
+	return "upstream: gave up waiting for rate-limit budget: " + e.err.Error()
+}
+func (e *waitError) Unwrap() error { return e.err }
+
+// RoundTrip implements http.RoundTripper.
+func (t *RateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	c, _ := CallFrom(ctx)
+	if c.Budget == "" {
+		return t.next.RoundTrip(req)
+	}
+	if t.limiter != nil {
+		if err := t.acquire(ctx, c); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err == nil {
+		t.follow(ctx, c.Budget, resp)
+	}
+	return resp, err
+}
+
+func (t *RateLimit) acquire(ctx context.Context, c Call) error {
+	wait := t.maxWait
+	if c.MaxWait > 0 {
+		wait = c.MaxWait
+	}
+	if c.FailFast {
+		wait = 0
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		wait = max(min(wait, time.Until(dl)), 0)
+	}
+	r, err := t.limiter.Reserve(ctx, c.Budget, wait)
+	if err != nil {
+		if ctx.Err() != nil {
+			return &waitError{ctx.Err()}
+		}
+		// Never fail a call because the limiter's store is down.
+		t.log.WarnContext(ctx, "rate limiter failed; sending unpaced", "budget", c.Budget, "err", err)
+		return nil
+	}
+	if !r.OK {
+		return &RateLimitedError{Budget: c.Budget, RetryAfter: r.Delay, Daily: r.Daily}
+	}
+	if err := sleep(ctx, r.Delay); err != nil {
+		return &waitError{err}
+	}
+	return nil
+}
+
+// follow records the provider's figures and blocks the budget when the
+// provider says it is spent.
+func (t *RateLimit) follow(ctx context.Context, key string, resp *http.Response) {
+	now := time.Now()
+	b, ok := BudgetFromHeaders(resp.Header, now)
+	limited := resp.StatusCode == http.StatusTooManyRequests
+	spent := ok && (b.BurstRemaining == 0 || b.DailyRemaining == 0)
+	if ok && t.budgets != nil && t.shouldRecord(key, now, limited || spent) {
+		if err := t.budgets.Record(ctx, key, b); err != nil {
+			t.log.DebugContext(ctx, "recording rate-limit budget failed", "budget", key, "err", err)
+		}
+	}
+	if t.limiter == nil || !(limited || spent) {
+		return
+	}
+	interval := DefaultBurstWindow
+	if ok && b.BurstIntervalMS > 0 {
+		interval = time.Duration(b.BurstIntervalMS) * time.Millisecond
+	}
+	daily := ok && b.DailyRemaining == 0
+	var d time.Duration
+	switch {
+	case daily:
+		d = untilNextUTCDay(now)
+	case limited:
+		if d = retryAfter(resp.Header, now); d <= 0 {
+			d = interval
+		}
+	default: // burst remaining 0 on a success
+		d = interval
+	}
+	if err := t.limiter.Block(ctx, key, d, daily); err != nil {
+		t.log.DebugContext(ctx, "blocking rate-limit budget failed", "budget", key, "err", err)
+	}
+}
+
+func (t *RateLimit) shouldRecord(key string, now time.Time, force bool) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, ok := t.recorded[key]; ok && !force && now.Sub(last) < recordEvery {
+		return false
+	}
+	if len(t.recorded) > 100_000 { // bound the map; forgetting only costs a write
+		clear(t.recorded)
+	}
+	t.recorded[key] = now
+	return true
+}
+
+// retryAfter parses Retry-After (seconds or an HTTP date); 0 if absent.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs <= 0 || secs > 86400*2 {
+			return 0
+		}
+		return time.Duration(secs * float64(time.Second))
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// closeBody closes a request body a RoundTripper will not send, as the
+// RoundTripper contract asks.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		_ = req.Body.Close()
+	}
+}
