@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,6 +22,10 @@ type Near struct {
 	localTTL time.Duration
 	bus      Invalidator
 	log      *slog.Logger
+	// gen counts evictions; a value read from the remote tier is kept
+	// locally only if no eviction happened while it was being read, so a
+	// broadcast racing a read cannot leave a stale local copy.
+	gen atomic.Uint64
 }
 
 var _ Cache = (*Near)(nil)
@@ -43,11 +48,14 @@ func (n *Near) Get(ctx context.Context, key string) ([]byte, error) {
 	if v, err := n.local.Get(ctx, key); err == nil {
 		return v, nil
 	}
+	g := n.gen.Load()
 	v, err := n.remote.Get(ctx, key)
 	if err != nil {
 		return nil, err
 	}
-	_ = n.local.Set(ctx, key, v, n.localTTL) // Memory.Set fails only for ttl <= 0
+	if n.gen.Load() == g {
+		_ = n.local.Set(ctx, key, v, n.localTTL) // Memory.Set fails only for ttl <= 0
+	}
 	return v, nil
 }
 
@@ -59,6 +67,7 @@ func (n *Near) Set(ctx context.Context, key string, value []byte, ttl time.Durat
 
 // Delete removes keys from both tiers and tells the other replicas.
 func (n *Near) Delete(ctx context.Context, keys ...string) error {
+	n.gen.Add(1)
 	_ = n.local.Delete(ctx, keys...)
 	err := n.remote.Delete(ctx, keys...)
 	if n.bus != nil && len(keys) > 0 {
@@ -70,10 +79,16 @@ func (n *Near) Delete(ctx context.Context, keys ...string) error {
 }
 
 // Evict drops keys from the near tier only (what a broadcast does).
-func (n *Near) Evict(keys ...string) { _ = n.local.Delete(context.Background(), keys...) }
+func (n *Near) Evict(keys ...string) {
+	n.gen.Add(1)
+	_ = n.local.Delete(context.Background(), keys...)
+}
 
 // Clear drops the whole near tier.
-func (n *Near) Clear() { n.local.Clear() }
+func (n *Near) Clear() {
+	n.gen.Add(1)
+	n.local.Clear()
+}
 
 // RedisBus broadcasts invalidations on a Redis pub/sub channel.
 type RedisBus struct {

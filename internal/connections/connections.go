@@ -6,9 +6,12 @@ package connections
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -126,6 +129,7 @@ func (r *Resolver) OpenConnection(ctx context.Context, conn store.Connection) (c
 		return nil, apierr.New(codes.FailedPrecondition, "CONNECTOR_UNAVAILABLE", "connector %q is not enabled on this gateway", cfg.ConnectorName)
 	}
 	p, err := connector.Open(crm.ConnectionParams{
+		OrganisationID: conn.OrganisationID,
 		ConnectionID:   conn.ID,
 		ConfigSettings: cfg.Settings,
 		ConfigSecrets:  cfg.Secrets,
@@ -135,5 +139,25 @@ func (r *Resolver) OpenConnection(ctx context.Context, conn store.Connection) (c
 	if err != nil {
 		return nil, fmt.Errorf("open %s connection %s: %w", cfg.ConnectorName, conn.ID, err)
 	}
-	return schemacache.Wrap(p, r.cache, "schema:"+conn.ID+":", r.schemaTTL, r.log), nil
+	return schemacache.Wrap(p, r.cache, "schema:"+conn.ID+":"+accountHash(cfg, conn)+":", r.schemaTTL, r.log), nil
+}
+
+// accountHash identifies the provider account a connection points at (its
+// public settings and its config's), so moving a connection to another
+// account (location, base URL) never serves the old account's cached
+// schema. Token rotations do not change it.
+func accountHash(cfg store.ConnectorConfig, conn store.Connection) string {
+	h := sha256.New()
+	for _, m := range []map[string]string{cfg.Settings, conn.Settings} {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			_, _ = fmt.Fprintf(h, "%q=%q;", k, m[k])
+		}
+		_, _ = h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }

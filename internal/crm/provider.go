@@ -63,6 +63,9 @@ type AssociationManager interface {
 // connector config's settings and secrets and the connection's settings and
 // credentials, all decrypted.
 type ConnectionParams struct {
+	// OrganisationID owns the connection (OAuth token refresh reads and
+	// writes the connection row through it).
+	OrganisationID string
 	ConnectionID   string
 	ConfigSettings map[string]string
 	ConfigSecrets  map[string]string

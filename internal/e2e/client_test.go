@@ -61,6 +61,13 @@ func (g *gateway) client(t testing.TB, transport, key, connID string) *client {
 	return &client{t: t, g: g, transport: transport, key: key, connID: connID}
 }
 
+// withT returns a copy of c reporting to t.
+func (c *client) withT(t testing.TB) *client {
+	cc := *c
+	cc.t = t
+	return &cc
+}
+
 // as returns a copy of c using another key and connection id.
 func (c *client) as(key, connID string) *client {
 	cc := *c
@@ -72,7 +79,8 @@ func (e *env) client(t testing.TB, tr string) *client {
 	return e.g.client(t, tr, e.tn.key, e.tn.connID)
 }
 
-// apiError is an error answer of either transport.
+// apiError is an error answer of either transport. The client returns it
+// as an error wrapped in apiErrorValue; wantCode and asAPIError unwrap it.
 type apiError struct {
 	transport       string
 	code            codes.Code
@@ -90,7 +98,12 @@ type apiError struct {
 
 type violation struct{ Field, Description string }
 
-func (e *apiError) Error() string {
+// apiErrorValue is the error the client's methods return.
+type apiErrorValue struct{ *apiError }
+
+func (e apiErrorValue) Error() string { return e.String() }
+
+func (e *apiError) String() string {
 	return fmt.Sprintf("%s error %s (http %d): %s [origin=%s reason=%s provider_status=%d violations=%v]",
 		e.transport, e.code, e.httpStatus, e.message, e.origin, e.reason, e.providerStatus, e.violations)
 }
@@ -180,8 +193,8 @@ func asAPIError(err error) *apiError {
 	if err == nil {
 		return nil
 	}
-	if e, ok := err.(*apiError); ok { //nolint:errorlint // ours, never wrapped
-		return e
+	if e, ok := err.(apiErrorValue); ok { //nolint:errorlint // ours, never wrapped
+		return e.apiError
 	}
 	return &apiError{code: codes.Unknown, message: err.Error(), raw: err.Error()}
 }
@@ -236,13 +249,10 @@ func (c *client) grpcDone(method string, resp proto.Message, err error) error {
 		if runtime.HTTPStatusFromCode(e.code) >= 500 && !c.allow5xx {
 			c.t.Errorf("gRPC %s answered %v (no 5xx-class code is acceptable)", method, e)
 		}
-		if e.origin == "" {
-			c.t.Errorf("gRPC %s: error without ErrorInfo origin: %v", method, e)
-		}
 		if l := c.g.leaks([]byte(e.raw)); len(l) > 0 {
 			c.t.Errorf("SECRET LEAK: gRPC %s error contains %v", method, l)
 		}
-		return e
+		return apiErrorValue{e}
 	}
 	if b, merr := protojson.Marshal(resp); merr == nil {
 		if l := c.g.leaks(b); len(l) > 0 {
@@ -292,7 +302,7 @@ func (c *client) rest(method, path string, body any, out proto.Message) error {
 		if want := runtime.HTTPStatusFromCode(e.code); want != r.status {
 			c.t.Errorf("%s %s: HTTP status %d does not match error code %s (want %d): %s", method, path, r.status, e.code, want, r.raw)
 		}
-		return e
+		return apiErrorValue{e}
 	}
 	if err := protojson.Unmarshal(r.raw, out); err != nil {
 		c.t.Errorf("%s %s: answer does not decode strictly into %T: %v\n%s", method, path, out, err, r.raw)
@@ -721,4 +731,41 @@ func (c *client) CheckConnection(req *corev1.CheckConnectionRequest) (*corev1.Ch
 	}
 	out := &corev1.CheckConnectionResponse{}
 	return out, c.rest("POST", coreBase+"/connections/"+esc(req.GetId())+"/check", c.jsonBody(req, "id"), out)
+}
+
+func (c *client) GetConnectionRateLimit(req *corev1.GetConnectionRateLimitRequest) (*corev1.GetConnectionRateLimitResponse, error) {
+	c.t.Helper()
+	if c.transport == GRPC {
+		ctx, cancel := c.ctx()
+		defer cancel()
+		r, err := c.g.core.GetConnectionRateLimit(ctx, req)
+		return r, c.grpcDone("GetConnectionRateLimit", r, err)
+	}
+	out := &corev1.GetConnectionRateLimitResponse{}
+	return out, c.rest("GET", coreBase+"/connections/"+esc(req.GetId())+"/rate_limit", nil, out)
+}
+
+func (c *client) CreateAuthorizationUrl(req *corev1.CreateAuthorizationUrlRequest) (*corev1.CreateAuthorizationUrlResponse, error) {
+	c.t.Helper()
+	if c.transport == GRPC {
+		ctx, cancel := c.ctx()
+		defer cancel()
+		r, err := c.g.core.CreateAuthorizationUrl(ctx, req)
+		return r, c.grpcDone("CreateAuthorizationUrl", r, err)
+	}
+	out := &corev1.CreateAuthorizationUrlResponse{}
+	return out, c.rest("POST", coreBase+"/connect/"+esc(req.GetConnectorName())+"/authorize", c.jsonBody(req, "connector_name"), out)
+}
+
+func (c *client) CreateLocationConnection(req *corev1.CreateLocationConnectionRequest) (*corev1.CreateLocationConnectionResponse, error) {
+	c.t.Helper()
+	if c.transport == GRPC {
+		ctx, cancel := c.ctx()
+		defer cancel()
+		r, err := c.g.core.CreateLocationConnection(ctx, req)
+		return r, c.grpcDone("CreateLocationConnection", r, err)
+	}
+	out := &corev1.Connection{}
+	err := c.rest("POST", coreBase+"/connections/"+esc(req.GetId())+"/locations", c.jsonBody(req, "id"), out)
+	return &corev1.CreateLocationConnectionResponse{Connection: out}, err
 }

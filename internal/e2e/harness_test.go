@@ -1,7 +1,18 @@
 // Package e2e holds crmgate's end-to-end tests: a whole gateway (store,
 // cache, gRPC server and REST facade) runs in-process on loopback ports and
 // talks to the GHL fake over HTTP, and the tests drive it through both its
-// REST and its gRPC API.
+// REST and its gRPC API (client_test.go: one client, two transports).
+//
+//	go test -race ./internal/e2e/                      everything
+//	go test -race -short ./internal/e2e/               without the 10,000-record listing
+//	go test ./internal/e2e/ -run TestGolden -args -update   rewrite testdata/*.golden.json
+//
+// PostgreSQL and Redis tests use the servers of internal/testenv (skipped
+// when absent, failed under CI=true). Every REST and gRPC answer is checked
+// for 5xx codes and for the secrets the test registered (API keys, tokens,
+// client secrets), and the gateway's log is checked for them when it stops;
+// TestMain fails the run if a gateway, fake or client goroutine outlives
+// the tests.
 package e2e
 
 import (
@@ -19,8 +30,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,9 +54,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if code == 0 {
-		if err := checkLeaks(10 * time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+	if err := checkLeaks(10 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		if code == 0 {
 			code = 1
 		}
 	}
@@ -187,6 +198,7 @@ type gateway struct {
 	core     corev1.CoreServiceClient
 	hc       *http.Client
 	logs     *syncBuffer
+	pgSchema string // the PostgreSQL schema, when postgres
 
 	mu      sync.Mutex
 	secrets map[string]string // secret value -> what it is
@@ -218,32 +230,32 @@ func newGateway(t testing.TB, o gwOptions) *gateway {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dir := t.TempDir()
-	cfg := app.Config{
-		GRPCAddr:        "127.0.0.1:0",
-		HTTPAddr:        "127.0.0.1:0",
-		DataDir:         dir,
-		DatabaseURL:     o.databaseURL,
-		EncryptionKey:   o.encryptionKey,
-		MaxBodyBytes:    o.maxBodyBytes,
-		SchemaCacheTTL:  5 * time.Minute,
-		ProviderTimeout: 20 * time.Second,
-		LogLevel:        slog.LevelDebug,
+	// The configuration comes from ConfigFromEnv, as in production, so
+	// every setting the tests do not name keeps its production default.
+	env := map[string]string{
+		"GATEWAY_GRPC_ADDR":      "127.0.0.1:0",
+		"GATEWAY_HTTP_ADDR":      "127.0.0.1:0",
+		"GATEWAY_DATA_DIR":       dir,
+		"GATEWAY_DATABASE_URL":   o.databaseURL,
+		"GATEWAY_ENCRYPTION_KEY": o.encryptionKey,
+		"GATEWAY_LOG_LEVEL":      "debug",
 	}
-	if cfg.EncryptionKey == "" {
-		cfg.EncryptionKey = secrets.GenerateKey()
+	if env["GATEWAY_ENCRYPTION_KEY"] == "" {
+		env["GATEWAY_ENCRYPTION_KEY"] = secrets.GenerateKey()
 	}
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = 4 << 20
+	if o.maxBodyBytes > 0 {
+		env["GATEWAY_MAX_BODY_BYTES"] = strconv.FormatInt(o.maxBodyBytes, 10)
 	}
-	switch {
-	case cfg.DatabaseURL != "":
-	case o.postgres:
-		cfg.DatabaseURL = postgresSchemaURL(t)
-	default:
-		cfg.DatabaseURL = "sqlite://" + filepath.Join(dir, "crmgate.db")
+	pgSchema := ""
+	if env["GATEWAY_DATABASE_URL"] == "" && o.postgres {
+		env["GATEWAY_DATABASE_URL"], pgSchema = postgresSchemaURL(t)
 	}
 	if o.redis {
-		cfg.RedisURL = testenv.RedisURL(t)
+		env["GATEWAY_REDIS_URL"] = testenv.RedisURL(t)
+	}
+	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("gateway config: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -273,7 +285,9 @@ func newGateway(t testing.TB, o gwOptions) *gateway {
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
 	if err != nil {
 		cancel()
-		<-served
+		if serr := <-served; serr != nil {
+			t.Logf("gateway Serve: %v", serr)
+		}
 		a.Close()
 		t.Fatal(err)
 	}
@@ -288,6 +302,7 @@ func newGateway(t testing.TB, o gwOptions) *gateway {
 		core:     corev1.NewCoreServiceClient(conn),
 		hc:       &http.Client{Transport: tr, Timeout: 60 * time.Second},
 		logs:     logs,
+		pgSchema: pgSchema,
 		secrets:  map[string]string{},
 	}
 	t.Cleanup(func() {
@@ -322,14 +337,14 @@ func tail(s string, lines int) string {
 // postgresSchemaURL creates a fresh schema e2e_<random> in the test
 // database and returns a URL whose connections use it (search_path is sent
 // by pgx as a startup parameter); the schema is dropped when the test ends.
-func postgresSchemaURL(t testing.TB) string {
+func postgresSchemaURL(t testing.TB) (dbURL, schema string) {
 	t.Helper()
 	base := testenv.PostgresURL(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := "e2e_" + randHex(12)
+	schema = "e2e_" + randHex(12)
 	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		_ = admin.Close()
 		t.Fatalf("create schema: %v", err)
@@ -347,7 +362,7 @@ func postgresSchemaURL(t testing.TB) string {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), schema
 }
 
 // addSecret registers a value that must never appear in a response or in

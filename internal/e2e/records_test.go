@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 
+	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 )
 
@@ -33,8 +36,13 @@ func recordProps(r *crmv1.Record) map[string]any { return r.GetProperties().AsMa
 
 func TestRecordCRUD(t *testing.T) {
 	t.Parallel()
+	testRecordCRUD(t, gwOptions{})
+}
+
+// testRecordCRUD is a record round trip; it runs on SQLite and PostgreSQL.
+func testRecordCRUD(t *testing.T, o gwOptions) {
 	forEachTransport(t, func(t *testing.T, tr string) {
-		e := newEnv(t, gwOptions{}, 0)
+		e := newEnv(t, o, 0)
 		c := e.client(t, tr)
 
 		cr := must(c.CreateRecord(&crmv1.CreateRecordRequest{ObjectName: "pet", Record: &crmv1.RecordInput{Properties: st(t, fullPet())}}))(t)
@@ -458,5 +466,88 @@ func TestValidationBeforeProvider(t *testing.T) {
 	}
 	if n := e.f.RequestCount(routeUpdateRecord); n != 0 {
 		t.Errorf("the fake got %d record-update calls for invalid records, want 0", n)
+	}
+}
+
+// TestRecordOwnersAndFollowers: owners and followers round-trip; on update
+// an empty list leaves them unchanged (crm.proto RecordInput).
+func TestRecordOwnersAndFollowers(t *testing.T) {
+	t.Parallel()
+	forEachTransport(t, func(t *testing.T, tr string) {
+		e := newEnv(t, gwOptions{}, 0)
+		c := e.client(t, tr)
+		rec := must(c.CreateRecord(&crmv1.CreateRecordRequest{ObjectName: "pet", Record: &crmv1.RecordInput{
+			Properties: st(t, map[string]any{"name": "Owned"}), OwnerIds: []string{"user1"}, FollowerIds: []string{"f1", "f2"},
+		}}))(t).GetRecord()
+		if !slices.Equal(rec.GetOwnerIds(), []string{"user1"}) || !slices.Equal(rec.GetFollowerIds(), []string{"f1", "f2"}) {
+			t.Errorf("created = owners %v followers %v", rec.GetOwnerIds(), rec.GetFollowerIds())
+		}
+		up := must(c.UpdateRecord(&crmv1.UpdateRecordRequest{ObjectName: "pet", Id: rec.GetId(), Record: &crmv1.RecordInput{
+			Properties: st(t, map[string]any{"age": 2}), OwnerIds: []string{}, FollowerIds: []string{},
+		}}))(t).GetRecord()
+		if !slices.Equal(up.GetOwnerIds(), []string{"user1"}) || !slices.Equal(up.GetFollowerIds(), []string{"f1", "f2"}) {
+			t.Errorf("after an update with empty lists = owners %v followers %v, want unchanged", up.GetOwnerIds(), up.GetFollowerIds())
+		}
+		up = must(c.UpdateRecord(&crmv1.UpdateRecordRequest{ObjectName: "pet", Id: rec.GetId(), Record: &crmv1.RecordInput{OwnerIds: []string{"user2"}}}))(t).GetRecord()
+		if !slices.Equal(up.GetOwnerIds(), []string{"user2"}) || recordProps(up)["age"] != 2.0 {
+			t.Errorf("after replacing the owner = %v", up)
+		}
+	})
+	t.Run("REST empty lists", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, gwOptions{}, 0)
+		h := hdr(e.tn.key, e.tn.connID)
+		r := e.g.do(t, "POST", crmBase+"/custom_objects/pet", h, map[string]any{"record": map[string]any{"properties": map[string]any{"name": "Owned"}, "owner_ids": []string{"user1"}}})
+		id := str(at(r.body, "record", "id"))
+		r = e.g.do(t, "PATCH", crmBase+"/custom_objects/pet/"+id, h, map[string]any{"record": map[string]any{"properties": map[string]any{"age": 1}, "owner_ids": []string{}}})
+		if r.status != 200 || len(arr(at(r.body, "record", "owner_ids"))) != 1 {
+			t.Errorf("PATCH with owner_ids [] = %d %s, want owners unchanged", r.status, r.raw)
+		}
+	})
+}
+
+// TestConcurrentCalls drives one gateway from many goroutines over both
+// transports (for the race detector and the SQLite store's locking).
+func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gwOptions{}, 20)
+	const workers, each = 8, 6
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*4)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.client(t, transports[w%2])
+			for i := range each {
+				r, err := c.CreateRecord(&crmv1.CreateRecordRequest{ObjectName: "pet", Record: &crmv1.RecordInput{
+					Properties: st(t, map[string]any{"name": fmt.Sprintf("W%d-%d", w, i), "age": i}),
+				}})
+				if err != nil {
+					errs <- err
+					continue
+				}
+				if _, err := c.GetRecord(&crmv1.GetRecordRequest{ObjectName: "pet", Id: r.GetRecord().GetId()}); err != nil {
+					errs <- err
+				}
+				if _, err := c.ListRecords(&crmv1.ListRecordsRequest{ObjectName: "pet", PageSize: 10}); err != nil {
+					errs <- err
+				}
+				if _, err := c.GetObject(&crmv1.GetObjectRequest{ObjectName: "pet"}); err != nil {
+					errs <- err
+				}
+				if _, err := c.ListConnections(&corev1.ListConnectionsRequest{}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent call: %v", err)
+	}
+	if n := e.f.RecordCount(e.tn.location, "custom_objects.pet"); n != 20+workers*each {
+		t.Errorf("the fake holds %d pets, want %d", n, 20+workers*each)
 	}
 }

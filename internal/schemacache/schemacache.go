@@ -6,6 +6,8 @@ package schemacache
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -43,17 +45,41 @@ func Wrap(inner crm.Provider, c cache.Cache, scope string, ttl time.Duration, lo
 // Unwrap returns the wrapped provider.
 func (p *Provider) Unwrap() crm.Provider { return p.inner }
 
-func (p *Provider) objectsKey() string             { return p.prefix + "objects" }
-func (p *Provider) schemaKey(object string) string { return p.prefix + "schema:" + object }
+// Keys. Entries live under an epoch: prefix + "epoch" holds a random
+// value, and data keys are prefix + epoch + ":" + what. Invalidation deletes
+// the epoch, so every entry of the connection becomes unreachable at once.
+// This also closes the race of a read that fetched the old schema before a
+// write and stores it after the write's invalidation: it stores it under
+// the old epoch, which no reader uses again (a new epoch is random).
+func (p *Provider) epochKey() string { return p.prefix + "epoch" }
 
-// load returns the cached value under key, or fetches, stores and returns it.
-func load[T any](ctx context.Context, p *Provider, key string, fetch func() (T, error)) (T, error) {
-	if raw, err := p.cache.Get(ctx, key); err == nil {
+// epoch returns the current epoch, starting a new one if there is none.
+func (p *Provider) epoch(ctx context.Context) string {
+	if v, err := p.cache.Get(ctx, p.epochKey()); err == nil && len(v) > 0 {
+		return string(v)
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	e := hex.EncodeToString(b)
+	if err := p.cache.Set(ctx, p.epochKey(), []byte(e), p.ttl); err != nil {
+		p.log.WarnContext(ctx, "schema cache: set epoch failed", "err", err)
+	}
+	return e
+}
+
+func objectsKey(epoch string) string        { return epoch + ":objects" }
+func schemaKey(epoch, object string) string { return epoch + ":schema:" + object }
+
+// load returns the cached value under the current epoch, or fetches,
+// stores and returns it.
+func load[T any](ctx context.Context, p *Provider, key func(epoch string) string, fetch func() (T, error)) (T, error) {
+	k := p.prefix + key(p.epoch(ctx))
+	if raw, err := p.cache.Get(ctx, k); err == nil {
 		var v T
 		if err := json.Unmarshal(raw, &v); err == nil {
 			return v, nil
 		}
-		p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", key)
+		p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
 	} else if !errors.Is(err, cache.ErrMiss) {
 		p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
 	}
@@ -62,16 +88,17 @@ func load[T any](ctx context.Context, p *Provider, key string, fetch func() (T, 
 		return v, err
 	}
 	if raw, err := json.Marshal(v); err == nil {
-		if err := p.cache.Set(ctx, key, raw, p.ttl); err != nil {
+		if err := p.cache.Set(ctx, k, raw, p.ttl); err != nil {
 			p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
 		}
 	}
 	return v, nil
 }
 
-func (p *Provider) invalidate(ctx context.Context, keys ...string) {
-	if err := p.cache.Delete(ctx, keys...); err != nil {
-		p.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err, "keys", keys)
+// invalidate drops every cached entry of the connection (after a write).
+func (p *Provider) invalidate(ctx context.Context) {
+	if err := p.cache.Delete(ctx, p.epochKey()); err != nil {
+		p.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err)
 	}
 }
 
@@ -84,7 +111,7 @@ func (p *Provider) ListObjects(ctx context.Context) ([]crm.Object, error) {
 	if !ok {
 		return nil, crm.ErrUnsupported
 	}
-	return load(ctx, p, p.objectsKey(), func() ([]crm.Object, error) { return r.ListObjects(ctx) })
+	return load(ctx, p, objectsKey, func() ([]crm.Object, error) { return r.ListObjects(ctx) })
 }
 
 // GetSchema implements crm.SchemaReader, cached.
@@ -93,7 +120,7 @@ func (p *Provider) GetSchema(ctx context.Context, objectName string) (crm.Schema
 	if !ok {
 		return crm.Schema{}, crm.ErrUnsupported
 	}
-	return load(ctx, p, p.schemaKey(objectName), func() (crm.Schema, error) { return r.GetSchema(ctx, objectName) })
+	return load(ctx, p, func(e string) string { return schemaKey(e, objectName) }, func() (crm.Schema, error) { return r.GetSchema(ctx, objectName) })
 }
 
 func (p *Provider) writer() (crm.SchemaWriter, error) {
@@ -111,7 +138,7 @@ func (p *Provider) CreateObject(ctx context.Context, in crm.ObjectInput) (crm.Sc
 		return crm.Schema{}, err
 	}
 	s, err := w.CreateObject(ctx, in)
-	p.invalidate(ctx, p.objectsKey(), p.schemaKey(in.Name))
+	p.invalidate(ctx)
 	return s, err
 }
 
@@ -122,7 +149,7 @@ func (p *Provider) UpdateObject(ctx context.Context, objectName string, patch cr
 		return crm.Object{}, err
 	}
 	o, err := w.UpdateObject(ctx, objectName, patch)
-	p.invalidate(ctx, p.objectsKey(), p.schemaKey(objectName))
+	p.invalidate(ctx)
 	return o, err
 }
 
@@ -133,7 +160,7 @@ func (p *Provider) CreateProperty(ctx context.Context, objectName string, prop c
 		return crm.Property{}, err
 	}
 	out, err := w.CreateProperty(ctx, objectName, prop)
-	p.invalidate(ctx, p.schemaKey(objectName))
+	p.invalidate(ctx)
 	return out, err
 }
 
@@ -144,7 +171,7 @@ func (p *Provider) UpdateProperty(ctx context.Context, objectName, propertyID st
 		return crm.Property{}, err
 	}
 	out, err := w.UpdateProperty(ctx, objectName, propertyID, patch)
-	p.invalidate(ctx, p.schemaKey(objectName))
+	p.invalidate(ctx)
 	return out, err
 }
 
@@ -155,7 +182,7 @@ func (p *Provider) DeleteProperty(ctx context.Context, objectName, propertyID st
 		return err
 	}
 	err = w.DeleteProperty(ctx, objectName, propertyID)
-	p.invalidate(ctx, p.schemaKey(objectName))
+	p.invalidate(ctx)
 	return err
 }
 

@@ -11,6 +11,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,8 +38,12 @@ import (
 	"github.com/crmgate/crmgate/internal/auth"
 )
 
-// DefaultMaxBodyBytes bounds request bodies (REST and gRPC).
+// DefaultMaxBodyBytes bounds REST request bodies.
 const DefaultMaxBodyBytes = 4 << 20
+
+// protoGrowth bounds how much larger than its JSON a request may be as
+// protobuf; gRPC messages may be this many times the body limit.
+const protoGrowth = 8
 
 // Config configures the server.
 type Config struct {
@@ -51,13 +56,16 @@ type Config struct {
 
 // Server is the gRPC server plus the REST handler.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	grpc    *grpc.Server
-	health  *health.Server
-	inproc  *bufconn.Listener
-	conn    *grpc.ClientConn
-	handler http.Handler
+	cfg  Config
+	log  *slog.Logger
+	grpc *grpc.Server
+	// grpcInproc serves the REST facade in-process, same services and
+	// interceptors, larger message limit.
+	grpcInproc *grpc.Server
+	health     *health.Server
+	inproc     *bufconn.Listener
+	conn       *grpc.ClientConn
+	handler    http.Handler
 }
 
 // New builds the server around the two services.
@@ -66,13 +74,24 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{cfg: cfg, log: log}
-	s.grpc = grpc.NewServer(
-		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn)),
-		grpc.ChainStreamInterceptor(authStream(authn, log)),
-	)
-	crmv1.RegisterCrmServiceServer(s.grpc, crmSvc)
-	corev1.RegisterCoreServiceServer(s.grpc, coreSvc)
+	// A JSON body under the limit can grow when translated to protobuf
+	// (google.protobuf.Struct wraps every value), so gRPC accepts messages
+	// up to protoGrowth times the body limit.
+	maxMsg := int(cfg.MaxBodyBytes) * protoGrowth
+	newGRPC := func(maxRecv int) *grpc.Server {
+		g := grpc.NewServer(
+			grpc.MaxRecvMsgSize(maxRecv),
+			grpc.ChainUnaryInterceptor(recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn)),
+			grpc.ChainStreamInterceptor(authStream(authn, log)),
+		)
+		crmv1.RegisterCrmServiceServer(g, crmSvc)
+		corev1.RegisterCoreServiceServer(g, coreSvc)
+		return g
+	}
+	// gRPC clients get the body limit itself; the REST facade's in-process
+	// server takes the protobuf form of a body that was under the limit.
+	s.grpc = newGRPC(int(cfg.MaxBodyBytes))
+	s.grpcInproc = newGRPC(maxMsg)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
@@ -81,7 +100,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	conn, err := grpc.NewClient("passthrough:///inprocess",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(int(cfg.MaxBodyBytes)+1024)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(maxMsg)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("in-process grpc client: %w", err)
@@ -90,6 +109,9 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		// Keep %2F inside path parameters escaped, so "a%2Fb" is one
+		// (invalid) parameter answered 400, not a different route.
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
@@ -153,6 +175,12 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 			tooLarge(w, maxBytes)
 			return
 		}
+		// The JSON decoder reads one value and would ignore what follows
+		// it; a body must be exactly one JSON value.
+		if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+			apierr.WriteBody(w, http.StatusBadRequest, apierr.Body{Code: code.Code_INVALID_ARGUMENT.String(), Message: "request body is not one valid JSON value", Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "MALFORMED_JSON"}})
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		next.ServeHTTP(w, r)
@@ -200,7 +228,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 3)
-	go func() { errc <- s.grpc.Serve(s.inproc) }()
+	go func() { errc <- s.grpcInproc.Serve(s.inproc) }()
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
 	go func() {
 		if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
@@ -223,11 +251,12 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		s.log.Warn("http shutdown", "err", e)
 	}
 	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	go func() { s.grpc.GracefulStop(); s.grpcInproc.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-shutdownCtx.Done():
 		s.grpc.Stop()
+		s.grpcInproc.Stop()
 	}
 	_ = s.conn.Close()
 	return err

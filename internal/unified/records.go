@@ -62,7 +62,7 @@ func (s *Service) CreateRecord(ctx context.Context, req *crmv1.CreateRecordReque
 	}
 	r, err := w.CreateRecord(ctx, req.GetObjectName(), in)
 	if err != nil {
-		return nil, err
+		return nil, inRequest(err, "record.")
 	}
 	return &crmv1.CreateRecordResponse{Record: recordToProto(r, false), Warnings: []string{}}, nil
 }
@@ -115,7 +115,7 @@ func (s *Service) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordReque
 	}
 	r, err := w.UpdateRecord(ctx, req.GetObjectName(), req.GetId(), in)
 	if err != nil {
-		return nil, recordNotFound(err, req.GetObjectName(), req.GetId())
+		return nil, recordNotFound(inRequest(err, "record."), req.GetObjectName(), req.GetId())
 	}
 	return &crmv1.UpdateRecordResponse{Record: recordToProto(r, false), Warnings: []string{}}, nil
 }

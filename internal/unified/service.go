@@ -316,7 +316,7 @@ func (s *Service) CreateProperty(ctx context.Context, req *crmv1.CreatePropertyR
 	}
 	out, err := w.CreateProperty(ctx, req.GetObjectName(), p)
 	if err != nil {
-		return nil, err
+		return nil, inRequest(err, "property.")
 	}
 	return &crmv1.CreatePropertyResponse{Property: propertyToProto(out)}, nil
 }
@@ -423,7 +423,7 @@ func (s *Service) UpdateProperty(ctx context.Context, req *crmv1.UpdatePropertyR
 	}
 	out, err := w.UpdateProperty(ctx, req.GetObjectName(), req.GetPropertyId(), patch)
 	if err != nil {
-		return nil, notFound(err, "property %q of object %q not found", req.GetPropertyId(), req.GetObjectName())
+		return nil, notFound(inRequest(err, "property."), "property %q of object %q not found", req.GetPropertyId(), req.GetObjectName())
 	}
 	return &crmv1.UpdatePropertyResponse{Property: propertyToProto(out)}, nil
 }
@@ -548,4 +548,21 @@ func violations(err error) []crm.FieldViolation {
 		return ve.Violations
 	}
 	return []crm.FieldViolation{{Description: err.Error()}}
+}
+
+// inRequest makes a provider's field violations name fields of the request
+// body (e.g. "type" -> "property.type").
+func inRequest(err error, prefix string) error {
+	var ve *crm.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &crm.ValidationError{Violations: make([]crm.FieldViolation, len(ve.Violations))}
+	for i, v := range ve.Violations {
+		if v.Field != "" && !strings.HasPrefix(v.Field, prefix) {
+			v.Field = prefix + v.Field
+		}
+		out.Violations[i] = v
+	}
+	return out
 }
