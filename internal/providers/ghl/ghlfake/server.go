@@ -55,6 +55,8 @@ type Server struct {
 	total     int
 
 	faults faultState // fault injection (faults.go); zero value: none
+
+	oauth *oauthState // OAuth apps, codes and tokens (oauth.go); nil until used
 }
 
 // New returns a Server with no locations and no tokens.
@@ -351,6 +353,10 @@ var acceptedVersions = map[string]bool{
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		s.serveOAuth(w, r) // oauth.go
+		return
+	}
 	rt, params, matched := match(r.Method, r.URL.EscapedPath())
 
 	s.mu.Lock()
@@ -387,6 +393,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, hasBearer := bearerToken(r.Header.Get("Authorization"))
 	s.mu.Lock()
 	locID, known := s.tokens[token]
+	known = known && !s.oauthExpired(token) // expired OAuth access tokens (oauth.go)
 	s.mu.Unlock()
 	if !hasBearer || !known {
 		s.limiter.writeStaticHeaders(w.Header())
