@@ -175,13 +175,15 @@ func seg(s string) string { return url.PathEscape(s) }
 // do sends one request. body, if not nil, is sent as JSON. On a 2xx answer
 // the body is decoded into out (if not nil) and returned raw. Any other
 // answer is a *crm.ProviderError; so is a transport failure (Status 0, with
-// the cause, so context errors stay visible to errors.Is).
+// the cause, so context errors stay visible to errors.Is). A 401 on a
+// token that can be refreshed (OAuth) refreshes it once and repeats the
+// request once; a 401 about scopes is not a token problem and is returned.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) ([]byte, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -189,20 +191,57 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		if err := enc.Encode(body); err != nil {
 			return nil, fmt.Errorf("ghl: encoding %s %s: %w", method, path, err)
 		}
-		rd = bytes.NewReader(bytes.TrimRight(buf.Bytes(), "\n"))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, fmt.Errorf("ghl: building %s %s: %w", method, path, err)
+		payload = bytes.TrimRight(buf.Bytes(), "\n")
 	}
 	tok, err := c.token.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ghl: getting token: %w", err)
 	}
+	for attempt := 0; ; attempt++ {
+		b, status, err := c.send(ctx, method, path, u, payload, body != nil, tok)
+		if status == http.StatusUnauthorized && attempt == 0 {
+			if rt, ok := c.token.(RefreshingToken); ok && !scopeRefusal(err) {
+				c.log.DebugContext(ctx, "ghl refused the access token; refreshing it and retrying once", "method", method, "path", path)
+				if tok, err = rt.Refresh(ctx, tok); err != nil {
+					return nil, fmt.Errorf("ghl: refreshing a refused token: %w", err)
+				}
+				continue
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if out != nil {
+			if err := decodeJSON(b, out); err != nil {
+				return nil, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
+			}
+		}
+		return b, nil
+	}
+}
+
+// scopeRefusal tells GHL's 401 "The token is not authorized for this
+// scope." (a missing scope: refreshing cannot help) from a refused token.
+func scopeRefusal(err error) bool {
+	var pe *crm.ProviderError
+	return errors.As(err, &pe) && strings.Contains(strings.ToLower(pe.Message), "scope")
+}
+
+// send makes one HTTP exchange and returns the 2xx body, or the error with
+// the status (0 if no answer).
+func (c *Client) send(ctx context.Context, method, path, u string, payload []byte, hasBody bool, tok string) ([]byte, int, error) {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, 0, fmt.Errorf("ghl: building %s %s: %w", method, path, err)
+	}
 	req.Header.Set("Version", APIVersion)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
-	if body != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 
@@ -210,7 +249,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.log.DebugContext(ctx, "ghl request failed", "method", method, "path", path, "error", err)
-		return nil, &crm.ProviderError{Provider: providerName, Cause: err}
+		return nil, 0, &crm.ProviderError{Provider: providerName, Cause: err}
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
@@ -220,18 +259,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
-		return nil, providerError(resp, b)
+		return nil, resp.StatusCode, providerError(resp, b)
 	}
 	b, err := readBounded(resp.Body, c.maxBody)
 	if err != nil {
-		return nil, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("reading %s %s response: %w", method, path, err)}
+		return nil, resp.StatusCode, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("reading %s %s response: %w", method, path, err)}
 	}
-	if out != nil {
-		if err := decodeJSON(b, out); err != nil {
-			return nil, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, resp.StatusCode, err)}
-		}
-	}
-	return b, nil
+	return b, resp.StatusCode, nil
 }
 
 // errResponseTooLarge is the cause when a response exceeds MaxResponseBytes.
