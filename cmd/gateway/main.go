@@ -1,8 +1,10 @@
 // Command gateway runs crmgate: `gateway` (or `gateway serve`) serves gRPC
 // and REST; `gateway --demo` also runs a seeded GHL fake and provisions a
 // demo connection; `gateway apikey create --org ORG --name NAME` prints a
-// new API key. Configuration comes from GATEWAY_* environment variables
-// (see README.md).
+// new API key; `gateway keys generate` prints a new encryption key and
+// `gateway keys reencrypt` re-encrypts every stored secret under the newest
+// key of the keyring. Configuration comes from GATEWAY_* environment
+// variables (see README.md).
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"github.com/crmgate/crmgate/internal/app"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/secrets"
 )
 
 func main() {
@@ -34,6 +37,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 	if len(args) > 0 && args[0] == "apikey" {
 		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "keys" {
+		return keys(ctx, args[1:], getenv, stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -44,7 +50,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown argument %q (commands: serve, apikey create)", fs.Arg(0))
+		return fmt.Errorf("unknown argument %q (commands: serve, apikey create, keys generate, keys reencrypt)", fs.Arg(0))
 	}
 	cfg, err := app.ConfigFromEnv(getenv)
 	if err != nil {
@@ -129,5 +135,49 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stderr, "created API key %s (%s) for organisation %q; it is shown once:\n", k.ID, k.Name, *org)
 	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+// reencrypter is the store's key-rotation pass (sqlstore.Store.ReencryptAll).
+type reencrypter interface {
+	ReencryptAll(ctx context.Context) (int, error)
+}
+
+const keysUsage = "usage: gateway keys generate | gateway keys reencrypt"
+
+// keys runs `keys generate` (print a new random key, for a new keyring
+// entry) and `keys reencrypt` (rewrite every secret encrypted under an older
+// key of GATEWAY_ENCRYPTION_KEY under its newest key).
+func keys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return errors.New(keysUsage)
+	}
+	switch args[0] {
+	case "generate":
+		fmt.Fprintln(stdout, secrets.GenerateKey())
+		return nil
+	case "reencrypt":
+	default:
+		return errors.New(keysUsage)
+	}
+	cfg, err := app.ConfigFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	r, ok := a.Store.(reencrypter)
+	if !ok {
+		return fmt.Errorf("the store %T cannot re-encrypt", a.Store)
+	}
+	n, err := r.ReencryptAll(ctx)
+	if err != nil {
+		return fmt.Errorf("re-encrypt (%d rows done; rerun to finish): %w", n, err)
+	}
+	fmt.Fprintf(stdout, "re-encrypted %d rows under the newest key; the older keys can be dropped from GATEWAY_ENCRYPTION_KEY once every replica runs with the new keyring\n", n)
 	return nil
 }

@@ -9,11 +9,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/cache"
+	"github.com/crmgate/crmgate/internal/connect"
 	"github.com/crmgate/crmgate/internal/connections"
 	"github.com/crmgate/crmgate/internal/core"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/oauth"
 	"github.com/crmgate/crmgate/internal/providers/ghl"
 	"github.com/crmgate/crmgate/internal/secrets"
 	"github.com/crmgate/crmgate/internal/server"
@@ -24,9 +28,10 @@ import (
 
 // Connectors is the explicit registry of provider connectors: one
 // constructor per connector name. Adding a provider means adding a line here.
-func Connectors(cfg Config, hc *http.Client, log *slog.Logger) connections.Registry {
+// tokens refreshes OAuth connections' access tokens.
+func Connectors(cfg Config, hc *http.Client, tokens *oauth.Manager, log *slog.Logger) connections.Registry {
 	all := []crm.Connector{
-		ghl.NewConnector(ghl.ConnectorOptions{DefaultBaseURL: cfg.GHLBaseURL, HTTPClient: hc, Logger: log.With("provider", "ghl")}),
+		ghl.NewConnector(ghl.ConnectorOptions{DefaultBaseURL: cfg.GHLBaseURL, HTTPClient: hc, Logger: log.With("provider", "ghl"), Tokens: tokens}),
 	}
 	reg := connections.Registry{}
 	for _, c := range all {
@@ -44,6 +49,11 @@ type App struct {
 	Server   *server.Server
 	log      *slog.Logger
 	closers  []func() error
+
+	// Tokens hands out and refreshes OAuth access tokens; Flow runs OAuth
+	// connect flows (internal/oauth).
+	Tokens *oauth.Manager
+	Flow   *oauth.Flow
 }
 
 // Build assembles the gateway: it opens the store (running migrations),
@@ -84,12 +94,14 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.closers = append(a.closers, st.Close)
 
 	a.Cache = cache.NewMemory(100_000)
+	var redisClient redis.UniversalClient // shared with the OAuth state ledger
 	if cfg.RedisURL != "" {
 		rc, err := cache.OpenRedis(ctx, cfg.RedisURL)
 		if err != nil {
 			return nil, fmt.Errorf("GATEWAY_REDIS_URL: %w", err)
 		}
 		a.closers = append(a.closers, rc.Close)
+		redisClient = rc
 		r := cache.NewRedis(rc, "crmgate:")
 		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := r.Ping(pingCtx); err != nil {
@@ -116,17 +128,45 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 
 	hc := &http.Client{Timeout: cfg.ProviderTimeout}
-	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, log), a.Cache, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
+	a.Tokens = oauth.NewManager(oauth.ManagerOptions{
+		Store: st, Cache: a.Cache, Keys: keys, Skew: cfg.OAuthRefreshSkew, Logger: log.With("component", "oauth"),
+	})
+	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), a.Cache, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
+	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
 	srv, err := server.New(server.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:        st.Ping,
-	}, unified.New(a.Resolver, log), core.New(st, a.Resolver, log), auth.NewAuthenticator(st, 30*time.Second), log)
+		Routes:       connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
+	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
 	if err != nil {
 		return nil, err
 	}
 	a.Server = srv
 	ok = true
 	return a, nil
+}
+
+// newOAuthFlow assembles the OAuth connect flow: states sealed with the
+// encryption keyring, spent state ids recorded in Redis (shared by
+// replicas) or in-process, connections stored through the token manager.
+func newOAuthFlow(cfg Config, st store.Store, keys *secrets.Keyring, rc redis.UniversalClient, a *App, log *slog.Logger) *oauth.Flow {
+	var ledger oauth.Ledger = oauth.NewMemoryLedger()
+	if rc != nil {
+		ledger = oauth.NewRedisLedger(rc, "crmgate:oauth-state:")
+	}
+	return oauth.NewFlow(oauth.FlowOptions{
+		Store: st, Sealer: oauth.NewSealer(keys), Ledger: ledger, Tokens: a.Tokens, StateTTL: cfg.OAuthStateTTL,
+		Providers: func(name string) (oauth.Provider, bool) {
+			c, ok := a.Resolver.Connector(name)
+			if !ok {
+				return nil, false
+			}
+			p, ok := c.(oauth.Provider)
+			return p, ok
+		},
+		Changed: a.Resolver.Forget,
+		Logger:  log.With("component", "oauth"),
+	})
 }
 
 // Close releases the store and cache connections.

@@ -32,6 +32,13 @@ type Config struct {
 	ConnCacheTTL    time.Duration // GATEWAY_CONNECTION_CACHE_TTL, default 5s: opened connections reused in-process
 	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 30s
 	LogLevel        slog.Level    // GATEWAY_LOG_LEVEL: debug|info|warn|error, default info
+
+	// OAuthRefreshSkew: OAuth access tokens are refreshed this long before
+	// they expire (GATEWAY_OAUTH_REFRESH_SKEW, default 5m; 0 means the default).
+	OAuthRefreshSkew time.Duration
+	// OAuthStateTTL: how long authorization URLs and connect page links
+	// stay valid (GATEWAY_OAUTH_STATE_TTL, default 15m; 0 means the default).
+	OAuthStateTTL time.Duration
 }
 
 // ConfigFromEnv reads and validates the configuration.
@@ -76,6 +83,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.ProviderTimeout, err = parseDuration(get("GATEWAY_PROVIDER_TIMEOUT", "30s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_PROVIDER_TIMEOUT: %w", err))
+	}
+	if c.OAuthRefreshSkew, err = parseDuration(get("GATEWAY_OAUTH_REFRESH_SKEW", "5m")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_OAUTH_REFRESH_SKEW: %w", err))
+	}
+	if c.OAuthStateTTL, err = parseDuration(get("GATEWAY_OAUTH_STATE_TTL", "15m")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_OAUTH_STATE_TTL: %w", err))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("GATEWAY_LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_LOG_LEVEL: %w", err))

@@ -1492,11 +1492,18 @@ func (x *CreateAuthorizationUrlRequest) GetScopes() []string {
 
 // CreateAuthorizationUrlResponse holds the URL to send the customer to.
 type CreateAuthorizationUrlResponse struct {
-	state            protoimpl.MessageState `protogen:"open.v1"`
-	AuthorizationUrl string                 `protobuf:"bytes,1,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
-	ExpiresAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's authorization page, with a single-use `state`.
+	AuthorizationUrl string `protobuf:"bytes,1,opt,name=authorization_url,json=authorizationUrl,proto3" json:"authorization_url,omitempty"`
+	// When authorization_url and connect_url stop working.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// The gateway's connect page (`/connect/{connector_name}?token=...`): shows
+	// the provider and a Connect button that leads to a fresh authorization
+	// URL. Derived from the connector config's redirect_uri (which must end in
+	// `/callback`); empty otherwise.
+	ConnectUrl    string `protobuf:"bytes,3,opt,name=connect_url,json=connectUrl,proto3" json:"connect_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateAuthorizationUrlResponse) Reset() {
@@ -1541,6 +1548,13 @@ func (x *CreateAuthorizationUrlResponse) GetExpiresAt() *timestamppb.Timestamp {
 		return x.ExpiresAt
 	}
 	return nil
+}
+
+func (x *CreateAuthorizationUrlResponse) GetConnectUrl() string {
+	if x != nil {
+		return x.ConnectUrl
+	}
+	return ""
 }
 
 // CreateLocationConnectionRequest names the agency connection and location.
@@ -1760,11 +1774,13 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"customerId\x12\x1d\n" +
 	"\n" +
 	"return_url\x18\x04 \x01(\tR\treturnUrl\x12\x16\n" +
-	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"\x88\x01\n" +
+	"\x06scopes\x18\x05 \x03(\tR\x06scopes\"\xa9\x01\n" +
 	"\x1eCreateAuthorizationUrlResponse\x12+\n" +
 	"\x11authorization_url\x18\x01 \x01(\tR\x10authorizationUrl\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"}\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1f\n" +
+	"\vconnect_url\x18\x03 \x01(\tR\n" +
+	"connectUrl\"}\n" +
 	"\x1fCreateLocationConnectionRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12$\n" +
 	"\vlocation_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
