@@ -15,7 +15,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "node packages (buf, googleapis protos, GHL SDK for the fake's contract test)"
 command -v npm >/dev/null || { echo "npm is required (Node.js >= 18)"; exit 1; }
-[ -x node_modules/.bin/buf ] || npm ci --no-audit --no-fund --loglevel=error
+# npm ci refuses lockfiles with per-platform optional deps (buf's binaries) on npm 11;
+# npm install with the committed lockfile installs the same versions.
+[ -x node_modules/.bin/buf ] || npm install --no-audit --no-fund --loglevel=error
 [ -d internal/providers/ghl/ghlfake/sdktest/node_modules ] ||
   (cd internal/providers/ghl/ghlfake/sdktest && npm ci --no-audit --no-fund --loglevel=error)
 
