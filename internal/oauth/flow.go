@@ -65,6 +65,8 @@ type Provider interface {
 // LocationMinter is a Provider that mints sub-account connections from an
 // agency connection (GHL: POST /oauth/locationToken).
 type LocationMinter interface {
+	// IsAgency reports whether a connection's settings are an agency's.
+	IsAgency(settings map[string]string) bool
 	MintLocation(ctx context.Context, cfg Config, agencyID string, agency Current, agencyToken, locationID string) (Install, error)
 }
 
@@ -362,7 +364,7 @@ func (f *Flow) MintLocation(ctx context.Context, orgID, agencyID, locationID, cu
 		return store.Connection{}, err
 	}
 	minter, ok := p.(LocationMinter)
-	if !ok {
+	if !ok || !minter.IsAgency(agency.Settings) {
 		return store.Connection{}, notAgency
 	}
 	if customerID == "" {

@@ -351,7 +351,7 @@ func (c *Connector) Open(p crm.ConnectionParams) (crm.Provider, error) {
 		return nil, crm.Invalid(SettingPrivateIntegrationToken, "connection %s has no credentials", p.ConnectionID)
 	}
 	if p.Settings[SettingUserType] == UserTypeCompany {
-		return &agencyProvider{token: tok}, nil
+		return &agencyProvider{token: tok, connectionID: p.ConnectionID}, nil
 	}
 	lg := c.log
 	if p.ConnectionID != "" {

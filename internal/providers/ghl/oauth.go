@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
+	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/oauth"
 )
@@ -193,11 +196,17 @@ func (c *Connector) Exchange(ctx context.Context, cfg oauth.Config, code string)
 	return in, nil
 }
 
+// IsAgency reports whether connection settings are an agency (Company)
+// connection's.
+func (c *Connector) IsAgency(settings map[string]string) bool {
+	return settings[SettingUserType] == UserTypeCompany && settings[SettingCompanyID] != ""
+}
+
 // MintLocation mints a location token from an agency (Company) connection
 // with POST {base_url}/oauth/locationToken and returns the install of a
 // location connection renewed through that agency connection.
 func (c *Connector) MintLocation(ctx context.Context, cfg oauth.Config, agencyID string, agency oauth.Current, agencyToken, locationID string) (oauth.Install, error) {
-	if agency.Settings[SettingUserType] != UserTypeCompany || agency.Settings[SettingCompanyID] == "" {
+	if !c.IsAgency(agency.Settings) {
 		return oauth.Install{}, fmt.Errorf("%w: connection %q is not a GHL agency (Company) connection", oauth.ErrNotAgency, agencyID)
 	}
 	if err := checkLocationID(locationID); err != nil {
@@ -461,13 +470,75 @@ func (t *managedToken) Refresh(ctx context.Context, rejected string) (string, er
 }
 
 // agencyProvider is the provider of an agency (Company) connection: it
-// works on no location, so it only checks that its token can be had; its
-// use is to mint location connections (CreateLocationConnection).
+// works on no location, so it only checks that its token can be had; every
+// data call answers FAILED_PRECONDITION pointing at location connections
+// (CreateLocationConnection).
 type agencyProvider struct {
-	token TokenSource
+	token        TokenSource
+	connectionID string
 }
+
+var (
+	_ crm.SchemaReader       = (*agencyProvider)(nil)
+	_ crm.SchemaWriter       = (*agencyProvider)(nil)
+	_ crm.RecordReader       = (*agencyProvider)(nil)
+	_ crm.RecordWriter       = (*agencyProvider)(nil)
+	_ crm.AssociationManager = (*agencyProvider)(nil)
+)
 
 func (a *agencyProvider) Check(ctx context.Context) error {
 	_, err := a.token.Token(ctx)
 	return err
 }
+
+func (a *agencyProvider) err() error {
+	return apierr.New(codes.FailedPrecondition, "AGENCY_CONNECTION",
+		"connection %q is a GHL agency (Company) connection, which works on no location: create a location connection from it with POST /v0/core/connections/%s/locations and use that", a.connectionID, a.connectionID)
+}
+
+func (a *agencyProvider) ListObjects(context.Context) ([]crm.Object, error) { return nil, a.err() }
+func (a *agencyProvider) GetSchema(context.Context, string) (crm.Schema, error) {
+	return crm.Schema{}, a.err()
+}
+func (a *agencyProvider) CreateObject(context.Context, crm.ObjectInput) (crm.Schema, error) {
+	return crm.Schema{}, a.err()
+}
+func (a *agencyProvider) UpdateObject(context.Context, string, crm.ObjectPatch) (crm.Object, error) {
+	return crm.Object{}, a.err()
+}
+func (a *agencyProvider) CreateProperty(context.Context, string, crm.Property) (crm.Property, error) {
+	return crm.Property{}, a.err()
+}
+func (a *agencyProvider) UpdateProperty(context.Context, string, string, crm.PropertyPatch) (crm.Property, error) {
+	return crm.Property{}, a.err()
+}
+func (a *agencyProvider) DeleteProperty(context.Context, string, string) error { return a.err() }
+func (a *agencyProvider) GetRecord(context.Context, string, string) (crm.Record, error) {
+	return crm.Record{}, a.err()
+}
+func (a *agencyProvider) ListRecords(context.Context, string, crm.RecordQuery) (crm.RecordPage, error) {
+	return crm.RecordPage{}, a.err()
+}
+func (a *agencyProvider) SearchRecords(context.Context, string, crm.RecordQuery) (crm.RecordPage, error) {
+	return crm.RecordPage{}, a.err()
+}
+func (a *agencyProvider) CreateRecord(context.Context, string, crm.RecordInput) (crm.Record, error) {
+	return crm.Record{}, a.err()
+}
+func (a *agencyProvider) UpdateRecord(context.Context, string, string, crm.RecordInput) (crm.Record, error) {
+	return crm.Record{}, a.err()
+}
+func (a *agencyProvider) DeleteRecord(context.Context, string, string) error { return a.err() }
+func (a *agencyProvider) ListAssociationSchemas(context.Context) ([]crm.AssociationSchema, error) {
+	return nil, a.err()
+}
+func (a *agencyProvider) CreateAssociationSchema(context.Context, crm.AssociationInput) (crm.AssociationSchema, []string, error) {
+	return crm.AssociationSchema{}, nil, a.err()
+}
+func (a *agencyProvider) CreateRelation(context.Context, crm.Relation) (crm.Relation, error) {
+	return crm.Relation{}, a.err()
+}
+func (a *agencyProvider) ListRelations(context.Context, string, string, int) (crm.RelationPage, error) {
+	return crm.RelationPage{}, a.err()
+}
+func (a *agencyProvider) DeleteRelation(context.Context, string) error { return a.err() }

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
+	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/oauth"
 	"github.com/crmgate/crmgate/internal/providers/ghl/ghlfake"
@@ -256,8 +259,9 @@ func TestAgencyInstallAndMint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.(crm.SchemaReader); ok {
-		t.Error("an agency connection reads schemas")
+	var ae *apierr.Error
+	if _, err := p.(crm.SchemaReader).ListObjects(context.Background()); !errors.As(err, &ae) || ae.Code != codes.FailedPrecondition || !strings.Contains(ae.Message, "/locations") {
+		t.Errorf("an agency connection's data call: %v", err)
 	}
 	if err := p.Check(context.Background()); err != nil {
 		t.Error(err)

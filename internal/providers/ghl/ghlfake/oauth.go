@@ -242,6 +242,25 @@ func (s *Server) RefreshTokenReuses() int {
 	return s.oauthLocked().reuses
 }
 
+// IssuedSecrets returns every code, access token and refresh token the
+// OAuth endpoints issued (for tests that search logs for secrets).
+func (s *Server) IssuedSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.oauthLocked()
+	out := make([]string, 0, len(st.codes)+len(st.access)+len(st.refresh))
+	for k := range st.codes {
+		out = append(out, k)
+	}
+	for k := range st.access {
+		out = append(out, k)
+	}
+	for k := range st.refresh {
+		out = append(out, k)
+	}
+	return out
+}
+
 // AccessTokenLocation returns the location an unexpired access token
 // works on ("" if none): for tests.
 func (s *Server) AccessTokenLocation(token string) string {
