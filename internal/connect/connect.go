@@ -32,7 +32,7 @@ import (
 type Flow interface {
 	OpenPage(ctx context.Context, token string) (oauth.Page, error)
 	StartFromPage(ctx context.Context, token string) (string, error)
-	Complete(ctx context.Context, state, code, providerError string) (oauth.Result, error)
+	Complete(ctx context.Context, connectorName, state, code, providerError string) (oauth.Result, error)
 }
 
 //go:embed templates/*.html
@@ -173,10 +173,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	connector := r.PathValue("connector")
 	q := r.URL.Query()
-	res, err := h.flow.Complete(r.Context(), q.Get("state"), q.Get("code"), q.Get("error"))
-	if err == nil && res.State.ConnectorName != connector {
-		err = errors.New("connect: callback path names another connector than the state")
-	}
+	res, err := h.flow.Complete(r.Context(), connector, q.Get("state"), q.Get("code"), q.Get("error"))
 	if res.State.ID == "" { // the state itself was refused: nothing to redirect to
 		h.stateError(w, r, connector, err)
 		return

@@ -32,8 +32,8 @@ func (s *stubFlow) OpenPage(context.Context, string) (oauth.Page, error) { retur
 func (s *stubFlow) StartFromPage(context.Context, string) (string, error) {
 	return s.startURL, s.startErr
 }
-func (s *stubFlow) Complete(_ context.Context, state, code, providerError string) (oauth.Result, error) {
-	s.got = []string{state, code, providerError}
+func (s *stubFlow) Complete(_ context.Context, connector, state, code, providerError string) (oauth.Result, error) {
+	s.got = []string{connector, state, code, providerError}
 	return s.res, s.err
 }
 
@@ -119,7 +119,7 @@ func TestConnectCallback(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || loc.Host != "app.example" || loc.Query().Get("x") != "1" || loc.Query().Get("connection_id") != "conn_ghl_1" {
 		t.Errorf("success: %d %s", resp.StatusCode, loc)
 	}
-	if strings.Join(f.got, ",") != "s,c," {
+	if strings.Join(f.got, ",") != "ghl,s,c," {
 		t.Errorf("Complete got %q", f.got)
 	}
 

@@ -134,6 +134,7 @@ func TestOAuthStateAttacks(t *testing.T) {
 		wantRefused("tampered", callback(string(b)), "invalid")
 	}
 	wantRefused("missing", a.browserGet(t, a.redirect+"?code="+url.QueryEscape(code)), "invalid")
+	wantRefused("another connector's callback", a.browserGet(t, g.httpURL+"/connect/hubspot/callback?"+url.Values{"code": {code}, "state": {state}}.Encode()), "invalid")
 	// Forged: sealed by another gateway (another key), for this org.
 	forger := oauth.NewSealer(mustKeyring(t, secrets.GenerateKey()))
 	forged, _ := forger.Seal(oauth.State{Purpose: oauth.PurposeAuthorize, OrganisationID: "x", CustomerID: "evil",

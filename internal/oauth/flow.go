@@ -297,15 +297,19 @@ type Result struct {
 	Account    string
 }
 
-// Complete handles the provider's redirect back: it opens and spends the
-// state (ErrInvalidState, ErrExpiredState, ErrReplayedState: nothing else
-// happens), then exchanges the code and stores the connection: a
+// Complete handles the provider's redirect back to the callback of
+// connectorName: it opens and spends the state (ErrInvalidState — also for
+// a state of another connector —, ErrExpiredState, ErrReplayedState:
+// nothing else happens), then exchanges the code and stores the connection: a
 // connection of the same account, customer and config is updated, never
 // duplicated. providerError is the redirect's error parameter, if any.
-func (f *Flow) Complete(ctx context.Context, stateToken, code, providerError string) (Result, error) {
+func (f *Flow) Complete(ctx context.Context, connectorName, stateToken, code, providerError string) (Result, error) {
 	st, err := f.o.Sealer.Open(stateToken, PurposeAuthorize, f.o.Now())
 	if err != nil {
 		return Result{}, err
+	}
+	if st.ConnectorName != connectorName {
+		return Result{}, fmt.Errorf("%w: the state is for connector %q", ErrInvalidState, st.ConnectorName)
 	}
 	if err := f.o.Ledger.Spend(ctx, st.ID, st.Expires()); err != nil {
 		if errors.Is(err, ErrReplayedState) {
@@ -452,8 +456,9 @@ func (f *Flow) update(ctx context.Context, c store.Connection, in Install) (stor
 		next.Status, next.StatusMessage = store.ConnectionActive, ""
 		out, err := f.o.Store.UpdateConnection(ctx, next)
 		if errors.Is(err, store.ErrConflict) && attempt < 10 {
-			if c, err = f.o.Store.GetConnection(ctx, c.OrganisationID, c.ID); err != nil {
-				return store.Connection{}, fmt.Errorf("oauth: connection %s: %w", c.ID, err)
+			id := c.ID
+			if c, err = f.o.Store.GetConnection(ctx, c.OrganisationID, id); err != nil {
+				return store.Connection{}, fmt.Errorf("oauth: connection %s: %w", id, err)
 			}
 			continue
 		}
