@@ -20,11 +20,14 @@ import (
 // of access tokens: again 200 requests, one refresh, no failure.
 func TestOAuthRefreshAcrossReplicas(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
-	g1 := newGateway(t, gwOptions{postgres: true, redis: true})
+	f := newFake(t) // without GHL's rate limits
+	// Nor the gateway's pacing of them (100 per 10 s per location): this
+	// test is about refreshes, and 400 calls on one location would queue.
+	unpaced := map[string]string{"GATEWAY_RATE_LIMIT_BURST": "1000000"}
+	g1 := newGateway(t, gwOptions{postgres: true, redis: true, env: unpaced})
 	gws := []*gateway{g1}
 	for range 2 {
-		gws = append(gws, newGateway(t, gwOptions{redis: true, databaseURL: g1.cfg.DatabaseURL, encryptionKey: g1.cfg.EncryptionKey}))
+		gws = append(gws, newGateway(t, gwOptions{redis: true, databaseURL: g1.cfg.DatabaseURL, encryptionKey: g1.cfg.EncryptionKey, env: unpaced}))
 	}
 	a := newOAuthApp(t, g1, f, nil)
 	for _, g := range gws[1:] {
