@@ -69,7 +69,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			p("- noise: other processes on the machine used %.2f CPUs on average during the matrix (%.2f in the worst cell), from /proc/stat", cpu.Seconds()/wall.Seconds(), worst)
 		}
 	}
-	p("- gateway: `go build ./cmd/gateway`, separate process, SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s; load generator, lean upstream and bare proxy share the same %d CPUs in the bench process", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv), r.Machine.CPUs)
+	p("- gateway: `go build ./cmd/gateway`, separate process, SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9); load generator, lean upstream and bare proxy share the same %d CPUs in the bench process", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv), r.Machine.CPUs)
 	p("")
 
 	if len(r.Cells) == 0 {
@@ -150,6 +150,23 @@ func (r *Results) Markdown(w io.Writer, command string) {
 		}
 	}
 	p("")
+	p("Total CPU per call at saturation, both processes (bench = load generator + lean upstream + bare proxy; the machine has %d CPUs, so throughput ≈ %d CPU-seconds / total CPU per call):", r.Machine.CPUs, r.Machine.CPUs)
+	p("")
+	p("| operation | direct: bench | bare proxy: bench | crmgate REST: bench + gateway | crmgate gRPC: bench + gateway |")
+	p("|---|---:|---:|---:|---:|")
+	for _, op := range r.Options.Ops {
+		var cols []string
+		for _, t := range Targets {
+			c := cell(op, t, sat)
+			if t == TDirect || t == TProxy {
+				cols = append(cols, perCall(c.BenchCPU, c.Issued))
+				continue
+			}
+			cols = append(cols, perCall(c.BenchCPU, c.Issued)+" + "+perCall(c.GatewayCPU, c.Issued))
+		}
+		p("| %v | %s |", op, strings.Join(cols, " | "))
+	}
+	p("")
 	p("VmHWM (peak RSS) of the gateway process over the whole matrix: %s.", mib(r.GatewayHWM))
 	p("")
 
@@ -160,7 +177,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 		if m.PeakReset {
 			reset = "VmHWM, reset before each row (/proc/<pid>/clear_refs)"
 		}
-		p("RSS after start-up and warm-up: %s. Each row: open loop at %g req/s for %v; peak RSS is %s.", mib(m.RSSWarm), m.Rate, o.GrowthTime, reset)
+		p("RSS after start-up and warm-up: %s; CPU while idle: %.3f CPUs. Each row: open loop at %g req/s for %v; peak RSS is %s.", mib(m.RSSWarm), m.IdleCPU, m.Rate, o.GrowthTime, reset)
 		p("")
 		p("| operation | via | achieved req/s | p50 ms | p99 ms | peak RSS | target ≤ %s at %d req/s |", mib(TargetRSS), targetRSSRate)
 		p("|---|---|---:|---:|---:|---:|---|")
@@ -271,8 +288,8 @@ func (r *Results) Markdown(w io.Writer, command string) {
 		p("")
 		p("Connections created through `POST /v0/core/connections` (8 concurrent clients) in %v; then a fresh gateway process: RSS idle %s; one schema read per connection (cold: %d GHL schema calls) took %v; RSS after %s. Then calls spread uniformly at random over all %d connections:", g.CreateTook.Round(time.Millisecond), mib(g.RSSIdle), g.SchemaFetch, g.TouchTook.Round(time.Millisecond), mib(g.RSSTouched), g.Connections)
 		p("")
-		p("| operation | via | rate | achieved | p50 ms | p90 ms | p99 ms | same with 1 connection: p50 / p99 ms | gateway RSS peak | GHL schema calls |")
-		p("|---|---|---:|---:|---:|---:|---:|---|---:|---:|")
+		p("| operation | via | rate | achieved | p50 ms | p90 ms | p99 ms | same with 1 connection: p50 / p99 ms | gateway CPU / call | gateway RSS peak | GHL schema calls |")
+		p("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|")
 		keys := make([]CellKey, 0, len(g.Cells))
 		for k := range g.Cells {
 			keys = append(keys, k)
@@ -292,7 +309,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			if b := r.Cells[k]; b != nil {
 				base = ms(b.Percentile(.5)) + " / " + ms(b.Percentile(.99))
 			}
-			p("| %v | %v | %v | %.0f | %s | %s | %s | %s | %s | %d |", k.Op, k.Target, k.Mode, c.Throughput(), ms(c.Percentile(.5)), ms(c.Percentile(.9)), ms(c.Percentile(.99)), base, mib(c.MaxRSS), c.Upstream[RouteSchema])
+			p("| %v | %v | %v | %.0f | %s | %s | %s | %s | %s | %s | %d |", k.Op, k.Target, k.Mode, c.Throughput(), ms(c.Percentile(.5)), ms(c.Percentile(.9)), ms(c.Percentile(.99)), base, perCall(c.GatewayCPU, c.Issued), mib(c.MaxRSS), c.Upstream[RouteSchema])
 		}
 		peak := "VmHWM since start-up"
 		if g.PeakReset {
