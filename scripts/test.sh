@@ -21,6 +21,9 @@ command -v npm >/dev/null || { echo "npm is required (Node.js >= 18)"; exit 1; }
 [ -d internal/providers/ghl/ghlfake/sdktest/node_modules ] ||
   (cd internal/providers/ghl/ghlfake/sdktest && npm ci --no-audit --no-fund --loglevel=error)
 
+step "chromium (headless browser for the connect-page test)"
+command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 step "services: Redis 127.0.0.1:6379 and PostgreSQL 127.0.0.1:5432"
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/store"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // Domain is the ErrorInfo domain of every crmgate error.
@@ -85,6 +87,8 @@ func Status(ctx context.Context, log *slog.Logger, method string, err error) err
 			log.WarnContext(ctx, "request failed", "method", method, "code", gwErr.Code.String(), "cause", gwErr.Cause)
 		}
 		return build(gwErr.Code, gwErr.Message, info(gwErr.Reason, OriginGateway, nil))
+	case isUpstream(err):
+		return upstreamStatus(ctx, log, method, err)
 	case errors.As(err, &provErr):
 		return providerStatus(ctx, log, method, provErr)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -143,3 +147,48 @@ func providerStatus(ctx context.Context, log *slog.Logger, method string, e *crm
 	msg := fmt.Sprintf("%s answered %d: %s", e.Provider, e.Status, e.Message)
 	return build(code, msg, append([]protoDetail{info("PROVIDER_ERROR", OriginProvider, md)}, details...)...)
 }
+
+// isUpstream tells the resilience transport's own refusals (they arrive
+// wrapped in a ProviderError's cause).
+func isUpstream(err error) bool {
+	var (
+		rl *upstream.RateLimitedError
+		uo *upstream.UnknownOutcomeError
+		co *upstream.CircuitOpenError
+	)
+	return errors.As(err, &rl) || errors.As(err, &uo) || errors.As(err, &co) || errors.Is(err, upstream.ErrBodyTooLarge)
+}
+
+// upstreamStatus maps the transport's refusals: the gateway decided, on
+// the provider's behalf (rate limits, circuit breaker), or could not learn
+// what the provider did (unknown outcome).
+func upstreamStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
+	var (
+		rl *upstream.RateLimitedError
+		uo *upstream.UnknownOutcomeError
+		co *upstream.CircuitOpenError
+	)
+	switch {
+	case errors.As(err, &rl):
+		what := "burst"
+		if rl.Daily {
+			what = "daily"
+		}
+		msg := fmt.Sprintf("provider %s rate limit for this connection reached; retry after %s", what, rl.RetryAfter.Round(time.Millisecond))
+		return build(codes.ResourceExhausted, msg, info("RATE_LIMITED", OriginGateway, map[string]string{"limit": what}),
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(rl.RetryAfter)})
+	case errors.As(err, &co):
+		msg := fmt.Sprintf("provider %s has been failing; calls are paused for %s", co.Host, co.RetryAfter.Round(time.Millisecond))
+		return build(codes.Unavailable, msg, info("CIRCUIT_OPEN", OriginGateway, nil), &errdetails.RetryInfo{RetryDelay: durationpb.New(co.RetryAfter)})
+	case errors.As(err, &uo):
+		log.WarnContext(ctx, "unknown outcome of a provider write", "method", method, "cause", uo.Cause, "status", uo.Status)
+		return build(codes.DeadlineExceeded, "the provider did not confirm the write; it may or may not have happened. "+
+			"Check before repeating it, or send an Idempotency-Key header so repeats are safe", info(ReasonUnknownOutcome, OriginProvider, nil))
+	default: // body too large
+		return build(codes.Unavailable, "the provider's answer was larger than the gateway accepts", info("PROVIDER_RESPONSE_TOO_LARGE", OriginProvider, nil))
+	}
+}
+
+// ReasonUnknownOutcome is the ErrorInfo reason of a write whose outcome is
+// unknown.
+const ReasonUnknownOutcome = "UNKNOWN_OUTCOME"

@@ -68,8 +68,16 @@ func BodyFromStatus(st *status.Status) (int, Body) {
 			b.Details.RetryAfterMS = d.GetRetryDelay().AsDuration().Milliseconds()
 		}
 	}
-	return runtime.HTTPStatusFromCode(st.Code()), b
+	httpStatus := runtime.HTTPStatusFromCode(st.Code())
+	if b.Details.Reason == ReasonIdempotencyKeyReused {
+		httpStatus = http.StatusUnprocessableEntity
+	}
+	return httpStatus, b
 }
+
+// ReasonIdempotencyKeyReused is the ErrorInfo reason of an Idempotency-Key
+// repeated with a different request; REST answers it 422.
+const ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 
 // WriteHTTP writes err (a status error, or anything else, which becomes
 // Internal) as a REST error answer.

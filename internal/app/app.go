@@ -10,13 +10,17 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 
+	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/cache"
 	"github.com/crmgate/crmgate/internal/connect"
 	"github.com/crmgate/crmgate/internal/connections"
 	"github.com/crmgate/crmgate/internal/core"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/idempotency"
 	"github.com/crmgate/crmgate/internal/oauth"
 	"github.com/crmgate/crmgate/internal/providers/ghl"
 	"github.com/crmgate/crmgate/internal/secrets"
@@ -24,6 +28,7 @@ import (
 	"github.com/crmgate/crmgate/internal/store"
 	"github.com/crmgate/crmgate/internal/store/sqlstore"
 	"github.com/crmgate/crmgate/internal/unified"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // Connectors is the explicit registry of provider connectors: one
@@ -127,7 +132,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log.Info("bootstrap API key ensured for organisation default")
 	}
 
-	hc := &http.Client{Timeout: cfg.ProviderTimeout}
+	transport, budgets, idem := resilience(cfg, redisClient, log)
+	// No client-wide timeout: the caller's deadline bounds a whole call
+	// (queueing, retries); GATEWAY_PROVIDER_TIMEOUT bounds each attempt.
+	hc := &http.Client{Transport: transport}
 	a.Tokens = oauth.NewManager(oauth.ManagerOptions{
 		Store: st, Cache: a.Cache, Keys: keys, Skew: cfg.OAuthRefreshSkew, Logger: log.With("component", "oauth"),
 	})
@@ -137,7 +145,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Ready:        st.Ping,
 		Routes:       connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
-	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
+		Unary:        []grpc.UnaryServerInterceptor{idem},
+	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
 	if err != nil {
 		return nil, err
 	}
@@ -196,4 +205,52 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// Creates made safe to repeat with an Idempotency-Key.
+var idempotentMethods = map[string]bool{
+	"/crmgate.crm.v1.CrmService/CreateRecord":            true,
+	"/crmgate.crm.v1.CrmService/CreateObject":            true,
+	"/crmgate.crm.v1.CrmService/CreateProperty":          true,
+	"/crmgate.crm.v1.CrmService/CreateAssociationSchema": true,
+	"/crmgate.crm.v1.CrmService/CreateRelation":          true,
+	"/crmgate.core.v1.CoreService/CreateConnectorConfig": true,
+	"/crmgate.core.v1.CoreService/CreateConnection":      true,
+}
+
+// resilience builds the provider transport (rate limiting shared through
+// Redis, retries, circuit breaker, bounded bodies), the rate-limit budgets
+// it records, and the Idempotency-Key interceptor. Without Redis (or while
+// it is down) limiter, budgets and idempotency records are in-process.
+func resilience(cfg Config, rc redis.UniversalClient, log *slog.Logger) (http.RoundTripper, upstream.Budgets, grpc.UnaryServerInterceptor) {
+	limits := upstream.Limits{Burst: cfg.RateBurst, Window: cfg.RateWindow, Daily: cfg.RateDaily}
+	var (
+		limiter   upstream.Limiter  = upstream.NewMemoryLimiter(limits, nil)
+		budgets   upstream.Budgets  = upstream.NewMemoryBudgets(nil)
+		idemStore idempotency.Store = idempotency.NewMemoryStore(nil)
+	)
+	if rc != nil {
+		lg := log.With("component", "upstream")
+		limiter = upstream.NewFallbackLimiter(upstream.NewRedisLimiter(rc, "crmgate:", limits), upstream.NewMemoryLimiter(limits, nil), lg)
+		budgets = upstream.NewFallbackBudgets(upstream.NewRedisBudgets(rc, "crmgate:"), budgets, lg)
+		idemStore = idempotency.NewFallbackStore(idempotency.NewRedisStore(rc, "crmgate:idem:"), idemStore, log.With("component", "idempotency"))
+	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 256
+	t := upstream.NewTransport(base, upstream.Options{
+		Limiter:          limiter,
+		Budgets:          budgets,
+		MaxWait:          cfg.RateMaxWait,
+		Retry:            upstream.RetryPolicy{MaxAttempts: cfg.RetryAttempts},
+		AttemptTimeout:   cfg.ProviderTimeout,
+		MaxResponseBytes: cfg.MaxResponse,
+		Logger:           log.With("component", "upstream"),
+	})
+	idem := idempotency.New(idemStore, idempotentMethods, log.With("component", "idempotency"), idempotency.Options{
+		TTL: cfg.IdempotencyTTL,
+		StatusOf: func(ctx context.Context, method string, err error) *status.Status {
+			return status.Convert(apierr.Status(ctx, log, method, err))
+		},
+	})
+	return t, budgets, idem.Unary()
 }

@@ -30,7 +30,14 @@ type Config struct {
 	SchemaCacheTTL  time.Duration // GATEWAY_SCHEMA_CACHE_TTL, default 5m
 	NearCacheTTL    time.Duration // GATEWAY_NEAR_CACHE_TTL, default 30s: in-process copies of Redis entries
 	ConnCacheTTL    time.Duration // GATEWAY_CONNECTION_CACHE_TTL, default 5s: opened connections reused in-process
-	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 30s
+	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 15s: one upstream attempt
+	RateBurst       int           // GATEWAY_RATE_LIMIT_BURST, default 100 per window per (config, location)
+	RateWindow      time.Duration // GATEWAY_RATE_LIMIT_WINDOW, default 10s
+	RateDaily       int           // GATEWAY_RATE_LIMIT_DAILY, default 200000 per UTC day
+	RateMaxWait     time.Duration // GATEWAY_RATE_LIMIT_MAX_WAIT, default 30s of queueing for budget
+	RetryAttempts   int           // GATEWAY_RETRY_MAX_ATTEMPTS, default 4 (1 disables retries)
+	MaxResponse     int64         // GATEWAY_MAX_RESPONSE_BYTES, default 16MiB
+	IdempotencyTTL  time.Duration // GATEWAY_IDEMPOTENCY_TTL, default 24h
 	LogLevel        slog.Level    // GATEWAY_LOG_LEVEL: debug|info|warn|error, default info
 
 	// OAuthRefreshSkew: OAuth access tokens are refreshed this long before
@@ -81,7 +88,34 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.ConnCacheTTL, err = parseDuration(get("GATEWAY_CONNECTION_CACHE_TTL", "5s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_CONNECTION_CACHE_TTL: %w", err))
 	}
-	if c.ProviderTimeout, err = parseDuration(get("GATEWAY_PROVIDER_TIMEOUT", "30s")); err != nil {
+	if c.RateWindow, err = parseDuration(get("GATEWAY_RATE_LIMIT_WINDOW", "10s")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_RATE_LIMIT_WINDOW: %w", err))
+	}
+	if c.RateMaxWait, err = parseDuration(get("GATEWAY_RATE_LIMIT_MAX_WAIT", "30s")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_RATE_LIMIT_MAX_WAIT: %w", err))
+	}
+	if c.IdempotencyTTL, err = parseDuration(get("GATEWAY_IDEMPOTENCY_TTL", "24h")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_IDEMPOTENCY_TTL: %w", err))
+	}
+	for _, n := range []struct {
+		name string
+		def  int
+		dst  *int
+	}{
+		{"GATEWAY_RATE_LIMIT_BURST", 100, &c.RateBurst},
+		{"GATEWAY_RATE_LIMIT_DAILY", 200000, &c.RateDaily},
+		{"GATEWAY_RETRY_MAX_ATTEMPTS", 4, &c.RetryAttempts},
+	} {
+		v, err := strconv.Atoi(get(n.name, strconv.Itoa(n.def)))
+		if err != nil || v < 1 {
+			errs = append(errs, fmt.Errorf("%s: want a positive integer", n.name))
+		}
+		*n.dst = v
+	}
+	if c.MaxResponse, err = parseBytes(get("GATEWAY_MAX_RESPONSE_BYTES", "16MiB")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_MAX_RESPONSE_BYTES: %w", err))
+	}
+	if c.ProviderTimeout, err = parseDuration(get("GATEWAY_PROVIDER_TIMEOUT", "15s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_PROVIDER_TIMEOUT: %w", err))
 	}
 	if c.OAuthRefreshSkew, err = parseDuration(get("GATEWAY_OAUTH_REFRESH_SKEW", "5m")); err != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,14 +129,7 @@ func (r *Resolver) OpenConnection(ctx context.Context, conn store.Connection) (c
 	if !ok {
 		return nil, apierr.New(codes.FailedPrecondition, "CONNECTOR_UNAVAILABLE", "connector %q is not enabled on this gateway", cfg.ConnectorName)
 	}
-	p, err := connector.Open(crm.ConnectionParams{
-		OrganisationID: conn.OrganisationID,
-		ConnectionID:   conn.ID,
-		ConfigSettings: cfg.Settings,
-		ConfigSecrets:  cfg.Secrets,
-		Settings:       conn.Settings,
-		Credentials:    conn.Credentials,
-	})
+	p, err := connector.Open(Params(cfg, conn))
 	if err != nil {
 		return nil, fmt.Errorf("open %s connection %s: %w", cfg.ConnectorName, conn.ID, err)
 	}
@@ -155,9 +149,25 @@ func accountHash(cfg store.ConnectorConfig, conn store.Connection) string {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
+			if strings.HasPrefix(k, "token_") { // OAuth bookkeeping, not the account
+				continue
+			}
 			_, _ = fmt.Fprintf(h, "%q=%q;", k, m[k])
 		}
 		_, _ = h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// Params is what a connector needs to open a connection.
+func Params(cfg store.ConnectorConfig, conn store.Connection) crm.ConnectionParams {
+	return crm.ConnectionParams{
+		OrganisationID:    conn.OrganisationID,
+		ConnectionID:      conn.ID,
+		ConnectorConfigID: cfg.ID,
+		ConfigSettings:    cfg.Settings,
+		ConfigSecrets:     cfg.Secrets,
+		Settings:          conn.Settings,
+		Credentials:       conn.Credentials,
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"sort"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/crmgate/crmgate/internal/connections"
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/store"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // Service implements corev1.CoreServiceServer.
@@ -32,6 +34,8 @@ type Service struct {
 	conns *connections.Resolver
 	log   *slog.Logger
 	now   func() time.Time
+
+	budgets upstream.Budgets
 }
 
 var _ corev1.CoreServiceServer = (*Service)(nil)
@@ -39,6 +43,52 @@ var _ corev1.CoreServiceServer = (*Service)(nil)
 // New returns the service.
 func New(s store.Store, conns *connections.Resolver, log *slog.Logger) *Service {
 	return &Service{store: s, conns: conns, log: log, now: func() time.Time { return time.Now().UTC() }}
+}
+
+// WithBudgets lets GetConnectionRateLimit show the rate-limit figures the
+// upstream transport records.
+func (s *Service) WithBudgets(b upstream.Budgets) *Service {
+	s.budgets = b
+	return s
+}
+
+// GetConnectionRateLimit implements CoreService: the provider's budget for
+// the connection as last reported by the provider (-1 where it never said).
+func (s *Service) GetConnectionRateLimit(ctx context.Context, req *corev1.GetConnectionRateLimitRequest) (*corev1.GetConnectionRateLimitResponse, error) {
+	org, err := orgID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID("id", req.GetId()); err != nil {
+		return nil, err
+	}
+	c, err := s.store.GetConnection(ctx, org, req.GetId())
+	if err != nil {
+		return nil, connectionNotFound(err, req.GetId())
+	}
+	cfg, err := s.store.GetConnectorConfig(ctx, org, c.ConnectorConfigID)
+	if err != nil {
+		return nil, err
+	}
+	cn, err := s.connector(cfg.ConnectorName)
+	if err != nil {
+		return nil, err
+	}
+	rl, ok := cn.(crm.RateLimited)
+	if !ok || s.budgets == nil {
+		return nil, apierr.New(codes.Unimplemented, "NOT_IMPLEMENTED", "connector %q has no rate-limit budget", cfg.ConnectorName)
+	}
+	b, seen, err := s.budgets.Get(ctx, rl.RateLimitKey(connections.Params(cfg, c)))
+	if err != nil {
+		return nil, err
+	}
+	out := &corev1.GetConnectionRateLimitResponse{BurstLimit: -1, BurstRemaining: -1, BurstIntervalMs: -1, DailyLimit: -1, DailyRemaining: -1}
+	if seen {
+		out.BurstLimit, out.BurstRemaining, out.BurstIntervalMs = clamp32(int64(b.BurstLimit)), clamp32(int64(b.BurstRemaining)), clamp32(b.BurstIntervalMS)
+		out.DailyLimit, out.DailyRemaining = clamp32(int64(b.DailyLimit)), clamp32(int64(b.DailyRemaining))
+		out.ObservedAt = timestamppb.New(b.ObservedAt)
+	}
+	return out, nil
 }
 
 var (
@@ -478,4 +528,14 @@ func (s *Service) CheckConnection(ctx context.Context, req *corev1.CheckConnecti
 	default:
 		return nil, err
 	}
+}
+
+func clamp32(v int64) int32 {
+	switch {
+	case v > math.MaxInt32:
+		return math.MaxInt32
+	case v < math.MinInt32:
+		return math.MinInt32
+	}
+	return int32(v)
 }

@@ -67,10 +67,13 @@ type ConnectionParams struct {
 	// writes the connection row through it).
 	OrganisationID string
 	ConnectionID   string
-	ConfigSettings map[string]string
-	ConfigSecrets  map[string]string
-	Settings       map[string]string
-	Credentials    map[string]string
+	// ConnectorConfigID names the app registration; rate-limit budgets are
+	// per (connector config, provider account).
+	ConnectorConfigID string
+	ConfigSettings    map[string]string
+	ConfigSecrets     map[string]string
+	Settings          map[string]string
+	Credentials       map[string]string
 }
 
 // SplitSettings is a validated settings map split into what may be shown
@@ -95,4 +98,11 @@ type Connector interface {
 	CheckConnection(in map[string]string, prev *SplitSettings) (SplitSettings, string, error)
 	// Open returns a Provider for one connection. It does no I/O.
 	Open(p ConnectionParams) (Provider, error)
+}
+
+// RateLimited is an optional Connector capability: connections whose calls
+// spend a provider rate-limit budget name it (e.g. GHL: per app and
+// location), so the budget can be paced and shown.
+type RateLimited interface {
+	RateLimitKey(p ConnectionParams) string
 }

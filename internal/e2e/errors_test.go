@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -80,31 +83,61 @@ func TestProviderErrorsDistinguishable(t *testing.T) {
 // TestProviderRateLimit: GHL's 429 is passed on with its retry hint.
 func TestProviderRateLimit(t *testing.T) {
 	t.Parallel()
-	forEachTransport(t, func(t *testing.T, tr string) {
-		f := newFake(t, ghlfake.Options{BurstLimit: 3, BurstWindow: 10 * time.Second, DailyLimit: -1})
-		g := newGateway(t, gwOptions{})
-		tn := g.newTenant(t, f, "org-429", 1)
-		c := g.client(t, tr, tn.key, tn.connID)
-		var err *apiError
-		for i := 0; i < 6 && err == nil; i++ {
-			err = asAPIError(second(c.ListRecords(&crmv1.ListRecordsRequest{ObjectName: "pet"})))
+	// The gateway paces calls under the budget (3 per 2 s here); the fake
+	// itself does not limit, so any 429 comes from the gateway's pacing.
+	f := newFake(t, ghlfake.Options{BurstLimit: -1, DailyLimit: -1})
+	g := newGateway(t, gwOptions{env: map[string]string{"GATEWAY_RATE_LIMIT_BURST": "3", "GATEWAY_RATE_LIMIT_WINDOW": "2s"}})
+	tn := g.newTenant(t, f, "org-429", 1)
+	path := crmBase + "/custom_objects/pet?page_size=1"
+	failFast := hdr(tn.key, tn.connID)
+	failFast["x-crmgate-wait"] = "0"
+	var got429 *response
+	for i := 0; i < 6; i++ {
+		r := g.do(t, "GET", path, failFast, nil)
+		if r.status == http.StatusTooManyRequests {
+			got429 = &r
+			break
 		}
-		if err == nil {
-			t.Fatal("no 429 after 6 calls with a burst limit of 3")
+		if r.status != http.StatusOK {
+			t.Fatalf("call %d: %d %s", i, r.status, r.raw)
 		}
-		if err.code != codes.ResourceExhausted || err.origin != "provider" || err.providerStatus != 429 || err.retryAfterMS <= 0 {
-			t.Errorf("GHL 429: %v (retry_after_ms %d)", err, err.retryAfterMS)
+	}
+	if got429 == nil {
+		t.Fatal("a fail-fast caller got no 429 after 6 calls with a budget of 3")
+	}
+	if ra, _ := strconv.Atoi(got429.header.Get("Retry-After")); ra <= 0 {
+		t.Errorf("429 without Retry-After: %v", got429.header)
+	}
+	if got429.body["code"] != "RESOURCE_EXHAUSTED" || got429.body["details"].(map[string]any)["reason"] != "RATE_LIMITED" {
+		t.Errorf("429 body: %s", got429.raw)
+	}
+	// gRPC: the same through metadata.
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-apikey", tn.key, "x-connection-id", tn.connID, "x-crmgate-wait", "0")
+	_, err := crmv1.NewCrmServiceClient(g.conn).ListRecords(ctx, &crmv1.ListRecordsRequest{ObjectName: "pet", PageSize: 1})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("gRPC fail-fast over budget: %v, want ResourceExhausted", err)
+	}
+	// Callers who wait are paced, never refused.
+	start := time.Now()
+	for i := 0; i < 4; i++ {
+		if r := g.do(t, "GET", path, hdr(tn.key, tn.connID), nil); r.status != http.StatusOK {
+			t.Fatalf("waiting caller %d got %d %s", i, r.status, r.raw)
 		}
-		if tr == REST && err.httpStatus != http.StatusTooManyRequests {
-			t.Errorf("GHL 429: HTTP %d", err.httpStatus)
-		}
-		if tr == REST {
-			r := g.do(t, "GET", crmBase+"/custom_objects/pet", hdr(tn.key, tn.connID), nil)
-			if ra, _ := strconv.Atoi(r.header.Get("Retry-After")); r.status != 429 || ra <= 0 {
-				t.Errorf("REST 429: status %d Retry-After %q", r.status, r.header.Get("Retry-After"))
-			}
-		}
-	})
+	}
+	if time.Since(start) < time.Second {
+		t.Errorf("4 calls over a spent budget of 3 per 2s took %s: not paced", time.Since(start))
+	}
+	// Bad header values are refused.
+	bad := hdr(tn.key, tn.connID)
+	bad["x-crmgate-wait"] = "soon"
+	if r := g.do(t, "GET", path, bad, nil); r.status != http.StatusBadRequest {
+		t.Errorf("x-crmgate-wait: soon answered %d", r.status)
+	}
+	// The budget GHL reported is visible on the connection.
+	r := g.do(t, "GET", "/v0/core/connections/"+tn.connID+"/rate_limit", hdr(tn.key, ""), nil)
+	if r.status != http.StatusOK || r.body["burst_limit"] != float64(100) || r.body["daily_limit"] == float64(-1) {
+		t.Errorf("rate_limit view: %d %s", r.status, r.raw)
+	}
 }
 
 // TestProviderUnreachable: a provider that cannot be reached is a 503 of

@@ -185,6 +185,8 @@ type gwOptions struct {
 	// store of another one (a second replica).
 	databaseURL   string
 	encryptionKey string
+	// env sets further GATEWAY_* variables (e.g. rate limits).
+	env map[string]string
 }
 
 // gateway is a running gateway with REST and gRPC clients.
@@ -252,6 +254,9 @@ func newGateway(t testing.TB, o gwOptions) *gateway {
 	}
 	if o.redis {
 		env["GATEWAY_REDIS_URL"] = testenv.RedisURL(t)
+	}
+	for k, v := range o.env {
+		env[k] = v
 	}
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"log/slog"
+	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // publicMethods need no API key.
@@ -92,4 +95,38 @@ func authStream(a *auth.Authenticator, log *slog.Logger) grpc.StreamServerInterc
 		}
 		return handler(srv, ss)
 	}
+}
+
+// HeaderWait is the request header (gRPC metadata) choosing how long a call
+// may queue for the provider's rate-limit budget: "0" fails fast with 429
+// and Retry-After; a number of seconds caps the wait.
+const HeaderWait = "x-crmgate-wait"
+
+// callOptionsUnary carries the caller's provider-call preferences
+// (x-crmgate-wait) to the upstream transport.
+func callOptionsUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		v := auth.MetadataValue(ctx, HeaderWait)
+		if v == "" {
+			return handler(ctx, req)
+		}
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil || secs < 0 || secs > 3600 || math.IsNaN(secs) {
+			return nil, apierr.New(codes.InvalidArgument, "WAIT_INVALID", "%s must be a number of seconds between 0 and 3600, got %q", HeaderWait, clipHeader(v))
+		}
+		call, _ := upstream.CallFrom(ctx)
+		if secs == 0 {
+			call.FailFast = true
+		} else {
+			call.MaxWait = time.Duration(secs * float64(time.Second))
+		}
+		return handler(upstream.WithCall(ctx, call), req)
+	}
+}
+
+func clipHeader(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
 }

@@ -52,6 +52,9 @@ type Config struct {
 	Ready func(context.Context) error
 	// Routes adds HTTP routes outside /v0 (e.g. OAuth callbacks).
 	Routes map[string]http.Handler
+	// Unary interceptors run after authentication, in order (e.g.
+	// idempotency).
+	Unary []grpc.UnaryServerInterceptor
 }
 
 // Server is the gRPC server plus the REST handler.
@@ -81,7 +84,9 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	newGRPC := func(maxRecv int) *grpc.Server {
 		g := grpc.NewServer(
 			grpc.MaxRecvMsgSize(maxRecv),
-			grpc.ChainUnaryInterceptor(recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn)),
+			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{
+				recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
+			}, cfg.Unary...)...),
 			grpc.ChainStreamInterceptor(authStream(authn, log)),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)

@@ -24,8 +24,8 @@ type Limits struct {
 	Daily int
 	// Margin is added to Window when pacing, to absorb the jitter between
 	// the moment a slot is granted and the moment the request reaches the
-	// provider (which counts arrivals): 0 means Window/40 (250ms for 10s),
-	// negative means none.
+	// provider (which counts arrivals): 0 means Window/40 but at least
+	// 250ms, negative means none.
 	Margin time.Duration
 }
 
@@ -41,7 +41,8 @@ func (l Limits) withDefaults() Limits {
 	}
 	switch {
 	case l.Margin == 0:
-		l.Margin = l.Window / 40
+		// Scheduling jitter is absolute, not proportional to the window.
+		l.Margin = max(l.Window/40, 250*time.Millisecond)
 	case l.Margin < 0:
 		l.Margin = 0
 	}

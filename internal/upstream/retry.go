@@ -62,7 +62,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 //
 // Non-idempotent calls (creates) are retried only when the provider cannot
 // have acted: the connection failed before the request was written (seen
-// with httptrace), or a 429 refused it. A failure after it was written — a
+// with httptrace), or a 429 or 503 refused it. A failure after it was written — a
 // timeout, a reset, a body cut short, or a 502/504 — is returned as
 // *UnknownOutcomeError and never retried.
 //
@@ -202,7 +202,10 @@ func (t *Retry) decide(req *http.Request, idem bool, st *sendTrace, attempt int,
 	case !idem && (code == http.StatusBadGateway || code == http.StatusGatewayTimeout):
 		drain(resp)
 		return 0, false, nil, &UnknownOutcomeError{Method: req.Method, URL: urlNoQuery(req), Status: code}
-	case idem && (code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout):
+	// 503 is the provider saying it could not take the request (HighLevel
+	// answers it before processing), so even a create may go again; a 502
+	// or 504 comes from a proxy that may have forwarded it (above).
+	case code == http.StatusServiceUnavailable || (idem && (code == http.StatusBadGateway || code == http.StatusGatewayTimeout)):
 		d := t.backoff(attempt)
 		if ra := retryAfter(resp.Header, time.Now()); ra > d {
 			if ra > t.policy.MaxRetryAfter {

@@ -68,6 +68,19 @@ func TestRetryIdempotentRecovers(t *testing.T) {
 	}
 }
 
+// A 503 is the provider refusing before processing: even a create goes
+// again.
+func TestRetryCreateOn503(t *testing.T) {
+	s := &script{statuses: []int{503, 200}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rt := upstream.NewRetry(http.DefaultTransport, fastRetry(), nil)
+	resp, err := do(t, rt, context.Background(), http.MethodPost, srv.URL, []byte(`{"a":1}`))
+	if err != nil || resp.StatusCode != 200 || s.calls.Load() != 2 {
+		t.Fatalf("%v %v after %d calls; want 200 after 2", resp, err, s.calls.Load())
+	}
+}
+
 func TestRetryGivesUp(t *testing.T) {
 	s := &script{statuses: []int{503}}
 	srv := httptest.NewServer(s)
@@ -92,7 +105,6 @@ func TestRetryNotOn(t *testing.T) {
 		{"daily 429", 429, map[string]string{upstream.HeaderRateLimitDailyRemaining: "0"}, http.MethodGet},
 		{"500", 500, nil, http.MethodGet},
 		{"404", 404, nil, http.MethodGet},
-		{"post 503", 503, nil, http.MethodPost},
 		{"retry-after beyond the cap", 503, map[string]string{"Retry-After": "3600"}, http.MethodGet},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // Wire constants.
@@ -79,6 +80,9 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 	// Logger gets one debug line per request (never a token); nil discards.
 	Logger *slog.Logger
+	// RateLimitKey names the rate-limit budget the calls spend (see
+	// internal/upstream); empty means none.
+	RateLimitKey string
 }
 
 // Client is one GHL location, seen through the provider-neutral interfaces.
@@ -90,6 +94,7 @@ type Client struct {
 	hc         *http.Client
 	log        *slog.Logger
 	maxBody    int64 // MaxResponseBytes; smaller in tests
+	budget     string
 }
 
 // NewClient checks o and returns a Client. It does no I/O.
@@ -112,7 +117,7 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	return &Client{base: base, locationID: o.LocationID, token: o.Token, hc: hc, log: lg, maxBody: MaxResponseBytes}, nil
+	return &Client{base: base, locationID: o.LocationID, token: o.Token, hc: hc, log: lg, maxBody: MaxResponseBytes, budget: o.RateLimitKey}, nil
 }
 
 // LocationID returns the location the client works on.
@@ -234,7 +239,14 @@ func (c *Client) send(ctx context.Context, method, path, u string, payload []byt
 	if hasBody {
 		rd = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	// Tell the resilience transport which budget this spends and whether a
+	// repeat is harmless: record search is a POST that only reads.
+	call, _ := upstream.CallFrom(ctx)
+	if c.budget != "" {
+		call.Budget = c.budget
+	}
+	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search")
+	req, err := http.NewRequestWithContext(upstream.WithCall(ctx, call), method, u, rd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("ghl: building %s %s: %w", method, path, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/oauth"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // Connector config keys.
@@ -363,5 +364,15 @@ func (c *Connector) Open(p crm.ConnectionParams) (crm.Provider, error) {
 		Token:      tok,
 		HTTPClient: c.hc,
 		Logger:     lg,
+		// GHL limits each app per location.
+		RateLimitKey: c.RateLimitKey(p),
 	})
+}
+
+var _ crm.RateLimited = (*Connector)(nil)
+
+// RateLimitKey implements crm.RateLimited: GHL limits each marketplace app
+// (connector config) per location.
+func (c *Connector) RateLimitKey(p crm.ConnectionParams) string {
+	return upstream.BudgetKey(providerName, p.ConnectorConfigID, p.Settings[SettingLocationID])
 }

@@ -712,7 +712,7 @@ func TestReencryptAll(t *testing.T) {
 		if _, err := s.ReencryptAll(ctx); !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "connector_configs/cc1") {
 			t.Fatalf("ReencryptAll with the old key gone: %v", err)
 		}
-		s.Close()
+		_ = s.Close()
 
 		// Rotation: the new key first, the old one kept.
 		s = openStore(t, dbURL, rotated)
@@ -746,7 +746,7 @@ func TestReencryptAll(t *testing.T) {
 		if n, err := s.ReencryptAll(ctx); err != nil || n != 0 {
 			t.Fatalf("second ReencryptAll = %d, %v; want 0", n, err)
 		}
-		s.Close()
+		_ = s.Close()
 
 		// The old key can go now; nothing else changed.
 		s = mustOpen(t, dbURL, newOnly)
@@ -787,7 +787,7 @@ func TestReencryptAllPaging(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.Close()
+	_ = s.Close()
 	s = mustOpen(t, dbURL, parseKeyring(t, "k2:"+secrets.GenerateKey()+",k1:"+oldKey))
 	got, err := s.ReencryptAll(ctx)
 	if err != nil {
@@ -811,12 +811,12 @@ func TestNoSecretsInLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 		seed(t, s, "cfg-secret-xyz", "conn-secret-xyz")
-		s.Close()
+		_ = s.Close()
 		s, err = Open(t.Context(), dbURL, parseKeyring(t, "k2:"+secrets.GenerateKey()+",k1:"+key), log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() { _ = s.Close() })
 		if _, err := s.ReencryptAll(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -856,7 +856,7 @@ func TestPing(t *testing.T) {
 		if err := s.Ping(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		s.Close()
+		_ = s.Close()
 		if err := s.Ping(t.Context()); err == nil {
 			t.Fatal("Ping after Close succeeded")
 		}

@@ -1325,12 +1325,12 @@ func (x *GetConnectionRateLimitRequest) GetId() string {
 // GetConnectionRateLimitResponse is the budget left, as last seen.
 type GetConnectionRateLimitResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Requests allowed per burst interval.
-	BurstLimit      int64 `protobuf:"varint,1,opt,name=burst_limit,json=burstLimit,proto3" json:"burst_limit,omitempty"`
-	BurstRemaining  int64 `protobuf:"varint,2,opt,name=burst_remaining,json=burstRemaining,proto3" json:"burst_remaining,omitempty"`
-	BurstIntervalMs int64 `protobuf:"varint,3,opt,name=burst_interval_ms,json=burstIntervalMs,proto3" json:"burst_interval_ms,omitempty"`
-	DailyLimit      int64 `protobuf:"varint,4,opt,name=daily_limit,json=dailyLimit,proto3" json:"daily_limit,omitempty"`
-	DailyRemaining  int64 `protobuf:"varint,5,opt,name=daily_remaining,json=dailyRemaining,proto3" json:"daily_remaining,omitempty"`
+	// Requests allowed per burst interval; -1 where the provider never said.
+	BurstLimit      int32 `protobuf:"varint,1,opt,name=burst_limit,json=burstLimit,proto3" json:"burst_limit,omitempty"`
+	BurstRemaining  int32 `protobuf:"varint,2,opt,name=burst_remaining,json=burstRemaining,proto3" json:"burst_remaining,omitempty"`
+	BurstIntervalMs int32 `protobuf:"varint,3,opt,name=burst_interval_ms,json=burstIntervalMs,proto3" json:"burst_interval_ms,omitempty"`
+	DailyLimit      int32 `protobuf:"varint,4,opt,name=daily_limit,json=dailyLimit,proto3" json:"daily_limit,omitempty"`
+	DailyRemaining  int32 `protobuf:"varint,5,opt,name=daily_remaining,json=dailyRemaining,proto3" json:"daily_remaining,omitempty"`
 	// When the provider last reported these figures; unset if never.
 	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=observed_at,json=observedAt,proto3" json:"observed_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1367,35 +1367,35 @@ func (*GetConnectionRateLimitResponse) Descriptor() ([]byte, []int) {
 	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{25}
 }
 
-func (x *GetConnectionRateLimitResponse) GetBurstLimit() int64 {
+func (x *GetConnectionRateLimitResponse) GetBurstLimit() int32 {
 	if x != nil {
 		return x.BurstLimit
 	}
 	return 0
 }
 
-func (x *GetConnectionRateLimitResponse) GetBurstRemaining() int64 {
+func (x *GetConnectionRateLimitResponse) GetBurstRemaining() int32 {
 	if x != nil {
 		return x.BurstRemaining
 	}
 	return 0
 }
 
-func (x *GetConnectionRateLimitResponse) GetBurstIntervalMs() int64 {
+func (x *GetConnectionRateLimitResponse) GetBurstIntervalMs() int32 {
 	if x != nil {
 		return x.BurstIntervalMs
 	}
 	return 0
 }
 
-func (x *GetConnectionRateLimitResponse) GetDailyLimit() int64 {
+func (x *GetConnectionRateLimitResponse) GetDailyLimit() int32 {
 	if x != nil {
 		return x.DailyLimit
 	}
 	return 0
 }
 
-func (x *GetConnectionRateLimitResponse) GetDailyRemaining() int64 {
+func (x *GetConnectionRateLimitResponse) GetDailyRemaining() int32 {
 	if x != nil {
 		return x.DailyRemaining
 	}
@@ -1758,13 +1758,13 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"\x1dGetConnectionRateLimitRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x9d\x02\n" +
 	"\x1eGetConnectionRateLimitResponse\x12\x1f\n" +
-	"\vburst_limit\x18\x01 \x01(\x03R\n" +
+	"\vburst_limit\x18\x01 \x01(\x05R\n" +
 	"burstLimit\x12'\n" +
-	"\x0fburst_remaining\x18\x02 \x01(\x03R\x0eburstRemaining\x12*\n" +
-	"\x11burst_interval_ms\x18\x03 \x01(\x03R\x0fburstIntervalMs\x12\x1f\n" +
-	"\vdaily_limit\x18\x04 \x01(\x03R\n" +
+	"\x0fburst_remaining\x18\x02 \x01(\x05R\x0eburstRemaining\x12*\n" +
+	"\x11burst_interval_ms\x18\x03 \x01(\x05R\x0fburstIntervalMs\x12\x1f\n" +
+	"\vdaily_limit\x18\x04 \x01(\x05R\n" +
 	"dailyLimit\x12'\n" +
-	"\x0fdaily_remaining\x18\x05 \x01(\x03R\x0edailyRemaining\x12;\n" +
+	"\x0fdaily_remaining\x18\x05 \x01(\x05R\x0edailyRemaining\x12;\n" +
 	"\vobserved_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"observedAt\"\xdd\x01\n" +
 	"\x1dCreateAuthorizationUrlRequest\x12*\n" +

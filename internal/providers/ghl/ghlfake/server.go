@@ -52,7 +52,9 @@ type Server struct {
 	locations map[string]*location
 	tokens    map[string]string // token -> locationId
 	counts    map[string]int
-	total     int
+	// rateLimited counts the 429s the rate limiter answered.
+	rateLimited int
+	total       int
 
 	faults faultState // fault injection (faults.go); zero value: none
 
@@ -98,6 +100,14 @@ func (s *Server) RevokeToken(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.tokens, token)
+}
+
+// RateLimitedCount is how many requests the fake refused with 429 because
+// a location's burst or daily limit was exceeded (injected faults aside).
+func (s *Server) RateLimitedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rateLimited
 }
 
 // RequestCount returns how many requests matched route, written as
@@ -403,6 +413,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Rate limits, per location.
 	if allowed := s.limiter.allow(locID, s.now(), w.Header()); !allowed {
+		s.mu.Lock()
+		s.rateLimited++
+		s.mu.Unlock()
 		writeJSON(w, http.StatusTooManyRequests, messageBody{http.StatusTooManyRequests, "Too Many Requests"})
 		return
 	}
