@@ -66,3 +66,14 @@ fi
 
 step "go test -race"
 go test -race -count=1 -timeout 20m ./...
+
+step "short fuzz runs of the edge decoders (FUZZTIME, default 5s each)"
+fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5s}"; }
+fuzz ./internal/providers/ghl FuzzDecoders
+fuzz ./internal/providers/ghl FuzzClientAnswers
+fuzz ./internal/unified FuzzRecordBody
+fuzz ./internal/unified FuzzSearchBody
+fuzz ./internal/unified FuzzSchemaBodies
+fuzz ./internal/unified FuzzPathParams
+fuzz ./internal/unified FuzzDecodeCursor
+echo "all fuzz targets ran clean"
