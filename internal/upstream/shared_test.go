@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -98,70 +94,12 @@ func TestSharedLimiterAcrossReplicas(t *testing.T) {
 	}
 }
 
-// redisServer runs a redis-server of the test's own on a free port.
-type redisServer struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T, port int) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("redis-server is required under CI=true: %v", err)
-		}
-		t.Skipf("skipping: redis-server not installed (%v)", err)
-	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()) //nolint:gosec // test binary
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if testing.Verbose() == false {
-		cmd.Stdout, cmd.Stderr = nil, nil
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &redisServer{t: t, port: port, cmd: cmd}
-	t.Cleanup(s.kill)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", s.addr(), 100*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start: %v", s.addr(), err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
-func (s *redisServer) url() string  { return "redis://" + s.addr() + "/0" }
-
-func (s *redisServer) kill() {
-	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-	}
-}
-
 // TestLimiterSurvivesRedisOutage: the limiter and the budget figures keep
 // working through a Redis that dies mid-test (in-process fallback), and go
 // back to Redis when it returns.
 func TestLimiterSurvivesRedisOutage(t *testing.T) {
-	rs := startRedis(t, 0)
-	client, err := cache.OpenRedis(context.Background(), rs.url())
+	rs := testenv.StartRedis(t, 0)
+	client, err := cache.OpenRedis(context.Background(), rs.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +124,7 @@ func TestLimiterSurvivesRedisOutage(t *testing.T) {
 		}
 	}
 	inRedis := func() int64 {
-		probe := redis.NewClient(&redis.Options{Addr: rs.addr()})
+		probe := redis.NewClient(&redis.Options{Addr: rs.Addr()})
 		defer probe.Close()
 		n, _ := probe.ZCard(context.Background(), logKey).Result()
 		return n
@@ -196,14 +134,14 @@ func TestLimiterSurvivesRedisOutage(t *testing.T) {
 	if n := inRedis(); n != 1 {
 		t.Fatalf("redis holds %d slots; want 1", n)
 	}
-	rs.kill()
+	rs.Kill()
 	for i := range 5 {
 		call(fmt.Sprintf("redis down, call %d", i))
 	}
 	if b, ok, err := budgets.Get(ctx, key); err != nil || !ok || b.BurstLimit != 100 {
 		t.Fatalf("budget during the outage: %+v %v %v", b, ok, err)
 	}
-	startRedis(t, rs.port) // an empty Redis comes back on the same port
+	rs.Restart() // an empty Redis comes back on the same port
 	time.Sleep(1100 * time.Millisecond)
 	deadline := time.Now().Add(5 * time.Second)
 	for inRedis() == 0 {
