@@ -223,7 +223,7 @@ var idempotentMethods = map[string]bool{
 // it records, and the Idempotency-Key interceptor. Without Redis (or while
 // it is down) limiter, budgets and idempotency records are in-process.
 func resilience(cfg Config, rc redis.UniversalClient, log *slog.Logger) (http.RoundTripper, upstream.Budgets, grpc.UnaryServerInterceptor) {
-	limits := upstream.Limits{Burst: cfg.RateBurst, Window: cfg.RateWindow, Daily: cfg.RateDaily}
+	limits := upstream.Limits{Burst: cfg.RateBurst, Window: cfg.RateWindow, Daily: cfg.RateDaily, Margin: cfg.RateMargin}
 	var (
 		limiter   upstream.Limiter  = upstream.NewMemoryLimiter(limits, nil)
 		budgets   upstream.Budgets  = upstream.NewMemoryBudgets(nil)

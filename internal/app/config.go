@@ -33,6 +33,7 @@ type Config struct {
 	ProviderTimeout time.Duration // GATEWAY_PROVIDER_TIMEOUT, default 15s: one upstream attempt
 	RateBurst       int           // GATEWAY_RATE_LIMIT_BURST, default 100 per window per (config, location)
 	RateWindow      time.Duration // GATEWAY_RATE_LIMIT_WINDOW, default 10s
+	RateMargin      time.Duration // GATEWAY_RATE_LIMIT_MARGIN, default 250ms: added to the window when pacing
 	RateDaily       int           // GATEWAY_RATE_LIMIT_DAILY, default 200000 per UTC day
 	RateMaxWait     time.Duration // GATEWAY_RATE_LIMIT_MAX_WAIT, default 30s of queueing for budget
 	RetryAttempts   int           // GATEWAY_RETRY_MAX_ATTEMPTS, default 4 (1 disables retries)
@@ -90,6 +91,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.RateWindow, err = parseDuration(get("GATEWAY_RATE_LIMIT_WINDOW", "10s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_RATE_LIMIT_WINDOW: %w", err))
+	}
+	if c.RateMargin, err = parseDuration(get("GATEWAY_RATE_LIMIT_MARGIN", "250ms")); err != nil {
+		errs = append(errs, fmt.Errorf("GATEWAY_RATE_LIMIT_MARGIN: %w", err))
 	}
 	if c.RateMaxWait, err = parseDuration(get("GATEWAY_RATE_LIMIT_MAX_WAIT", "30s")); err != nil {
 		errs = append(errs, fmt.Errorf("GATEWAY_RATE_LIMIT_MAX_WAIT: %w", err))

@@ -228,7 +228,12 @@ func TestBurstAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	const window = 2 * time.Second
 	f := newFake(t, ghlfake.Options{BurstLimit: 100, BurstWindow: window, DailyLimit: -1})
-	env := map[string]string{"GATEWAY_RATE_LIMIT_BURST": "100", "GATEWAY_RATE_LIMIT_WINDOW": window.String(), "GATEWAY_RATE_LIMIT_MAX_WAIT": "60s"}
+	// Scaling time down scales the tolerance for scheduling jitter down
+	// too; a loaded CI machine under -race delays goroutines by hundreds of
+	// milliseconds, so the pacing margin is 1s here (250ms in production's
+	// 10s window).
+	env := map[string]string{"GATEWAY_RATE_LIMIT_BURST": "100", "GATEWAY_RATE_LIMIT_WINDOW": window.String(),
+		"GATEWAY_RATE_LIMIT_MARGIN": "1s", "GATEWAY_RATE_LIMIT_MAX_WAIT": "90s"}
 	g0 := newGateway(t, gwOptions{redis: true, env: env})
 	tn := g0.newTenant(t, f, "org-burst", 5)
 	replicas := []*gateway{g0}
