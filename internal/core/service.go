@@ -55,18 +55,11 @@ func (s *Service) WithBudgets(b upstream.Budgets) *Service {
 // GetConnectionRateLimit implements CoreService: the provider's budget for
 // the connection as last reported by the provider (-1 where it never said).
 func (s *Service) GetConnectionRateLimit(ctx context.Context, req *corev1.GetConnectionRateLimitRequest) (*corev1.GetConnectionRateLimitResponse, error) {
-	org, err := orgID(ctx)
+	c, err := s.connection(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkID("id", req.GetId()); err != nil {
-		return nil, err
-	}
-	c, err := s.store.GetConnection(ctx, org, req.GetId())
-	if err != nil {
-		return nil, connectionNotFound(err, req.GetId())
-	}
-	cfg, err := s.store.GetConnectorConfig(ctx, org, c.ConnectorConfigID)
+	cfg, err := s.store.GetConnectorConfig(ctx, c.OrganisationID, c.ConnectorConfigID)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +225,22 @@ func configNotFound(err error, id string) error {
 		return apierr.New(codes.NotFound, "CONNECTOR_CONFIG_NOT_FOUND", "connector config %q not found", id)
 	}
 	return err
+}
+
+// connection loads the caller's connection id (validated).
+func (s *Service) connection(ctx context.Context, id string) (store.Connection, error) {
+	org, err := orgID(ctx)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	if err := checkID("id", id); err != nil {
+		return store.Connection{}, err
+	}
+	c, err := s.store.GetConnection(ctx, org, id)
+	if err != nil {
+		return store.Connection{}, connectionNotFound(err, id)
+	}
+	return c, nil
 }
 
 func connectionNotFound(err error, id string) error {
@@ -423,16 +432,9 @@ func (s *Service) ListConnections(ctx context.Context, req *corev1.ListConnectio
 
 // GetConnection implements CoreService.
 func (s *Service) GetConnection(ctx context.Context, req *corev1.GetConnectionRequest) (*corev1.GetConnectionResponse, error) {
-	org, err := orgID(ctx)
+	c, err := s.connection(ctx, req.GetId())
 	if err != nil {
 		return nil, err
-	}
-	if err := checkID("id", req.GetId()); err != nil {
-		return nil, err
-	}
-	c, err := s.store.GetConnection(ctx, org, req.GetId())
-	if err != nil {
-		return nil, connectionNotFound(err, req.GetId())
 	}
 	return &corev1.GetConnectionResponse{Connection: connectionToProto(c)}, nil
 }
@@ -503,16 +505,9 @@ func (s *Service) DeleteConnection(ctx context.Context, req *corev1.DeleteConnec
 // credentials gives ok=false with its message; a provider that cannot be
 // reached is an error.
 func (s *Service) CheckConnection(ctx context.Context, req *corev1.CheckConnectionRequest) (*corev1.CheckConnectionResponse, error) {
-	org, err := orgID(ctx)
+	c, err := s.connection(ctx, req.GetId())
 	if err != nil {
 		return nil, err
-	}
-	if err := checkID("id", req.GetId()); err != nil {
-		return nil, err
-	}
-	c, err := s.store.GetConnection(ctx, org, req.GetId())
-	if err != nil {
-		return nil, connectionNotFound(err, req.GetId())
 	}
 	p, err := s.conns.OpenConnection(ctx, c)
 	if err != nil {

@@ -203,23 +203,8 @@ type gateway struct {
 	secrets map[string]string // secret value -> what it is
 }
 
-// syncBuffer is a goroutine-safe bytes.Buffer for the gateway's log.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer = testenv.LogBuffer
 
 // newGateway builds and starts a gateway on 127.0.0.1:0 ports; it stops
 // when the test ends. Its log (JSON, debug level) is kept in g.logs and
