@@ -2027,6 +2027,132 @@ func (x *ListRecordsResponse) GetHasNextPage() bool {
 	return false
 }
 
+// StreamRecordsRequest names the object to export.
+type StreamRecordsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ObjectName string                 `protobuf:"bytes,1,opt,name=object_name,json=objectName,proto3" json:"object_name,omitempty"`
+	// Start after this cursor (a next_cursor of ListRecords or of a
+	// StreamRecordsResponse); empty starts at the first record.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Records per provider page and per message: 1 to 100; 100 when 0.
+	PageSize       int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	IncludeRawData bool  `protobuf:"varint,4,opt,name=include_raw_data,json=includeRawData,proto3" json:"include_raw_data,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StreamRecordsRequest) Reset() {
+	*x = StreamRecordsRequest{}
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRecordsRequest) ProtoMessage() {}
+
+func (x *StreamRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRecordsRequest.ProtoReflect.Descriptor instead.
+func (*StreamRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *StreamRecordsRequest) GetObjectName() string {
+	if x != nil {
+		return x.ObjectName
+	}
+	return ""
+}
+
+func (x *StreamRecordsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *StreamRecordsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *StreamRecordsRequest) GetIncludeRawData() bool {
+	if x != nil {
+		return x.IncludeRawData
+	}
+	return false
+}
+
+// StreamRecordsResponse is one page of the export.
+type StreamRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*Record              `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// Resumes the export after these items; empty on the last message.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamRecordsResponse) Reset() {
+	*x = StreamRecordsResponse{}
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamRecordsResponse) ProtoMessage() {}
+
+func (x *StreamRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamRecordsResponse.ProtoReflect.Descriptor instead.
+func (*StreamRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *StreamRecordsResponse) GetItems() []*Record {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *StreamRecordsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
 // CreateRecordRequest creates a record.
 type CreateRecordRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2038,7 +2164,7 @@ type CreateRecordRequest struct {
 
 func (x *CreateRecordRequest) Reset() {
 	*x = CreateRecordRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[33]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2050,7 +2176,7 @@ func (x *CreateRecordRequest) String() string {
 func (*CreateRecordRequest) ProtoMessage() {}
 
 func (x *CreateRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[33]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2063,7 +2189,7 @@ func (x *CreateRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRecordRequest.ProtoReflect.Descriptor instead.
 func (*CreateRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{33}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateRecordRequest) GetObjectName() string {
@@ -2091,7 +2217,7 @@ type CreateRecordResponse struct {
 
 func (x *CreateRecordResponse) Reset() {
 	*x = CreateRecordResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[34]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2229,7 @@ func (x *CreateRecordResponse) String() string {
 func (*CreateRecordResponse) ProtoMessage() {}
 
 func (x *CreateRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[34]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2242,7 @@ func (x *CreateRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRecordResponse.ProtoReflect.Descriptor instead.
 func (*CreateRecordResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{34}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateRecordResponse) GetRecord() *Record {
@@ -2145,7 +2271,7 @@ type GetRecordRequest struct {
 
 func (x *GetRecordRequest) Reset() {
 	*x = GetRecordRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[35]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2157,7 +2283,7 @@ func (x *GetRecordRequest) String() string {
 func (*GetRecordRequest) ProtoMessage() {}
 
 func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[35]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2170,7 +2296,7 @@ func (x *GetRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecordRequest.ProtoReflect.Descriptor instead.
 func (*GetRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{35}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetRecordRequest) GetObjectName() string {
@@ -2204,7 +2330,7 @@ type GetRecordResponse struct {
 
 func (x *GetRecordResponse) Reset() {
 	*x = GetRecordResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[36]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2342,7 @@ func (x *GetRecordResponse) String() string {
 func (*GetRecordResponse) ProtoMessage() {}
 
 func (x *GetRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[36]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2355,7 @@ func (x *GetRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecordResponse.ProtoReflect.Descriptor instead.
 func (*GetRecordResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{36}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRecordResponse) GetRecord() *Record {
@@ -2251,7 +2377,7 @@ type UpdateRecordRequest struct {
 
 func (x *UpdateRecordRequest) Reset() {
 	*x = UpdateRecordRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[37]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2389,7 @@ func (x *UpdateRecordRequest) String() string {
 func (*UpdateRecordRequest) ProtoMessage() {}
 
 func (x *UpdateRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[37]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2402,7 @@ func (x *UpdateRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRecordRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{37}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UpdateRecordRequest) GetObjectName() string {
@@ -2311,7 +2437,7 @@ type UpdateRecordResponse struct {
 
 func (x *UpdateRecordResponse) Reset() {
 	*x = UpdateRecordResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[38]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2449,7 @@ func (x *UpdateRecordResponse) String() string {
 func (*UpdateRecordResponse) ProtoMessage() {}
 
 func (x *UpdateRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[38]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2462,7 @@ func (x *UpdateRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRecordResponse.ProtoReflect.Descriptor instead.
 func (*UpdateRecordResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{38}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdateRecordResponse) GetRecord() *Record {
@@ -2364,7 +2490,7 @@ type DeleteRecordRequest struct {
 
 func (x *DeleteRecordRequest) Reset() {
 	*x = DeleteRecordRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[39]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2502,7 @@ func (x *DeleteRecordRequest) String() string {
 func (*DeleteRecordRequest) ProtoMessage() {}
 
 func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[39]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2515,7 @@ func (x *DeleteRecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRecordRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{39}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteRecordRequest) GetObjectName() string {
@@ -2415,7 +2541,7 @@ type DeleteRecordResponse struct {
 
 func (x *DeleteRecordResponse) Reset() {
 	*x = DeleteRecordResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[40]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2427,7 +2553,7 @@ func (x *DeleteRecordResponse) String() string {
 func (*DeleteRecordResponse) ProtoMessage() {}
 
 func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[40]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2440,7 +2566,7 @@ func (x *DeleteRecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRecordResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRecordResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{40}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{42}
 }
 
 // SearchRecordsRequest pages through matching records.
@@ -2457,7 +2583,7 @@ type SearchRecordsRequest struct {
 
 func (x *SearchRecordsRequest) Reset() {
 	*x = SearchRecordsRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[41]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2469,7 +2595,7 @@ func (x *SearchRecordsRequest) String() string {
 func (*SearchRecordsRequest) ProtoMessage() {}
 
 func (x *SearchRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[41]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2482,7 +2608,7 @@ func (x *SearchRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRecordsRequest.ProtoReflect.Descriptor instead.
 func (*SearchRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{41}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *SearchRecordsRequest) GetObjectName() string {
@@ -2534,7 +2660,7 @@ type SearchRecordsResponse struct {
 
 func (x *SearchRecordsResponse) Reset() {
 	*x = SearchRecordsResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[42]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2672,7 @@ func (x *SearchRecordsResponse) String() string {
 func (*SearchRecordsResponse) ProtoMessage() {}
 
 func (x *SearchRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[42]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2685,7 @@ func (x *SearchRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchRecordsResponse.ProtoReflect.Descriptor instead.
 func (*SearchRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{42}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SearchRecordsResponse) GetItems() []*Record {
@@ -2603,7 +2729,7 @@ type CreateRelationRequest struct {
 
 func (x *CreateRelationRequest) Reset() {
 	*x = CreateRelationRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[43]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2615,7 +2741,7 @@ func (x *CreateRelationRequest) String() string {
 func (*CreateRelationRequest) ProtoMessage() {}
 
 func (x *CreateRelationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[43]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2628,7 +2754,7 @@ func (x *CreateRelationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRelationRequest.ProtoReflect.Descriptor instead.
 func (*CreateRelationRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{43}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateRelationRequest) GetObjectName() string {
@@ -2669,7 +2795,7 @@ type CreateRelationResponse struct {
 
 func (x *CreateRelationResponse) Reset() {
 	*x = CreateRelationResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[44]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2681,7 +2807,7 @@ func (x *CreateRelationResponse) String() string {
 func (*CreateRelationResponse) ProtoMessage() {}
 
 func (x *CreateRelationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[44]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2694,7 +2820,7 @@ func (x *CreateRelationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRelationResponse.ProtoReflect.Descriptor instead.
 func (*CreateRelationResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{44}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateRelationResponse) GetRelation() *Relation {
@@ -2717,7 +2843,7 @@ type ListRelationsRequest struct {
 
 func (x *ListRelationsRequest) Reset() {
 	*x = ListRelationsRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[45]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2729,7 +2855,7 @@ func (x *ListRelationsRequest) String() string {
 func (*ListRelationsRequest) ProtoMessage() {}
 
 func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[45]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2742,7 +2868,7 @@ func (x *ListRelationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsRequest.ProtoReflect.Descriptor instead.
 func (*ListRelationsRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{45}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListRelationsRequest) GetObjectName() string {
@@ -2785,7 +2911,7 @@ type ListRelationsResponse struct {
 
 func (x *ListRelationsResponse) Reset() {
 	*x = ListRelationsResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[46]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2797,7 +2923,7 @@ func (x *ListRelationsResponse) String() string {
 func (*ListRelationsResponse) ProtoMessage() {}
 
 func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[46]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2810,7 +2936,7 @@ func (x *ListRelationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRelationsResponse.ProtoReflect.Descriptor instead.
 func (*ListRelationsResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{46}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListRelationsResponse) GetItems() []*Relation {
@@ -2844,7 +2970,7 @@ type DeleteRelationRequest struct {
 
 func (x *DeleteRelationRequest) Reset() {
 	*x = DeleteRelationRequest{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[47]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2856,7 +2982,7 @@ func (x *DeleteRelationRequest) String() string {
 func (*DeleteRelationRequest) ProtoMessage() {}
 
 func (x *DeleteRelationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[47]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2869,7 +2995,7 @@ func (x *DeleteRelationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRelationRequest) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{47}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteRelationRequest) GetRelationId() string {
@@ -2888,7 +3014,7 @@ type DeleteRelationResponse struct {
 
 func (x *DeleteRelationResponse) Reset() {
 	*x = DeleteRelationResponse{}
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[48]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2900,7 +3026,7 @@ func (x *DeleteRelationResponse) String() string {
 func (*DeleteRelationResponse) ProtoMessage() {}
 
 func (x *DeleteRelationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[48]
+	mi := &file_crmgate_crm_v1_crm_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2913,7 +3039,7 @@ func (x *DeleteRelationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRelationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRelationResponse) Descriptor() ([]byte, []int) {
-	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{48}
+	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{50}
 }
 
 var File_crmgate_crm_v1_crm_proto protoreflect.FileDescriptor
@@ -3075,7 +3201,17 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x05items\x18\x01 \x03(\v2\x16.crmgate.crm.v1.RecordR\x05items\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
 	"nextCursor\x12\"\n" +
-	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"u\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"\x9b\x01\n" +
+	"\x14StreamRecordsRequest\x12$\n" +
+	"\vobject_name\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"objectName\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12(\n" +
+	"\x10include_raw_data\x18\x04 \x01(\bR\x0eincludeRawData\"f\n" +
+	"\x15StreamRecordsResponse\x12,\n" +
+	"\x05items\x18\x01 \x03(\v2\x16.crmgate.crm.v1.RecordR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"u\n" +
 	"\x13CreateRecordRequest\x12$\n" +
 	"\vobject_name\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"objectName\x128\n" +
@@ -3138,7 +3274,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\xad\x19\n" +
+	"\x16DeleteRelationResponse2\x8d\x1a\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3152,7 +3288,8 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x0eDeleteProperty\x12%.crmgate.crm.v1.DeletePropertyRequest\x1a&.crmgate.crm.v1.DeletePropertyResponse\"O\x82\xd3\xe4\x93\x02I*G/v0/unified/crm/metadata/objects/{object_name}/properties/{property_id}\x12\xa6\x01\n" +
 	"\x16ListAssociationSchemas\x12-.crmgate.crm.v1.ListAssociationSchemasRequest\x1a..crmgate.crm.v1.ListAssociationSchemasResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v0/unified/crm/metadata/associations\x12\xac\x01\n" +
 	"\x17CreateAssociationSchema\x12..crmgate.crm.v1.CreateAssociationSchemaRequest\x1a/.crmgate.crm.v1.CreateAssociationSchemaResponse\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v0/unified/crm/metadata/associations\x12\x8c\x01\n" +
-	"\vListRecords\x12\".crmgate.crm.v1.ListRecordsRequest\x1a#.crmgate.crm.v1.ListRecordsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v0/unified/crm/custom_objects/{object_name}\x12\x92\x01\n" +
+	"\vListRecords\x12\".crmgate.crm.v1.ListRecordsRequest\x1a#.crmgate.crm.v1.ListRecordsResponse\"4\x82\xd3\xe4\x93\x02.\x12,/v0/unified/crm/custom_objects/{object_name}\x12^\n" +
+	"\rStreamRecords\x12$.crmgate.crm.v1.StreamRecordsRequest\x1a%.crmgate.crm.v1.StreamRecordsResponse0\x01\x12\x92\x01\n" +
 	"\fCreateRecord\x12#.crmgate.crm.v1.CreateRecordRequest\x1a$.crmgate.crm.v1.CreateRecordResponse\"7\x82\xd3\xe4\x93\x021:\x01*\",/v0/unified/crm/custom_objects/{object_name}\x12\x8b\x01\n" +
 	"\tGetRecord\x12 .crmgate.crm.v1.GetRecordRequest\x1a!.crmgate.crm.v1.GetRecordResponse\"9\x82\xd3\xe4\x93\x023\x121/v0/unified/crm/custom_objects/{object_name}/{id}\x12\x97\x01\n" +
 	"\fUpdateRecord\x12#.crmgate.crm.v1.UpdateRecordRequest\x1a$.crmgate.crm.v1.UpdateRecordResponse\"<\x82\xd3\xe4\x93\x026:\x01*21/v0/unified/crm/custom_objects/{object_name}/{id}\x12\x94\x01\n" +
@@ -3174,7 +3311,7 @@ func file_crmgate_crm_v1_crm_proto_rawDescGZIP() []byte {
 	return file_crmgate_crm_v1_crm_proto_rawDescData
 }
 
-var file_crmgate_crm_v1_crm_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_crmgate_crm_v1_crm_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*Labels)(nil),                          // 0: crmgate.crm.v1.Labels
 	(*Object)(nil),                          // 1: crmgate.crm.v1.Object
@@ -3209,39 +3346,41 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*CreateAssociationSchemaResponse)(nil), // 30: crmgate.crm.v1.CreateAssociationSchemaResponse
 	(*ListRecordsRequest)(nil),              // 31: crmgate.crm.v1.ListRecordsRequest
 	(*ListRecordsResponse)(nil),             // 32: crmgate.crm.v1.ListRecordsResponse
-	(*CreateRecordRequest)(nil),             // 33: crmgate.crm.v1.CreateRecordRequest
-	(*CreateRecordResponse)(nil),            // 34: crmgate.crm.v1.CreateRecordResponse
-	(*GetRecordRequest)(nil),                // 35: crmgate.crm.v1.GetRecordRequest
-	(*GetRecordResponse)(nil),               // 36: crmgate.crm.v1.GetRecordResponse
-	(*UpdateRecordRequest)(nil),             // 37: crmgate.crm.v1.UpdateRecordRequest
-	(*UpdateRecordResponse)(nil),            // 38: crmgate.crm.v1.UpdateRecordResponse
-	(*DeleteRecordRequest)(nil),             // 39: crmgate.crm.v1.DeleteRecordRequest
-	(*DeleteRecordResponse)(nil),            // 40: crmgate.crm.v1.DeleteRecordResponse
-	(*SearchRecordsRequest)(nil),            // 41: crmgate.crm.v1.SearchRecordsRequest
-	(*SearchRecordsResponse)(nil),           // 42: crmgate.crm.v1.SearchRecordsResponse
-	(*CreateRelationRequest)(nil),           // 43: crmgate.crm.v1.CreateRelationRequest
-	(*CreateRelationResponse)(nil),          // 44: crmgate.crm.v1.CreateRelationResponse
-	(*ListRelationsRequest)(nil),            // 45: crmgate.crm.v1.ListRelationsRequest
-	(*ListRelationsResponse)(nil),           // 46: crmgate.crm.v1.ListRelationsResponse
-	(*DeleteRelationRequest)(nil),           // 47: crmgate.crm.v1.DeleteRelationRequest
-	(*DeleteRelationResponse)(nil),          // 48: crmgate.crm.v1.DeleteRelationResponse
-	(*timestamppb.Timestamp)(nil),           // 49: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),                 // 50: google.protobuf.Struct
-	(*fieldmaskpb.FieldMask)(nil),           // 51: google.protobuf.FieldMask
+	(*StreamRecordsRequest)(nil),            // 33: crmgate.crm.v1.StreamRecordsRequest
+	(*StreamRecordsResponse)(nil),           // 34: crmgate.crm.v1.StreamRecordsResponse
+	(*CreateRecordRequest)(nil),             // 35: crmgate.crm.v1.CreateRecordRequest
+	(*CreateRecordResponse)(nil),            // 36: crmgate.crm.v1.CreateRecordResponse
+	(*GetRecordRequest)(nil),                // 37: crmgate.crm.v1.GetRecordRequest
+	(*GetRecordResponse)(nil),               // 38: crmgate.crm.v1.GetRecordResponse
+	(*UpdateRecordRequest)(nil),             // 39: crmgate.crm.v1.UpdateRecordRequest
+	(*UpdateRecordResponse)(nil),            // 40: crmgate.crm.v1.UpdateRecordResponse
+	(*DeleteRecordRequest)(nil),             // 41: crmgate.crm.v1.DeleteRecordRequest
+	(*DeleteRecordResponse)(nil),            // 42: crmgate.crm.v1.DeleteRecordResponse
+	(*SearchRecordsRequest)(nil),            // 43: crmgate.crm.v1.SearchRecordsRequest
+	(*SearchRecordsResponse)(nil),           // 44: crmgate.crm.v1.SearchRecordsResponse
+	(*CreateRelationRequest)(nil),           // 45: crmgate.crm.v1.CreateRelationRequest
+	(*CreateRelationResponse)(nil),          // 46: crmgate.crm.v1.CreateRelationResponse
+	(*ListRelationsRequest)(nil),            // 47: crmgate.crm.v1.ListRelationsRequest
+	(*ListRelationsResponse)(nil),           // 48: crmgate.crm.v1.ListRelationsResponse
+	(*DeleteRelationRequest)(nil),           // 49: crmgate.crm.v1.DeleteRelationRequest
+	(*DeleteRelationResponse)(nil),          // 50: crmgate.crm.v1.DeleteRelationResponse
+	(*timestamppb.Timestamp)(nil),           // 51: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                 // 52: google.protobuf.Struct
+	(*fieldmaskpb.FieldMask)(nil),           // 53: google.protobuf.FieldMask
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
-	49, // 1: crmgate.crm.v1.Object.created_at:type_name -> google.protobuf.Timestamp
-	49, // 2: crmgate.crm.v1.Object.updated_at:type_name -> google.protobuf.Timestamp
-	50, // 3: crmgate.crm.v1.Object.raw_data:type_name -> google.protobuf.Struct
+	51, // 1: crmgate.crm.v1.Object.created_at:type_name -> google.protobuf.Timestamp
+	51, // 2: crmgate.crm.v1.Object.updated_at:type_name -> google.protobuf.Timestamp
+	52, // 3: crmgate.crm.v1.Object.raw_data:type_name -> google.protobuf.Struct
 	2,  // 4: crmgate.crm.v1.Property.options:type_name -> crmgate.crm.v1.Option
-	50, // 5: crmgate.crm.v1.Property.raw_details:type_name -> google.protobuf.Struct
-	50, // 6: crmgate.crm.v1.Record.properties:type_name -> google.protobuf.Struct
-	49, // 7: crmgate.crm.v1.Record.created_at:type_name -> google.protobuf.Timestamp
-	49, // 8: crmgate.crm.v1.Record.updated_at:type_name -> google.protobuf.Timestamp
-	50, // 9: crmgate.crm.v1.Record.raw_data:type_name -> google.protobuf.Struct
-	50, // 10: crmgate.crm.v1.RecordInput.properties:type_name -> google.protobuf.Struct
-	50, // 11: crmgate.crm.v1.AssociationSchema.raw_data:type_name -> google.protobuf.Struct
+	52, // 5: crmgate.crm.v1.Property.raw_details:type_name -> google.protobuf.Struct
+	52, // 6: crmgate.crm.v1.Record.properties:type_name -> google.protobuf.Struct
+	51, // 7: crmgate.crm.v1.Record.created_at:type_name -> google.protobuf.Timestamp
+	51, // 8: crmgate.crm.v1.Record.updated_at:type_name -> google.protobuf.Timestamp
+	52, // 9: crmgate.crm.v1.Record.raw_data:type_name -> google.protobuf.Struct
+	52, // 10: crmgate.crm.v1.RecordInput.properties:type_name -> google.protobuf.Struct
+	52, // 11: crmgate.crm.v1.AssociationSchema.raw_data:type_name -> google.protobuf.Struct
 	1,  // 12: crmgate.crm.v1.ListObjectsResponse.items:type_name -> crmgate.crm.v1.Object
 	0,  // 13: crmgate.crm.v1.CreateObjectRequest.labels:type_name -> crmgate.crm.v1.Labels
 	3,  // 14: crmgate.crm.v1.CreateObjectRequest.fields:type_name -> crmgate.crm.v1.Property
@@ -3249,71 +3388,74 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	1,  // 16: crmgate.crm.v1.GetObjectResponse.object:type_name -> crmgate.crm.v1.Object
 	0,  // 17: crmgate.crm.v1.ObjectUpdate.labels:type_name -> crmgate.crm.v1.Labels
 	14, // 18: crmgate.crm.v1.UpdateObjectRequest.object:type_name -> crmgate.crm.v1.ObjectUpdate
-	51, // 19: crmgate.crm.v1.UpdateObjectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	53, // 19: crmgate.crm.v1.UpdateObjectRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 20: crmgate.crm.v1.UpdateObjectResponse.object:type_name -> crmgate.crm.v1.Object
 	3,  // 21: crmgate.crm.v1.ListPropertiesResponse.items:type_name -> crmgate.crm.v1.Property
 	3,  // 22: crmgate.crm.v1.CreatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
 	3,  // 23: crmgate.crm.v1.CreatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
 	3,  // 24: crmgate.crm.v1.GetPropertyResponse.property:type_name -> crmgate.crm.v1.Property
 	3,  // 25: crmgate.crm.v1.UpdatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
-	51, // 26: crmgate.crm.v1.UpdatePropertyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	53, // 26: crmgate.crm.v1.UpdatePropertyRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 27: crmgate.crm.v1.UpdatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
 	6,  // 28: crmgate.crm.v1.ListAssociationSchemasResponse.items:type_name -> crmgate.crm.v1.AssociationSchema
 	6,  // 29: crmgate.crm.v1.CreateAssociationSchemaResponse.association_schema:type_name -> crmgate.crm.v1.AssociationSchema
 	4,  // 30: crmgate.crm.v1.ListRecordsResponse.items:type_name -> crmgate.crm.v1.Record
-	5,  // 31: crmgate.crm.v1.CreateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
-	4,  // 32: crmgate.crm.v1.CreateRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	4,  // 33: crmgate.crm.v1.GetRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	5,  // 34: crmgate.crm.v1.UpdateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
-	4,  // 35: crmgate.crm.v1.UpdateRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	4,  // 36: crmgate.crm.v1.SearchRecordsResponse.items:type_name -> crmgate.crm.v1.Record
-	7,  // 37: crmgate.crm.v1.CreateRelationResponse.relation:type_name -> crmgate.crm.v1.Relation
-	7,  // 38: crmgate.crm.v1.ListRelationsResponse.items:type_name -> crmgate.crm.v1.Relation
-	8,  // 39: crmgate.crm.v1.CrmService.ListObjects:input_type -> crmgate.crm.v1.ListObjectsRequest
-	10, // 40: crmgate.crm.v1.CrmService.CreateObject:input_type -> crmgate.crm.v1.CreateObjectRequest
-	12, // 41: crmgate.crm.v1.CrmService.GetObject:input_type -> crmgate.crm.v1.GetObjectRequest
-	15, // 42: crmgate.crm.v1.CrmService.UpdateObject:input_type -> crmgate.crm.v1.UpdateObjectRequest
-	17, // 43: crmgate.crm.v1.CrmService.ListProperties:input_type -> crmgate.crm.v1.ListPropertiesRequest
-	19, // 44: crmgate.crm.v1.CrmService.CreateProperty:input_type -> crmgate.crm.v1.CreatePropertyRequest
-	21, // 45: crmgate.crm.v1.CrmService.GetProperty:input_type -> crmgate.crm.v1.GetPropertyRequest
-	23, // 46: crmgate.crm.v1.CrmService.UpdateProperty:input_type -> crmgate.crm.v1.UpdatePropertyRequest
-	25, // 47: crmgate.crm.v1.CrmService.DeleteProperty:input_type -> crmgate.crm.v1.DeletePropertyRequest
-	27, // 48: crmgate.crm.v1.CrmService.ListAssociationSchemas:input_type -> crmgate.crm.v1.ListAssociationSchemasRequest
-	29, // 49: crmgate.crm.v1.CrmService.CreateAssociationSchema:input_type -> crmgate.crm.v1.CreateAssociationSchemaRequest
-	31, // 50: crmgate.crm.v1.CrmService.ListRecords:input_type -> crmgate.crm.v1.ListRecordsRequest
-	33, // 51: crmgate.crm.v1.CrmService.CreateRecord:input_type -> crmgate.crm.v1.CreateRecordRequest
-	35, // 52: crmgate.crm.v1.CrmService.GetRecord:input_type -> crmgate.crm.v1.GetRecordRequest
-	37, // 53: crmgate.crm.v1.CrmService.UpdateRecord:input_type -> crmgate.crm.v1.UpdateRecordRequest
-	39, // 54: crmgate.crm.v1.CrmService.DeleteRecord:input_type -> crmgate.crm.v1.DeleteRecordRequest
-	41, // 55: crmgate.crm.v1.CrmService.SearchRecords:input_type -> crmgate.crm.v1.SearchRecordsRequest
-	43, // 56: crmgate.crm.v1.CrmService.CreateRelation:input_type -> crmgate.crm.v1.CreateRelationRequest
-	45, // 57: crmgate.crm.v1.CrmService.ListRelations:input_type -> crmgate.crm.v1.ListRelationsRequest
-	47, // 58: crmgate.crm.v1.CrmService.DeleteRelation:input_type -> crmgate.crm.v1.DeleteRelationRequest
-	9,  // 59: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 60: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 61: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 62: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 63: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 64: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 65: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 66: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 67: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 68: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 69: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 70: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 71: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	36, // 72: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	38, // 73: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	40, // 74: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	42, // 75: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	44, // 76: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	46, // 77: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	48, // 78: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	59, // [59:79] is the sub-list for method output_type
-	39, // [39:59] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	4,  // 31: crmgate.crm.v1.StreamRecordsResponse.items:type_name -> crmgate.crm.v1.Record
+	5,  // 32: crmgate.crm.v1.CreateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
+	4,  // 33: crmgate.crm.v1.CreateRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	4,  // 34: crmgate.crm.v1.GetRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	5,  // 35: crmgate.crm.v1.UpdateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
+	4,  // 36: crmgate.crm.v1.UpdateRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	4,  // 37: crmgate.crm.v1.SearchRecordsResponse.items:type_name -> crmgate.crm.v1.Record
+	7,  // 38: crmgate.crm.v1.CreateRelationResponse.relation:type_name -> crmgate.crm.v1.Relation
+	7,  // 39: crmgate.crm.v1.ListRelationsResponse.items:type_name -> crmgate.crm.v1.Relation
+	8,  // 40: crmgate.crm.v1.CrmService.ListObjects:input_type -> crmgate.crm.v1.ListObjectsRequest
+	10, // 41: crmgate.crm.v1.CrmService.CreateObject:input_type -> crmgate.crm.v1.CreateObjectRequest
+	12, // 42: crmgate.crm.v1.CrmService.GetObject:input_type -> crmgate.crm.v1.GetObjectRequest
+	15, // 43: crmgate.crm.v1.CrmService.UpdateObject:input_type -> crmgate.crm.v1.UpdateObjectRequest
+	17, // 44: crmgate.crm.v1.CrmService.ListProperties:input_type -> crmgate.crm.v1.ListPropertiesRequest
+	19, // 45: crmgate.crm.v1.CrmService.CreateProperty:input_type -> crmgate.crm.v1.CreatePropertyRequest
+	21, // 46: crmgate.crm.v1.CrmService.GetProperty:input_type -> crmgate.crm.v1.GetPropertyRequest
+	23, // 47: crmgate.crm.v1.CrmService.UpdateProperty:input_type -> crmgate.crm.v1.UpdatePropertyRequest
+	25, // 48: crmgate.crm.v1.CrmService.DeleteProperty:input_type -> crmgate.crm.v1.DeletePropertyRequest
+	27, // 49: crmgate.crm.v1.CrmService.ListAssociationSchemas:input_type -> crmgate.crm.v1.ListAssociationSchemasRequest
+	29, // 50: crmgate.crm.v1.CrmService.CreateAssociationSchema:input_type -> crmgate.crm.v1.CreateAssociationSchemaRequest
+	31, // 51: crmgate.crm.v1.CrmService.ListRecords:input_type -> crmgate.crm.v1.ListRecordsRequest
+	33, // 52: crmgate.crm.v1.CrmService.StreamRecords:input_type -> crmgate.crm.v1.StreamRecordsRequest
+	35, // 53: crmgate.crm.v1.CrmService.CreateRecord:input_type -> crmgate.crm.v1.CreateRecordRequest
+	37, // 54: crmgate.crm.v1.CrmService.GetRecord:input_type -> crmgate.crm.v1.GetRecordRequest
+	39, // 55: crmgate.crm.v1.CrmService.UpdateRecord:input_type -> crmgate.crm.v1.UpdateRecordRequest
+	41, // 56: crmgate.crm.v1.CrmService.DeleteRecord:input_type -> crmgate.crm.v1.DeleteRecordRequest
+	43, // 57: crmgate.crm.v1.CrmService.SearchRecords:input_type -> crmgate.crm.v1.SearchRecordsRequest
+	45, // 58: crmgate.crm.v1.CrmService.CreateRelation:input_type -> crmgate.crm.v1.CreateRelationRequest
+	47, // 59: crmgate.crm.v1.CrmService.ListRelations:input_type -> crmgate.crm.v1.ListRelationsRequest
+	49, // 60: crmgate.crm.v1.CrmService.DeleteRelation:input_type -> crmgate.crm.v1.DeleteRelationRequest
+	9,  // 61: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 62: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 63: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 64: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 65: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 66: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 67: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 68: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 69: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 70: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 71: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 72: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 73: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 74: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 75: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 76: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 77: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 78: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 79: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 80: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 81: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	61, // [61:82] is the sub-list for method output_type
+	40, // [40:61] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_crmgate_crm_v1_crm_proto_init() }
@@ -3327,7 +3469,7 @@ func file_crmgate_crm_v1_crm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crmgate_crm_v1_crm_proto_rawDesc), len(file_crmgate_crm_v1_crm_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   49,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

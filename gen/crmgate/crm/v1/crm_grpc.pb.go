@@ -31,6 +31,7 @@ const (
 	CrmService_ListAssociationSchemas_FullMethodName  = "/crmgate.crm.v1.CrmService/ListAssociationSchemas"
 	CrmService_CreateAssociationSchema_FullMethodName = "/crmgate.crm.v1.CrmService/CreateAssociationSchema"
 	CrmService_ListRecords_FullMethodName             = "/crmgate.crm.v1.CrmService/ListRecords"
+	CrmService_StreamRecords_FullMethodName           = "/crmgate.crm.v1.CrmService/StreamRecords"
 	CrmService_CreateRecord_FullMethodName            = "/crmgate.crm.v1.CrmService/CreateRecord"
 	CrmService_GetRecord_FullMethodName               = "/crmgate.crm.v1.CrmService/GetRecord"
 	CrmService_UpdateRecord_FullMethodName            = "/crmgate.crm.v1.CrmService/UpdateRecord"
@@ -74,6 +75,14 @@ type CrmServiceClient interface {
 	CreateAssociationSchema(ctx context.Context, in *CreateAssociationSchemaRequest, opts ...grpc.CallOption) (*CreateAssociationSchemaResponse, error)
 	// ListRecords pages through every record of a custom object.
 	ListRecords(ctx context.Context, in *ListRecordsRequest, opts ...grpc.CallOption) (*ListRecordsResponse, error)
+	// StreamRecords sends every record of a custom object, in ListRecords
+	// order, one message per provider page, without the caller paging by
+	// hand. The gateway reads the next page only after the previous message
+	// was handed to the transport, so a slow reader slows the export down
+	// instead of growing the gateway's memory. Each message carries the
+	// cursor after its records: a broken export resumes from the last one
+	// received (here or with ListRecords). gRPC only.
+	StreamRecords(ctx context.Context, in *StreamRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamRecordsResponse], error)
 	// CreateRecord creates a record, validated against the object's schema.
 	CreateRecord(ctx context.Context, in *CreateRecordRequest, opts ...grpc.CallOption) (*CreateRecordResponse, error)
 	// GetRecord returns one record.
@@ -220,6 +229,25 @@ func (c *crmServiceClient) ListRecords(ctx context.Context, in *ListRecordsReque
 	return out, nil
 }
 
+func (c *crmServiceClient) StreamRecords(ctx context.Context, in *StreamRecordsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StreamRecordsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CrmService_ServiceDesc.Streams[0], CrmService_StreamRecords_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamRecordsRequest, StreamRecordsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CrmService_StreamRecordsClient = grpc.ServerStreamingClient[StreamRecordsResponse]
+
 func (c *crmServiceClient) CreateRecord(ctx context.Context, in *CreateRecordRequest, opts ...grpc.CallOption) (*CreateRecordResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateRecordResponse)
@@ -333,6 +361,14 @@ type CrmServiceServer interface {
 	CreateAssociationSchema(context.Context, *CreateAssociationSchemaRequest) (*CreateAssociationSchemaResponse, error)
 	// ListRecords pages through every record of a custom object.
 	ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error)
+	// StreamRecords sends every record of a custom object, in ListRecords
+	// order, one message per provider page, without the caller paging by
+	// hand. The gateway reads the next page only after the previous message
+	// was handed to the transport, so a slow reader slows the export down
+	// instead of growing the gateway's memory. Each message carries the
+	// cursor after its records: a broken export resumes from the last one
+	// received (here or with ListRecords). gRPC only.
+	StreamRecords(*StreamRecordsRequest, grpc.ServerStreamingServer[StreamRecordsResponse]) error
 	// CreateRecord creates a record, validated against the object's schema.
 	CreateRecord(context.Context, *CreateRecordRequest) (*CreateRecordResponse, error)
 	// GetRecord returns one record.
@@ -394,6 +430,9 @@ func (UnimplementedCrmServiceServer) CreateAssociationSchema(context.Context, *C
 }
 func (UnimplementedCrmServiceServer) ListRecords(context.Context, *ListRecordsRequest) (*ListRecordsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRecords not implemented")
+}
+func (UnimplementedCrmServiceServer) StreamRecords(*StreamRecordsRequest, grpc.ServerStreamingServer[StreamRecordsResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamRecords not implemented")
 }
 func (UnimplementedCrmServiceServer) CreateRecord(context.Context, *CreateRecordRequest) (*CreateRecordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRecord not implemented")
@@ -656,6 +695,17 @@ func _CrmService_ListRecords_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_StreamRecords_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(StreamRecordsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CrmServiceServer).StreamRecords(m, &grpc.GenericServerStream[StreamRecordsRequest, StreamRecordsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CrmService_StreamRecordsServer = grpc.ServerStreamingServer[StreamRecordsResponse]
+
 func _CrmService_CreateRecord_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateRecordRequest)
 	if err := dec(in); err != nil {
@@ -888,6 +938,12 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CrmService_DeleteRelation_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "StreamRecords",
+			Handler:       _CrmService_StreamRecords_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "crmgate/crm/v1/crm.proto",
 }
