@@ -3,9 +3,10 @@
 // Two ports on purpose (as Cerbos and OpenFGA do): gRPC and HTTP/1.1 REST
 // behave differently behind load balancers and TLS terminators, and
 // multiplexing both on one port (cmux) is fragile. The REST facade
-// (grpc-gateway) calls the gRPC server through an in-process listener, so
-// every REST call passes the same interceptors (recovery, logging, error
-// mapping, authentication) as a gRPC call, without a network hop.
+// (grpc-gateway) calls the services in-process through the same interceptor
+// chain as a gRPC call (recovery, logging, error mapping, authentication,
+// idempotency): unary calls as direct function calls (inprocConn), streams
+// through an in-process gRPC listener. No network hop, no codec.
 package server
 
 import (
@@ -81,12 +82,13 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	// (google.protobuf.Struct wraps every value), so gRPC accepts messages
 	// up to protoGrowth times the body limit.
 	maxMsg := int(cfg.MaxBodyBytes) * protoGrowth
+	unary := append([]grpc.UnaryServerInterceptor{
+		recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
+	}, cfg.Unary...)
 	newGRPC := func(maxRecv int) *grpc.Server {
 		g := grpc.NewServer(
 			grpc.MaxRecvMsgSize(maxRecv),
-			grpc.ChainUnaryInterceptor(append([]grpc.UnaryServerInterceptor{
-				recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
-			}, cfg.Unary...)...),
+			grpc.ChainUnaryInterceptor(unary...),
 			grpc.ChainStreamInterceptor(authStream(authn, log)),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)
@@ -101,6 +103,9 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
+	// Streaming REST calls go through a real in-process gRPC connection;
+	// unary ones (all but streams) are direct calls through the same
+	// interceptor chain (inprocConn).
 	s.inproc = bufconn.Listen(1 << 20)
 	conn, err := grpc.NewClient("passthrough:///inprocess",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
@@ -111,6 +116,10 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		return nil, fmt.Errorf("in-process grpc client: %w", err)
 	}
 	s.conn = conn
+	direct := newInprocConn(chainUnary(unary...), conn, map[*grpc.ServiceDesc]any{
+		&crmv1.CrmService_ServiceDesc:   crmSvc,
+		&corev1.CoreService_ServiceDesc: coreSvc,
+	})
 
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
@@ -125,10 +134,10 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
 	)
 	ctx := context.Background()
-	if err := crmv1.RegisterCrmServiceHandler(ctx, gw, conn); err != nil {
+	if err := crmv1.RegisterCrmServiceHandlerClient(ctx, gw, crmv1.NewCrmServiceClient(direct)); err != nil {
 		return nil, fmt.Errorf("register crm gateway: %w", err)
 	}
-	if err := corev1.RegisterCoreServiceHandler(ctx, gw, conn); err != nil {
+	if err := corev1.RegisterCoreServiceHandlerClient(ctx, gw, corev1.NewCoreServiceClient(direct)); err != nil {
 		return nil, fmt.Errorf("register core gateway: %w", err)
 	}
 
