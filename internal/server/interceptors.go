@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
-	"math"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
-	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // publicMethods need no API key.
@@ -90,10 +87,11 @@ func authStream(a *auth.Authenticator, log *slog.Logger) grpc.StreamServerInterc
 		if public(info.FullMethod) {
 			return handler(srv, ss)
 		}
-		if _, err := a.Authenticate(ss.Context(), auth.MetadataValue(ss.Context(), auth.HeaderAPIKey)); err != nil {
+		p, err := a.Authenticate(ss.Context(), auth.MetadataValue(ss.Context(), auth.HeaderAPIKey))
+		if err != nil {
 			return apierr.Status(ss.Context(), log, info.FullMethod, err)
 		}
-		return handler(srv, ss)
+		return handler(srv, withStreamContext(ss, auth.WithPrincipal(ss.Context(), p)))
 	}
 }
 
@@ -106,21 +104,11 @@ const HeaderWait = "x-crmgate-wait"
 // (x-crmgate-wait) to the upstream transport.
 func callOptionsUnary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		v := auth.MetadataValue(ctx, HeaderWait)
-		if v == "" {
-			return handler(ctx, req)
+		ctx, err := withCallOptions(ctx)
+		if err != nil {
+			return nil, err
 		}
-		secs, err := strconv.ParseFloat(v, 64)
-		if err != nil || secs < 0 || secs > 3600 || math.IsNaN(secs) {
-			return nil, apierr.New(codes.InvalidArgument, "WAIT_INVALID", "%s must be a number of seconds between 0 and 3600, got %q", HeaderWait, clipHeader(v))
-		}
-		call, _ := upstream.CallFrom(ctx)
-		if secs == 0 {
-			call.FailFast = true
-		} else {
-			call.MaxWait = time.Duration(secs * float64(time.Second))
-		}
-		return handler(upstream.WithCall(ctx, call), req)
+		return handler(ctx, req)
 	}
 }
 

@@ -89,7 +89,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		g := grpc.NewServer(
 			grpc.MaxRecvMsgSize(maxRecv),
 			grpc.ChainUnaryInterceptor(unary...),
-			grpc.ChainStreamInterceptor(authStream(authn, log)),
+			grpc.ChainStreamInterceptor(streamInterceptors(authn, log)...),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)
 		corev1.RegisterCoreServiceServer(g, coreSvc)
