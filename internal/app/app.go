@@ -23,6 +23,7 @@ import (
 	"github.com/crmgate/crmgate/internal/idempotency"
 	"github.com/crmgate/crmgate/internal/oauth"
 	"github.com/crmgate/crmgate/internal/providers/ghl"
+	"github.com/crmgate/crmgate/internal/schemacache"
 	"github.com/crmgate/crmgate/internal/secrets"
 	"github.com/crmgate/crmgate/internal/server"
 	"github.com/crmgate/crmgate/internal/store"
@@ -99,6 +100,9 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.closers = append(a.closers, st.Close)
 
 	a.Cache = cache.NewMemory(100_000)
+	// Schemas: decoded in process; epochs in the cache every replica
+	// invalidates through; encoded copies only when shared through Redis.
+	schemas := schemacache.Tiers{Epochs: a.Cache, Local: schemacache.NewLocal(100_000, cfg.SchemaCacheTTL)}
 	var redisClient redis.UniversalClient // shared with the OAuth state ledger
 	if cfg.RedisURL != "" {
 		rc, err := cache.OpenRedis(ctx, cfg.RedisURL)
@@ -120,6 +124,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		go bus.Subscribe(bgCtx, near)
 		a.closers = append(a.closers, func() error { cancel(); return nil })
 		a.Cache = near
+		schemas = schemacache.Tiers{Epochs: near, Data: shared, Local: schemacache.NewLocal(100_000, cfg.NearCacheTTL)}
 		log.Info("cache: in-process near cache over redis (invalidations broadcast), in-process fallback while redis is down")
 	} else {
 		log.Info("cache: in-process (set GATEWAY_REDIS_URL to share it between replicas)")
@@ -139,7 +144,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Tokens = oauth.NewManager(oauth.ManagerOptions{
 		Store: st, Cache: a.Cache, Keys: keys, Skew: cfg.OAuthRefreshSkew, Logger: log.With("component", "oauth"),
 	})
-	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), a.Cache, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
+	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), schemas, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
 	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
 	srv, err := server.New(server.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/crmgate/crmgate/internal/apierr"
-	"github.com/crmgate/crmgate/internal/cache"
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/schemacache"
 	"github.com/crmgate/crmgate/internal/store"
@@ -35,7 +34,7 @@ type Registry map[string]crm.Connector
 type Resolver struct {
 	store      store.Store
 	connectors Registry
-	cache      cache.Cache
+	schemas    schemacache.Tiers
 	schemaTTL  time.Duration
 	connTTL    time.Duration
 	log        *slog.Logger
@@ -54,10 +53,10 @@ type opened struct {
 // maxOpen bounds the in-process table of opened connections.
 const maxOpen = 100_000
 
-// NewResolver returns a Resolver. c caches schemas for schemaTTL; opened
-// connections are reused for connTTL (0 disables that).
-func NewResolver(s store.Store, connectors Registry, c cache.Cache, schemaTTL, connTTL time.Duration, log *slog.Logger) *Resolver {
-	return &Resolver{store: s, connectors: connectors, cache: c, schemaTTL: schemaTTL, connTTL: connTTL, log: log,
+// NewResolver returns a Resolver. Schemas are cached in schemas for
+// schemaTTL; opened connections are reused for connTTL (0 disables that).
+func NewResolver(s store.Store, connectors Registry, schemas schemacache.Tiers, schemaTTL, connTTL time.Duration, log *slog.Logger) *Resolver {
+	return &Resolver{store: s, connectors: connectors, schemas: schemas, schemaTTL: schemaTTL, connTTL: connTTL, log: log,
 		now: time.Now, open: map[string]opened{}}
 }
 
@@ -133,7 +132,7 @@ func (r *Resolver) OpenConnection(ctx context.Context, conn store.Connection) (c
 	if err != nil {
 		return nil, fmt.Errorf("open %s connection %s: %w", cfg.ConnectorName, conn.ID, err)
 	}
-	return schemacache.Wrap(p, r.cache, "schema:"+conn.ID+":"+accountHash(cfg, conn)+":", r.schemaTTL, r.log), nil
+	return schemacache.Wrap(p, r.schemas, "schema:"+conn.ID+":"+accountHash(cfg, conn)+":", r.schemaTTL, r.log), nil
 }
 
 // accountHash identifies the provider account a connection points at (its

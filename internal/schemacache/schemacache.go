@@ -1,7 +1,13 @@
 // Package schemacache is a caching decorator around a crm.Provider: object
-// lists and object schemas (object + properties) are kept in a cache.Cache
-// per connection, and every schema write made through the decorator
+// lists and object schemas (object + properties) are cached per
+// connection, and every schema write made through the decorator
 // invalidates what it changes. Cache failures degrade to uncached calls.
+//
+// Three tiers (Tiers): decoded values in process (Local), encoded values in
+// a cache shared by the replicas (Redis), and per-connection epochs in a
+// cache whose deletes reach every replica (the near cache over Redis, whose
+// invalidations are broadcast). A hit in steady state is an epoch read and a
+// map lookup in process: no network round trip, no decoding.
 package schemacache
 
 import (
@@ -21,7 +27,9 @@ import (
 // those the wrapped provider lacks answer crm.ErrUnsupported.
 type Provider struct {
 	inner  crm.Provider
-	cache  cache.Cache
+	epochs cache.Cache
+	data   cache.Cache // nil: data lives in local only
+	local  *Local      // nil: decode on every hit
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
@@ -36,10 +44,32 @@ var (
 	_ crm.AssociationManager = (*Provider)(nil)
 )
 
+// Tiers are where the decorator keeps what it caches.
+type Tiers struct {
+	// Epochs holds each connection's current epoch; invalidation deletes
+	// it. It must be the cache every replica reads and invalidates through
+	// (one in-process Memory for a single replica; the near cache over
+	// Redis for several). Required.
+	Epochs cache.Cache
+	// Data holds encoded entries shared between replicas (Redis). Nil keeps
+	// entries in Local only, which then must be set (a single replica: the
+	// encoded copy would only double the memory).
+	Data cache.Cache
+	// Local holds decoded entries in process. Nil decodes Data's bytes on
+	// every hit.
+	Local *Local
+}
+
 // Wrap returns inner with schema caching under keys starting with scope
-// (e.g. "schema:<connection id>:").
-func Wrap(inner crm.Provider, c cache.Cache, scope string, ttl time.Duration, log *slog.Logger) *Provider {
-	return &Provider{inner: inner, cache: c, prefix: scope, ttl: ttl, log: log}
+// (e.g. "schema:<connection id>:"); entries live for ttl.
+func Wrap(inner crm.Provider, t Tiers, scope string, ttl time.Duration, log *slog.Logger) *Provider {
+	return &Provider{inner: inner, epochs: t.Epochs, data: t.Data, local: t.Local, prefix: scope, ttl: ttl, log: log}
+}
+
+// WrapShared is Wrap with one cache for epochs and encoded entries and no
+// decoded tier (tests, tools).
+func WrapShared(inner crm.Provider, c cache.Cache, scope string, ttl time.Duration, log *slog.Logger) *Provider {
+	return Wrap(inner, Tiers{Epochs: c, Data: c}, scope, ttl, log)
 }
 
 // Unwrap returns the wrapped provider.
@@ -55,13 +85,13 @@ func (p *Provider) epochKey() string { return p.prefix + "epoch" }
 
 // epoch returns the current epoch, starting a new one if there is none.
 func (p *Provider) epoch(ctx context.Context) string {
-	if v, err := p.cache.Get(ctx, p.epochKey()); err == nil && len(v) > 0 {
+	if v, err := p.epochs.Get(ctx, p.epochKey()); err == nil && len(v) > 0 {
 		return string(v)
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	e := hex.EncodeToString(b)
-	if err := p.cache.Set(ctx, p.epochKey(), []byte(e), p.ttl); err != nil {
+	if err := p.epochs.Set(ctx, p.epochKey(), []byte(e), p.ttl); err != nil {
 		p.log.WarnContext(ctx, "schema cache: set epoch failed", "err", err)
 	}
 	return e
@@ -71,25 +101,42 @@ func objectsKey(epoch string) string        { return epoch + ":objects" }
 func schemaKey(epoch, object string) string { return epoch + ":schema:" + object }
 
 // load returns the cached value under the current epoch, or fetches,
-// stores and returns it.
+// stores and returns it. Values from Local are shared: read-only.
 func load[T any](ctx context.Context, p *Provider, key func(epoch string) string, fetch func() (T, error)) (T, error) {
 	k := p.prefix + key(p.epoch(ctx))
-	if raw, err := p.cache.Get(ctx, k); err == nil {
-		var v T
-		if err := json.Unmarshal(raw, &v); err == nil {
-			return v, nil
+	if p.local != nil {
+		if v, ok := p.local.get(k); ok {
+			if t, ok := v.(T); ok {
+				return t, nil
+			}
 		}
-		p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
-	} else if !errors.Is(err, cache.ErrMiss) {
-		p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
+	}
+	if p.data != nil {
+		if raw, err := p.data.Get(ctx, k); err == nil {
+			var v T
+			if err := json.Unmarshal(raw, &v); err == nil {
+				if p.local != nil {
+					p.local.set(k, v, p.ttl)
+				}
+				return v, nil
+			}
+			p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
+		} else if !errors.Is(err, cache.ErrMiss) {
+			p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
+		}
 	}
 	v, err := fetch()
 	if err != nil {
 		return v, err
 	}
-	if raw, err := json.Marshal(v); err == nil {
-		if err := p.cache.Set(ctx, k, raw, p.ttl); err != nil {
-			p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
+	if p.local != nil {
+		p.local.set(k, v, p.ttl)
+	}
+	if p.data != nil {
+		if raw, err := json.Marshal(v); err == nil {
+			if err := p.data.Set(ctx, k, raw, p.ttl); err != nil {
+				p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
+			}
 		}
 	}
 	return v, nil
@@ -97,7 +144,7 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 
 // invalidate drops every cached entry of the connection (after a write).
 func (p *Provider) invalidate(ctx context.Context) {
-	if err := p.cache.Delete(ctx, p.epochKey()); err != nil {
+	if err := p.epochs.Delete(ctx, p.epochKey()); err != nil {
 		p.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err)
 	}
 }

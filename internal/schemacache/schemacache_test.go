@@ -3,6 +3,7 @@ package schemacache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -61,10 +62,29 @@ func (broken) Delete(context.Context, ...string) error                  { return
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// tierSets are the tier combinations the gateway uses (and the plain one).
+func tierSets() map[string]func() schemacache.Tiers {
+	return map[string]func() schemacache.Tiers{
+		"encoded only": func() schemacache.Tiers { c := cache.NewMemory(100); return schemacache.Tiers{Epochs: c, Data: c} },
+		"local only (one replica)": func() schemacache.Tiers {
+			return schemacache.Tiers{Epochs: cache.NewMemory(100), Local: schemacache.NewLocal(100, time.Minute)}
+		},
+		"local over shared (replicas)": func() schemacache.Tiers {
+			return schemacache.Tiers{Epochs: cache.NewMemory(100), Data: cache.NewMemory(100), Local: schemacache.NewLocal(100, time.Minute)}
+		},
+	}
+}
+
 func TestCachesAndInvalidates(t *testing.T) {
+	for name, tiers := range tierSets() {
+		t.Run(name, func(t *testing.T) { testCachesAndInvalidates(t, tiers()) })
+	}
+}
+
+func testCachesAndInvalidates(t *testing.T, tiers schemacache.Tiers) {
 	ctx := context.Background()
 	inner := &counting{props: []crm.Property{{ID: "name", Type: crm.TypeText}}}
-	p := schemacache.Wrap(inner, cache.NewMemory(100), "schema:c1:", time.Minute, discard)
+	p := schemacache.Wrap(inner, tiers, "schema:c1:", time.Minute, discard)
 
 	for range 3 {
 		if _, err := p.GetSchema(ctx, "pet"); err != nil {
@@ -102,8 +122,8 @@ func TestScopesAreSeparate(t *testing.T) {
 	ctx := context.Background()
 	c := cache.NewMemory(100)
 	a, b := &counting{}, &counting{}
-	pa := schemacache.Wrap(a, c, "schema:a:", time.Minute, discard)
-	pb := schemacache.Wrap(b, c, "schema:b:", time.Minute, discard)
+	pa := schemacache.WrapShared(a, c, "schema:a:", time.Minute, discard)
+	pb := schemacache.WrapShared(b, c, "schema:b:", time.Minute, discard)
 	_, _ = pa.GetSchema(ctx, "pet")
 	_, _ = pb.GetSchema(ctx, "pet")
 	if a.gets.Load() != 1 || b.gets.Load() != 1 {
@@ -114,7 +134,7 @@ func TestScopesAreSeparate(t *testing.T) {
 func TestBrokenCacheDegrades(t *testing.T) {
 	ctx := context.Background()
 	inner := &counting{}
-	p := schemacache.Wrap(inner, broken{}, "s:", time.Minute, discard)
+	p := schemacache.WrapShared(inner, broken{}, "s:", time.Minute, discard)
 	for range 2 {
 		if _, err := p.GetSchema(ctx, "pet"); err != nil {
 			t.Fatalf("a failing cache must not fail the call: %v", err)
@@ -129,8 +149,66 @@ func TestBrokenCacheDegrades(t *testing.T) {
 }
 
 func TestUnsupportedCapabilities(t *testing.T) {
-	p := schemacache.Wrap(&counting{}, cache.Noop{}, "s:", time.Minute, discard)
+	p := schemacache.WrapShared(&counting{}, cache.Noop{}, "s:", time.Minute, discard)
 	if _, err := p.GetRecord(context.Background(), "pet", "1"); !errors.Is(err, crm.ErrUnsupported) {
 		t.Fatalf("want ErrUnsupported for a capability the provider lacks, got %v", err)
+	}
+}
+
+// Two replicas share epochs and encoded entries; each has its own decoded
+// tier. A schema one fetched is served to the other without a provider
+// call, and a write through one is seen by the other at its next read.
+func TestReplicasShareAndInvalidate(t *testing.T) {
+	ctx := context.Background()
+	epochs, data := cache.NewMemory(100), cache.NewMemory(100)
+	inner := &counting{props: []crm.Property{{ID: "name", Type: crm.TypeText}}}
+	replica := func() *schemacache.Provider {
+		return schemacache.Wrap(inner, schemacache.Tiers{Epochs: epochs, Data: data, Local: schemacache.NewLocal(100, time.Minute)}, "schema:c1:", time.Minute, discard)
+	}
+	a, b := replica(), replica()
+	if _, err := a.GetSchema(ctx, "pet"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetSchema(ctx, "pet"); err != nil {
+		t.Fatal(err)
+	}
+	if inner.gets.Load() != 1 {
+		t.Fatalf("provider called %d times, want 1 (b reads a's encoded entry)", inner.gets.Load())
+	}
+	if _, err := a.CreateProperty(ctx, "pet", crm.Property{ID: "age", Type: crm.TypeNumber}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.GetSchema(ctx, "pet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Property("age"); !ok {
+		t.Fatal("b served its stale decoded schema after a's write")
+	}
+}
+
+func TestLocalExpiresAndStaysBounded(t *testing.T) {
+	ctx := context.Background()
+	inner := &counting{}
+	local := schemacache.NewLocal(20, 30*time.Millisecond)
+	p := schemacache.Wrap(inner, schemacache.Tiers{Epochs: cache.NewMemory(100), Local: local}, "s:", time.Minute, discard)
+	if _, err := p.GetSchema(ctx, "pet"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(40 * time.Millisecond)
+	if _, err := p.GetSchema(ctx, "pet"); err != nil {
+		t.Fatal(err)
+	}
+	if inner.gets.Load() != 2 {
+		t.Fatalf("gets = %d, want 2 (the decoded entry expired)", inner.gets.Load())
+	}
+	for i := range 100 {
+		q := schemacache.Wrap(&counting{}, schemacache.Tiers{Epochs: cache.NewMemory(10), Local: local}, fmt.Sprintf("c%d:", i), time.Minute, discard)
+		if _, err := q.GetSchema(ctx, "pet"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := local.Len(); n > 20 {
+		t.Fatalf("local holds %d entries, max 20", n)
 	}
 }
