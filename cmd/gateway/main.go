@@ -1,10 +1,13 @@
 // Command gateway runs crmgate: `gateway` (or `gateway serve`) serves gRPC
 // and REST; `gateway --demo` also runs a seeded GHL fake and provisions a
-// demo connection; `gateway apikey create --org ORG --name NAME` prints a
-// new API key; `gateway keys generate` prints a new encryption key and
-// `gateway keys reencrypt` re-encrypts every stored secret under the newest
-// key of the keyring. Configuration comes from GATEWAY_* environment
-// variables (see README.md).
+// demo connection; `gateway config print` shows the effective
+// configuration with secrets masked; `gateway apikey create --org ORG
+// --name NAME` prints a new API key; `gateway keys generate` prints a new
+// encryption key and `gateway keys reencrypt` re-encrypts every stored
+// secret under the newest key of the keyring. Configuration comes from
+// flags, GATEWAY_* environment variables and an optional YAML file
+// (--config or GATEWAY_CONFIG), in that order of precedence (see
+// README.md).
 package main
 
 import (
@@ -25,39 +28,52 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := runEnv(os.Args[1:], os.Getenv, os.Environ(), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		os.Exit(1)
 	}
 }
 
+const commands = "commands: serve, config print, apikey create, keys generate, keys reencrypt"
+
+// run runs a command with the configuration from getenv (and flags).
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runEnv(args, getenv, nil, stdout, stderr)
+}
+
+// runEnv is run; environ, when given, is checked for unknown GATEWAY_*
+// variables (a warning each).
+func runEnv(args []string, getenv func(string) string, environ []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) > 0 && args[0] == "apikey" {
-		return apikey(ctx, args[1:], getenv, stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "keys" {
-		return keys(ctx, args[1:], getenv, stdout, stderr)
-	}
-	if len(args) > 0 && args[0] == "serve" {
-		args = args[1:]
+	// After the first signal starts a graceful shutdown, a second one
+	// kills the process at once (the default behaviour).
+	context.AfterFunc(ctx, stop)
+	env := env{getenv: getenv, environ: environ, stderr: stderr}
+	if len(args) > 0 {
+		switch args[0] {
+		case "apikey":
+			return apikey(ctx, args[1:], env, stdout)
+		case "keys":
+			return keys(ctx, args[1:], env, stdout)
+		case "config":
+			return configCmd(args[1:], env, stdout)
+		case "serve":
+			args = args[1:]
+		}
 	}
 	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "also run a seeded GHL fake and provision a demo API key and connection")
-	if err := fs.Parse(args); err != nil {
+	loaded, err := env.load(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown argument %q (commands: serve, apikey create, keys generate, keys reencrypt)", fs.Arg(0))
-	}
-	cfg, err := app.ConfigFromEnv(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
+	cfg := loaded.Config
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	if *demo && getenv("GATEWAY_DATABASE_URL") == "" {
+	for _, w := range loaded.Warnings {
+		log.Warn("configuration: " + w)
+	}
+	if *demo && loaded.Sources["database_url"] == app.SourceDefault {
 		// A fresh demo database each run, beside (not in) the real one.
 		path := filepath.Join(cfg.DataDir, "demo.db")
 		for _, suffix := range []string{"", "-wal", "-shm"} {
@@ -80,6 +96,48 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) er
 		printDemo(stdout, cfg, d)
 	}
 	return a.Run(ctx)
+}
+
+// env is where a command's configuration comes from besides its flags.
+type env struct {
+	getenv  func(string) string
+	environ []string
+	stderr  io.Writer
+}
+
+// load registers the settings' flags on fs, parses args and loads the
+// configuration (flags > env > file > defaults).
+func (e env) load(fs *flag.FlagSet, args []string) (*app.Loaded, error) {
+	fs.SetOutput(e.stderr)
+	cf := app.RegisterConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unknown argument %q (%s)", fs.Arg(0), commands)
+	}
+	loaded, err := cf.Load(e.getenv, e.environ)
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	return loaded, nil
+}
+
+// configCmd runs `config print`: the effective configuration, secrets
+// masked, each value with its source.
+func configCmd(args []string, env env, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "print" {
+		return errors.New("usage: gateway config print [--config FILE] [setting flags]")
+	}
+	loaded, err := env.load(flag.NewFlagSet("config print", flag.ContinueOnError), args[1:])
+	if err != nil {
+		return err
+	}
+	for _, w := range loaded.Warnings {
+		fmt.Fprintln(env.stderr, "warning:", w)
+	}
+	loaded.Print(stdout)
+	return nil
 }
 
 func printDemo(w io.Writer, cfg app.Config, d app.Demo) {
@@ -105,26 +163,23 @@ Try:
 `, d.FakeURL, d.LocationID, d.APIKey, d.ConnectionID, d.APIKey, d.ConnectionID, httpAddr, d.APIKey, d.ConnectionID, grpcAddr)
 }
 
-func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func apikey(ctx context.Context, args []string, env env, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New("usage: gateway apikey create --org ORG --name NAME")
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	org := fs.String("org", "", "organisation name (created if new)")
 	name := fs.String("name", "", "a name for the key")
-	if err := fs.Parse(args[1:]); err != nil {
+	loaded, err := env.load(fs, args[1:])
+	if err != nil {
 		return err
 	}
 	if *org == "" || *name == "" {
 		return errors.New("usage: gateway apikey create --org ORG --name NAME")
 	}
-	cfg, err := app.ConfigFromEnv(getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
+	stderr := env.stderr
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Build(ctx, cfg, log)
+	a, err := app.Build(ctx, loaded.Config, log)
 	if err != nil {
 		return err
 	}
@@ -148,24 +203,27 @@ const keysUsage = "usage: gateway keys generate | gateway keys reencrypt"
 // keys runs `keys generate` (print a new random key, for a new keyring
 // entry) and `keys reencrypt` (rewrite every secret encrypted under an older
 // key of GATEWAY_ENCRYPTION_KEY under its newest key).
-func keys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
+func keys(ctx context.Context, args []string, env env, stdout io.Writer) error {
+	if len(args) == 0 {
 		return errors.New(keysUsage)
 	}
 	switch args[0] {
 	case "generate":
+		if len(args) != 1 {
+			return errors.New(keysUsage)
+		}
 		fmt.Fprintln(stdout, secrets.GenerateKey())
 		return nil
 	case "reencrypt":
 	default:
 		return errors.New(keysUsage)
 	}
-	cfg, err := app.ConfigFromEnv(getenv)
+	loaded, err := env.load(flag.NewFlagSet("keys reencrypt", flag.ContinueOnError), args[1:])
 	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Build(ctx, cfg, log)
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := app.Build(ctx, loaded.Config, log)
 	if err != nil {
 		return err
 	}
