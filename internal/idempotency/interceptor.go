@@ -85,6 +85,14 @@ type Options struct {
 	// "internal error". Pass the server's error mapper when this
 	// interceptor runs outside it.
 	StatusOf func(ctx context.Context, method string, err error) *status.Status
+	// Observer is told of every replayed answer (metrics); nil: none.
+	Observer Observer
+}
+
+// Observer is told when a call is answered from a kept outcome; method is
+// the full gRPC method (one of the interceptor's methods).
+type Observer interface {
+	IdempotentReplay(ctx context.Context, method string)
 }
 
 // MismatchError: the idempotency key was used before with a different
@@ -196,6 +204,9 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 			return nil, &MismatchError{Key: key}
 		}
 		if cur.Done {
+			if i.o.Observer != nil {
+				i.o.Observer.IdempotentReplay(ctx, info.FullMethod)
+			}
 			return i.replay(ctx, cur)
 		}
 		// The first call is still running: wait for its outcome, bounded.

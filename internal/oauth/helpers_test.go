@@ -157,6 +157,7 @@ type replicaOptions struct {
 	cache cache.Cache // default: a private in-process cache
 	lease time.Duration
 	skew  time.Duration
+	obs   oauth.Observer
 }
 
 func (w *world) replica(t testing.TB, o replicaOptions) *replica {
@@ -170,7 +171,7 @@ func (w *world) replica(t testing.TB, o replicaOptions) *replica {
 		c = cache.NewMemory(1000)
 	}
 	log := slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mgr := oauth.NewManager(oauth.ManagerOptions{Store: st, Cache: c, Keys: w.keys, Lease: o.lease, Skew: o.skew, Logger: log})
+	mgr := oauth.NewManager(oauth.ManagerOptions{Store: st, Cache: c, Keys: w.keys, Lease: o.lease, Skew: o.skew, Logger: log, Observer: o.obs})
 	conn := ghl.NewConnector(ghl.ConnectorOptions{Tokens: mgr, Logger: log})
 	return &replica{mgr: mgr, store: st, refresh: conn.Refresher(oauth.Config{Settings: w.cfg.Settings, Secrets: w.cfg.Secrets}, w.org)}
 }

@@ -91,7 +91,19 @@ type ManagerOptions struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observer is told each refresh's outcome (metrics); nil: none.
+	Observer Observer
 }
+
+// Observer is told the outcome of every call to a provider's token
+// endpoint: result is "ok" or "failed" (an invalid grant included).
+type Observer interface {
+	TokenRefresh(ctx context.Context, result string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) TokenRefresh(context.Context, string) {}
 
 // Defaults of ManagerOptions.
 const (
@@ -122,6 +134,7 @@ type Manager struct {
 
 	flights   singleflight.Group
 	refreshes atomic.Int64
+	obs       Observer
 
 	mu      sync.Mutex
 	unsaved map[string]unsaved // connection id -> a grant the store did not take
@@ -143,6 +156,10 @@ func NewManager(o ManagerOptions) *Manager {
 		skew: o.Skew, lease: o.Lease, refreshTimeout: o.RefreshTimeout, poll: o.Poll, now: o.Now,
 		holder:  "gw-" + NewStateID()[:12],
 		unsaved: map[string]unsaved{},
+		obs:     o.Observer,
+	}
+	if m.obs == nil {
+		m.obs = nopObserver{}
 	}
 	if m.skew <= 0 {
 		m.skew = DefaultSkew
@@ -289,6 +306,11 @@ func (m *Manager) refreshHeld(ctx context.Context, ref Ref, held store.Connectio
 		m.refreshes.Add(1)
 		if err == nil && g.AccessToken == "" {
 			err = errors.New("oauth: the provider's refresh answer has no access token")
+		}
+		if err != nil {
+			m.obs.TokenRefresh(ctx, "failed")
+		} else {
+			m.obs.TokenRefresh(ctx, "ok")
 		}
 		if errors.Is(err, ErrInvalidGrant) {
 			return "", m.markNeedsReauth(ctx, held, spent, takeover, err)

@@ -82,6 +82,7 @@ type Breaker struct {
 	next   http.RoundTripper
 	policy BreakerPolicy
 	log    *slog.Logger
+	obs    Observer
 	now    func() time.Time
 
 	mu    sync.Mutex
@@ -91,6 +92,7 @@ type Breaker struct {
 const breakerBuckets = 10
 
 type circuit struct {
+	provider  string // of the first request to the host, for the Observer
 	state     BreakerState
 	gen       uint64 // bumped on every state change
 	openedAt  time.Time
@@ -111,7 +113,7 @@ func NewBreaker(next http.RoundTripper, p BreakerPolicy, log *slog.Logger) *Brea
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Breaker{next: next, policy: p.withDefaults(), log: log, now: time.Now, hosts: make(map[string]*circuit)}
+	return &Breaker{next: next, policy: p.withDefaults(), log: log, obs: NopObserver{}, now: time.Now, hosts: make(map[string]*circuit)}
 }
 
 // State returns the state of host's circuit (host as scheme://host).
@@ -131,7 +133,7 @@ func (b *Breaker) State(host string) BreakerState {
 // RoundTrip implements http.RoundTripper.
 func (b *Breaker) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := req.URL.Scheme + "://" + req.URL.Host
-	gen, err := b.allow(host)
+	gen, err := b.allow(host, EndpointFrom(req.Context()).Provider)
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -164,14 +166,15 @@ func outcomeOf(resp *http.Response, err error) outcome {
 	return success
 }
 
-func (b *Breaker) allow(host string) (uint64, error) {
+func (b *Breaker) allow(host, provider string) (uint64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.hosts[host]
 	if c == nil {
-		c = &circuit{}
+		c = &circuit{provider: provider}
 		b.hosts[host] = c
 	}
+	defer b.observe(c, c.state)
 	now := b.now()
 	if c.state == StateOpen {
 		reopen := c.openedAt.Add(b.policy.OpenFor)
@@ -196,6 +199,7 @@ func (b *Breaker) done(ctx context.Context, host string, gen uint64, o outcome) 
 	if c == nil || c.gen != gen {
 		return // admitted under an earlier state; its result is stale
 	}
+	defer b.observe(c, c.state)
 	now := b.now()
 	switch c.state {
 	case StateHalfOpen:
@@ -231,6 +235,13 @@ func (b *Breaker) done(ctx context.Context, host string, gen uint64, o outcome) 
 			b.log.WarnContext(ctx, "circuit opened: provider failing", "host", host,
 				"calls", calls, "failures", failures, "consecutive", c.consec, "open_for", b.policy.OpenFor)
 		}
+	}
+}
+
+// observe tells the Observer if c left state from (b.mu held).
+func (b *Breaker) observe(c *circuit, from BreakerState) {
+	if c.state != from {
+		b.obs.BreakerChanged(c.provider, from, c.state)
 	}
 }
 

@@ -94,14 +94,14 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 	b, _, _, clock, url := newTestBreaker(t, BreakerPolicy{Consecutive: 1, OpenFor: time.Second})
 	host := "http://" + url[len("http://"):]
 	// Open it by hand: one failure.
-	gen, _ := b.allow(host)
+	gen, _ := b.allow(host, "p")
 	b.done(context.Background(), host, gen, failure)
 	clock.advance(time.Second)
-	if _, err := b.allow(host); err != nil {
+	if _, err := b.allow(host, "p"); err != nil {
 		t.Fatalf("first probe refused: %v", err)
 	}
 	var co *CircuitOpenError
-	if _, err := b.allow(host); !errors.As(err, &co) {
+	if _, err := b.allow(host, "p"); !errors.As(err, &co) {
 		t.Fatalf("second concurrent probe admitted: %v", err)
 	}
 }

@@ -3,7 +3,7 @@
 // them by using the transport NewTransport returns, which composes, from the
 // outside in:
 //
-//	BodyLimit → Retry → Breaker → RateLimit → AttemptTimeout → base
+//	BodyLimit → Retry → Breaker → RateLimit → Observe → AttemptTimeout → base
 //
 // Retry repeats idempotent calls on a burst 429, 502/503/504 and connection
 // errors with exponential backoff and full jitter, never past the caller's

@@ -31,6 +31,8 @@ type RateLimitOptions struct {
 	// Logger gets a warning when the limiter fails (the call then goes
 	// unpaced); nil discards.
 	Logger *slog.Logger
+	// Observer is told of waits and rejections; nil: NopObserver.
+	Observer Observer
 }
 
 // RateLimit is the RoundTripper that spends a call's budget (Call.Budget)
@@ -45,6 +47,7 @@ type RateLimit struct {
 	budgets Budgets
 	maxWait time.Duration
 	log     *slog.Logger
+	obs     Observer
 
 	mu       sync.Mutex
 	recorded map[string]time.Time // key -> last write to budgets
@@ -58,7 +61,10 @@ func NewRateLimit(next http.RoundTripper, o RateLimitOptions) *RateLimit {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &RateLimit{next: next, limiter: o.Limiter, budgets: o.Budgets, maxWait: o.MaxWait, log: o.Logger, recorded: make(map[string]time.Time)}
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
+	}
+	return &RateLimit{next: next, limiter: o.Limiter, budgets: o.Budgets, maxWait: o.MaxWait, log: o.Logger, obs: o.Observer, recorded: make(map[string]time.Time)}
 }
 
 // waitError is a context ending while a call waited for budget; the
@@ -111,7 +117,15 @@ func (t *RateLimit) acquire(ctx context.Context, c Call) error {
 		return nil
 	}
 	if !r.OK {
+		reason := "burst"
+		if r.Daily {
+			reason = "daily"
+		}
+		t.obs.RateLimitRejected(ctx, EndpointFrom(ctx).Provider, reason)
 		return &RateLimitedError{Budget: c.Budget, RetryAfter: r.Delay, Daily: r.Daily}
+	}
+	if r.Delay > 0 {
+		t.obs.RateLimitWaited(ctx, EndpointFrom(ctx).Provider, r.Delay)
 	}
 	if err := sleep(ctx, r.Delay); err != nil {
 		return &waitError{err}

@@ -37,6 +37,12 @@ type Options struct {
 	// Logger gets retries (debug), breaker changes and limiter failures
 	// (warn); nil discards.
 	Logger *slog.Logger
+	// Observer is told of every attempt, rate-limit wait and rejection,
+	// and breaker change (metrics); nil: NopObserver.
+	Observer Observer
+	// Wrap, if set, wraps base (inside the attempt timeout), e.g. with a
+	// tracing transport making one span per attempt.
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // Transport is the composed resilient RoundTripper made by NewTransport.
@@ -49,7 +55,7 @@ type Transport struct {
 
 // NewTransport composes, from the outside in:
 //
-//	BodyLimit → Retry → Breaker → RateLimit → AttemptTimeout → base
+//	BodyLimit → Retry → Breaker → RateLimit → Observe → AttemptTimeout → [Wrap] → base
 //
 // Retry is outermost so each attempt passes the breaker (every attempt
 // counts, and an open circuit stops the retries) and takes its own slot of
@@ -68,11 +74,19 @@ func NewTransport(base http.RoundTripper, o Options) *Transport {
 	case o.AttemptTimeout < 0:
 		o.AttemptTimeout = 0
 	}
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
+	}
+	if o.Wrap != nil {
+		base = o.Wrap(base)
+	}
 	var rt http.RoundTripper = NewAttemptTimeout(base, o.AttemptTimeout)
-	rt = NewRateLimit(rt, RateLimitOptions{Limiter: o.Limiter, Budgets: o.Budgets, MaxWait: o.MaxWait, Logger: o.Logger})
+	rt = NewObserve(rt, o.Observer)
+	rt = NewRateLimit(rt, RateLimitOptions{Limiter: o.Limiter, Budgets: o.Budgets, MaxWait: o.MaxWait, Logger: o.Logger, Observer: o.Observer})
 	t := &Transport{}
 	if !o.DisableBreaker {
 		t.breaker = NewBreaker(rt, o.Breaker, o.Logger)
+		t.breaker.obs = o.Observer
 		rt = t.breaker
 	}
 	rt = NewRetry(rt, o.Retry, o.Logger)
