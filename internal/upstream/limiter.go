@@ -166,7 +166,10 @@ func (m *MemoryLimiter) budget(key string, now time.Time) *memBudget {
 		i++
 	}
 	if i > 0 {
-		b.log = append(b.log[:0], b.log[i:]...)
+		// Reslice rather than shift: the next growth of the log copies only
+		// the live slots, so dropping old ones costs O(1) amortised even
+		// when the burst allows thousands of calls per window.
+		b.log = b.log[i:]
 	}
 	if day := utcDay(now); day != b.day {
 		b.day, b.dayCount = day, 0

@@ -30,7 +30,7 @@ type ghlRecord struct {
 	ID          string          `json:"id"`
 	Owner       []string        `json:"owner"`
 	Followers   []string        `json:"followers"`
-	Properties  json.RawMessage `json:"properties"`
+	Properties  map[string]any  `json:"properties"`
 	DateAdded   string          `json:"dateAdded"`
 	DateUpdated string          `json:"dateUpdated"`
 	CreatedAt   string          `json:"createdAt"`
@@ -39,33 +39,45 @@ type ghlRecord struct {
 }
 
 // recordFromGHL maps one GHL record (raw JSON) of the neutral object name.
+// raw must be owned by the caller and not changed afterwards: the record
+// keeps it as its Raw (a freshly decoded json.RawMessage is).
 func recordFromGHL(objectName string, raw json.RawMessage) (crm.Record, ghlRecord, error) {
 	var r ghlRecord
 	if len(raw) == 0 || string(raw) == "null" {
 		return crm.Record{}, r, errors.New("no record in response")
 	}
+	// One decode, properties included (they arrive as the map the neutral
+	// record carries).
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return crm.Record{}, r, fmt.Errorf("decoding GHL record: %w", err)
 	}
 	if r.ID == "" {
 		return crm.Record{}, r, errors.New("GHL record has no id")
 	}
-	var props map[string]any
-	if len(r.Properties) > 0 && string(r.Properties) != "null" {
-		if err := json.Unmarshal(r.Properties, &props); err != nil {
-			return crm.Record{}, r, fmt.Errorf("decoding GHL record properties: %w", err)
-		}
-	}
 	return crm.Record{
 		ID:          r.ID,
 		ObjectName:  objectName,
-		Properties:  PropertiesFromGHL(props),
+		Properties:  propertiesFromGHLOwned(r.Properties),
 		OwnerIDs:    r.Owner,
 		FollowerIDs: r.Followers,
 		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
-		Raw:         append(json.RawMessage(nil), raw...),
+		Raw:         raw,
 	}, r, nil
+}
+
+// propertiesFromGHLOwned is PropertiesFromGHL for a map the caller owns:
+// without dotted keys (no TEXTBOX_LIST values) it is returned as it is.
+func propertiesFromGHLOwned(in map[string]any) map[string]any {
+	for k := range in {
+		if strings.Contains(k, ".") {
+			return PropertiesFromGHL(in)
+		}
+	}
+	if in == nil {
+		return map[string]any{}
+	}
+	return in
 }
 
 // PropertiesFromGHL maps GHL record properties to neutral ones. Values pass
