@@ -2,7 +2,9 @@ package unified
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -32,53 +34,65 @@ func rawStruct(raw json.RawMessage, include bool) *structpb.Struct {
 		}
 		m = map[string]any{"value": v}
 	}
-	s, err := structpb.NewStruct(normalize(m).(map[string]any))
-	if err != nil {
-		return nil
-	}
-	return s
+	return toStruct(m)
 }
 
-// normalize converts values structpb cannot take ([]string, int ...) into
-// JSON-shaped values.
-func normalize(v any) any {
+// toStruct builds a Struct from JSON-shaped values in one pass (no deep
+// copy first): strings, numbers, bools, nil, maps and slices as
+// encoding/json produces them go straight in; other Go values (e.g.
+// []string, ints) are converted through their JSON form.
+func toStruct(m map[string]any) *structpb.Struct {
+	fields := make(map[string]*structpb.Value, len(m))
+	for k, v := range m {
+		fields[validUTF8(k)] = toValue(v)
+	}
+	return &structpb.Struct{Fields: fields}
+}
+
+func toValue(v any) *structpb.Value {
 	switch x := v.(type) {
+	case nil:
+		return structpb.NewNullValue()
+	case string:
+		return structpb.NewStringValue(validUTF8(x))
+	case bool:
+		return structpb.NewBoolValue(x)
+	case float64:
+		return structpb.NewNumberValue(x)
 	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalize(e)
-		}
-		return out
+		return structpb.NewStructValue(toStruct(x))
 	case []any:
-		out := make([]any, len(x))
+		vals := make([]*structpb.Value, len(x))
 		for i, e := range x {
-			out[i] = normalize(e)
+			vals[i] = toValue(e)
 		}
-		return out
-	case nil, string, bool, float64:
-		return x
+		return structpb.NewListValue(&structpb.ListValue{Values: vals})
 	default:
 		b, err := json.Marshal(x)
 		if err != nil {
-			return nil
+			return structpb.NewNullValue()
 		}
 		var out any
 		if json.Unmarshal(b, &out) != nil {
-			return nil
+			return structpb.NewNullValue()
 		}
-		return out
+		return toValue(out)
 	}
+}
+
+// validUTF8 replaces invalid UTF-8 (protobuf strings must be valid).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func mapStruct(m map[string]any) *structpb.Struct {
 	if m == nil {
 		return nil
 	}
-	s, err := structpb.NewStruct(normalize(m).(map[string]any))
-	if err != nil {
-		return nil
-	}
-	return s
+	return toStruct(m)
 }
 
 func objectToProto(o crm.Object, raw bool) *crmv1.Object {
