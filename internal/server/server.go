@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -92,6 +93,11 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 			grpc.ChainStreamInterceptor(streamInterceptors(authn, log)...),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)
+			// Calls run on a pool of long-lived goroutines whose stacks
+			// have already grown, instead of a new goroutine per call
+			// growing its stack through the interceptors and the HTTP
+			// client (runtime.newstack was ~7% of a get record's CPU).
+			grpc.NumStreamWorkers(uint32(goruntime.GOMAXPROCS(0))*4),
 		corev1.RegisterCoreServiceServer(g, coreSvc)
 		return g
 	}
