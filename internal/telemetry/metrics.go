@@ -1,0 +1,226 @@
+// Package telemetry holds crmgate's observability: Prometheus metrics
+// (Metrics, served at GET /metrics), OpenTelemetry tracing (Tracing, off
+// unless the standard OTEL_* variables ask for it), request ids, and the
+// slog handler that keeps secrets out of logs.
+//
+// Other packages do not import Prometheus: they expose small Observer
+// interfaces (upstream.Observer, cache.Observer, oauth.Observer,
+// idempotency.Observer) that *Metrics implements, wired in internal/app.
+//
+// Every label is bounded: RPC names come from the registered services,
+// REST routes from the route patterns (never raw paths), provider
+// endpoints from a route table, statuses are codes. No label ever holds a
+// record id, a connection id or an organisation.
+package telemetry
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/crmgate/crmgate/internal/cache"
+	"github.com/crmgate/crmgate/internal/idempotency"
+	"github.com/crmgate/crmgate/internal/oauth"
+	"github.com/crmgate/crmgate/internal/upstream"
+)
+
+// Namespace prefixes every crmgate metric.
+const Namespace = "crmgate"
+
+// Compile-time checks: Metrics observes every instrumented package.
+var (
+	_ upstream.Observer    = (*Metrics)(nil)
+	_ cache.Observer       = (*Metrics)(nil)
+	_ oauth.Observer       = (*Metrics)(nil)
+	_ idempotency.Observer = (*Metrics)(nil)
+)
+
+// latencyBuckets (seconds) cover a cached answer (~1ms) to a slow provider
+// call with retries (~30s).
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Metrics is crmgate's set of Prometheus metrics, in its own registry
+// (with the Go runtime and process collectors); nothing is registered
+// globally. Its methods are safe for concurrent use. A nil *Metrics is
+// not valid; build one with NewMetrics.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	rpcRequests *prometheus.CounterVec
+	rpcDuration *prometheus.HistogramVec
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+
+	upstreamCalls    *prometheus.CounterVec
+	upstreamDuration *prometheus.HistogramVec
+	rateLimitWait    *prometheus.HistogramVec
+	rateLimitReject  *prometheus.CounterVec
+	circuitOpen      *prometheus.GaugeVec
+	circuitChanges   *prometheus.CounterVec
+
+	cacheLookups   *prometheus.CounterVec
+	tokenRefreshes *prometheus.CounterVec
+	replays        *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics in a new registry.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{reg: reg}
+
+	m.rpcRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "rpc_requests_total",
+		Help: "Calls of the API's RPCs by transport (grpc, rest), service, method and gRPC status code.",
+	}, []string{"transport", "service", "method", "code"})
+	m.rpcDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "rpc_duration_seconds", Buckets: latencyBuckets,
+		Help: "Duration of the API's RPCs by transport, service, method and gRPC status code.",
+	}, []string{"transport", "service", "method", "code"})
+	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "http_requests_total",
+		Help: "HTTP requests by method, route pattern and status code.",
+	}, []string{"method", "route", "status"})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "http_request_duration_seconds", Buckets: latencyBuckets,
+		Help: "Duration of HTTP requests (to the end of the answer) by method, route pattern and status code.",
+	}, []string{"method", "route", "status"})
+	m.upstreamCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "upstream_requests_total",
+		Help: "HTTP exchanges with CRM providers (each retry counts) by provider, endpoint template and status (HTTP code, or timeout, canceled, error).",
+	}, []string{"provider", "endpoint", "status"})
+	m.upstreamDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "upstream_request_duration_seconds", Buckets: latencyBuckets,
+		Help: "Time to the provider's answer headers by provider, endpoint template and status.",
+	}, []string{"provider", "endpoint", "status"})
+	m.rateLimitWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: Namespace, Name: "upstream_ratelimit_wait_seconds", Buckets: latencyBuckets,
+		Help: "Time provider calls queued for their rate-limit budget (only calls that waited), by provider.",
+	}, []string{"provider"})
+	m.rateLimitReject = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "upstream_ratelimit_rejections_total",
+		Help: "Provider calls refused for want of rate-limit budget by provider and reason (burst, daily).",
+	}, []string{"provider", "reason"})
+	m.circuitOpen = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "upstream_circuits_open",
+		Help: "Provider hosts whose circuit breaker is not closed (open or half-open), by provider.",
+	}, []string{"provider"})
+	m.circuitChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "upstream_circuit_transitions_total",
+		Help: "Circuit breaker state changes by provider and new state (open, half-open, closed).",
+	}, []string{"provider", "state"})
+	m.cacheLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "cache_lookups_total",
+		Help: "Cache reads by cache (schema, oauth_token) and result (hit, miss, error).",
+	}, []string{"cache", "result"})
+	m.tokenRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "oauth_token_refreshes_total",
+		Help: "Calls to providers' token endpoints to refresh OAuth access tokens, by result (ok, failed).",
+	}, []string{"result"})
+	m.replays = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "idempotency_replays_total",
+		Help: "Calls answered from a kept outcome (a repeated Idempotency-Key), by service and method.",
+	}, []string{"service", "method"})
+
+	for _, c := range []prometheus.Collector{
+		m.rpcRequests, m.rpcDuration, m.httpRequests, m.httpDuration,
+		m.upstreamCalls, m.upstreamDuration, m.rateLimitWait, m.rateLimitReject, m.circuitOpen, m.circuitChanges,
+		m.cacheLookups, m.tokenRefreshes, m.replays,
+	} {
+		f(c)
+	}
+	return m
+}
+
+// Registry is the registry the metrics live in (to add collectors).
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+}
+
+// splitMethod turns "/pkg.Service/Method" into ("pkg.Service", "Method").
+func splitMethod(full string) (service, method string) {
+	full = strings.TrimPrefix(full, "/")
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[:i], full[i+1:]
+	}
+	return "unknown", full
+}
+
+// ObserveRPC records one call of an RPC (fullMethod as gRPC names it).
+func (m *Metrics) ObserveRPC(transport, fullMethod, code string, d time.Duration) {
+	svc, meth := splitMethod(fullMethod)
+	m.rpcRequests.WithLabelValues(transport, svc, meth, code).Inc()
+	m.rpcDuration.WithLabelValues(transport, svc, meth, code).Observe(d.Seconds())
+}
+
+// ObserveHTTP records one HTTP request (route: a pattern, never a path).
+func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
+	s := statusLabel(status)
+	m.httpRequests.WithLabelValues(method, route, s).Inc()
+	m.httpDuration.WithLabelValues(method, route, s).Observe(d.Seconds())
+}
+
+// UpstreamAttempt implements upstream.Observer.
+func (m *Metrics) UpstreamAttempt(_ context.Context, provider, endpoint, status string, d time.Duration) {
+	m.upstreamCalls.WithLabelValues(provider, endpoint, status).Inc()
+	m.upstreamDuration.WithLabelValues(provider, endpoint, status).Observe(d.Seconds())
+}
+
+// RateLimitWaited implements upstream.Observer.
+func (m *Metrics) RateLimitWaited(_ context.Context, provider string, d time.Duration) {
+	m.rateLimitWait.WithLabelValues(provider).Observe(d.Seconds())
+}
+
+// RateLimitRejected implements upstream.Observer.
+func (m *Metrics) RateLimitRejected(_ context.Context, provider, reason string) {
+	m.rateLimitReject.WithLabelValues(provider, reason).Inc()
+}
+
+// BreakerChanged implements upstream.Observer.
+func (m *Metrics) BreakerChanged(provider string, from, to upstream.BreakerState) {
+	m.circuitChanges.WithLabelValues(provider, to.String()).Inc()
+	switch {
+	case from == upstream.StateClosed && to != upstream.StateClosed:
+		m.circuitOpen.WithLabelValues(provider).Inc()
+	case from != upstream.StateClosed && to == upstream.StateClosed:
+		m.circuitOpen.WithLabelValues(provider).Dec()
+	}
+}
+
+// CacheLookup implements cache.Observer.
+func (m *Metrics) CacheLookup(_ context.Context, name, result string) {
+	m.cacheLookups.WithLabelValues(name, result).Inc()
+}
+
+// TokenRefresh implements oauth.Observer.
+func (m *Metrics) TokenRefresh(_ context.Context, result string) {
+	m.tokenRefreshes.WithLabelValues(result).Inc()
+}
+
+// IdempotentReplay implements idempotency.Observer.
+func (m *Metrics) IdempotentReplay(_ context.Context, fullMethod string) {
+	svc, meth := splitMethod(fullMethod)
+	m.replays.WithLabelValues(svc, meth).Inc()
+}
+
+// statusLabel bounds an HTTP status to the three digits of a valid code.
+func statusLabel(code int) string {
+	if code < 100 || code > 999 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
