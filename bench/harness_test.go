@@ -73,12 +73,12 @@ func TestQuick(t *testing.T) {
 			t.Errorf("%v via %v: %d schema calls with a warm cache", e.Op, e.Target, e.SchemaFetch)
 		}
 	}
-	if len(res.Walks) != 2 {
-		t.Errorf("want 2 walks, got %d", len(res.Walks))
+	if len(res.Walks) != 3 {
+		t.Errorf("want 3 walks (REST and gRPC pages, gRPC stream), got %d", len(res.Walks))
 	}
 	for _, w := range res.Walks {
 		if !w.OK {
-			t.Errorf("walk via %v: %s", w.Target, w.Problem)
+			t.Errorf("walk via %s: %s", w.Via(), w.Problem)
 		}
 	}
 	if m := res.Memory; m == nil || len(m.Rows) != 6 {

@@ -258,7 +258,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 	p("")
 
 	if len(r.Walks) > 0 {
-		p("### Listing %d records page by page (100 per page, one client, fresh gateway process)", o.WalkRecords)
+		p("### Listing %d records page by page, and in one StreamRecords export (100 per page, one client, fresh gateway process)", o.WalkRecords)
 		p("")
 		p("| via | records | pages | total | records/s | time per %d records (first … last) | gateway RSS after each %d (MiB) | complete, in order, no repeats |", r.Walks[0].Chunk, r.Walks[0].Chunk)
 		p("|---|---:|---:|---:|---:|---|---|---|")
@@ -278,7 +278,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			if w.Took > 0 {
 				rate = float64(w.Records) / w.Took.Seconds()
 			}
-			p("| %v | %d | %d | %v | %.0f | %s ms | %s | %s |", w.Target, w.Records, w.Pages, w.Took.Round(time.Millisecond), rate, strings.Join(per, ", "), strings.Join(rss, ", "), ok)
+			p("| %v | %d | %d | %v | %.0f | %s ms | %s | %s |", w.Via(), w.Records, w.Pages, w.Took.Round(time.Millisecond), rate, strings.Join(per, ", "), strings.Join(rss, ", "), ok)
 		}
 		p("")
 	}

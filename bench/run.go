@@ -134,6 +134,7 @@ type RedisRow struct {
 // WalkResult is one page-by-page walk of the walk object.
 type WalkResult struct {
 	Target   Target
+	Stream   bool // one StreamRecords call instead of ListRecords pages
 	Records  int
 	Pages    int
 	Took     time.Duration
@@ -633,6 +634,8 @@ func memoryPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 			o.logf("walking %d records via %v", o.WalkRecords, t)
 			res.Walks = append(res.Walks, walk(ctx, o, gw, cl, conn, t))
 		}
+		o.logf("exporting %d records via StreamRecords", o.WalkRecords)
+		res.Walks = append(res.Walks, walkStream(ctx, o, gw, cl, conn))
 	}
 	for _, op := range o.Ops {
 		if op == OpList100 {

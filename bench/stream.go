@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+)
+
+// MaxStreamRSSGrowth bounds how much the gateway's RSS may grow during a
+// StreamRecords export after its first chunk: the gateway holds one page
+// at a time, so the export's size must not show in its memory.
+const MaxStreamRSSGrowth = 32 << 20
+
+// walkStream exports every record of the walk object with one
+// StreamRecords call (100 per message), checking order and completeness
+// and sampling the gateway's RSS after each chunk as walk does; the walk
+// fails if the RSS grows by more than MaxStreamRSSGrowth after the first
+// chunk (memory not flat).
+func walkStream(ctx context.Context, o Options, gw *Gateway, cl *clients, conn string) WalkResult {
+	chunk := max(o.WalkRecords/10, 100)
+	w := WalkResult{Target: TGRPC, Stream: true, Chunk: chunk}
+	start := time.Now()
+	chunkStart := start
+	next := 0
+	mctx := metadata.AppendToOutgoingContext(ctx, "x-apikey", gw.APIKey, "x-connection-id", conn)
+	st, err := cl.grpc.StreamRecords(mctx, &crmv1.StreamRecordsRequest{ObjectName: walkObject, PageSize: 100})
+	if err != nil {
+		w.Problem = err.Error()
+		return w
+	}
+	for {
+		m, err := st.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			w.Problem = err.Error()
+			return w
+		}
+		w.Pages++
+		for _, it := range m.GetItems() {
+			if it.GetId() != walkID(next) {
+				w.Problem = fmt.Sprintf("record %d: got id %s, want %s (missing or repeated record)", next, it.GetId(), walkID(next))
+				return w
+			}
+			next++
+			if next%chunk == 0 {
+				now := time.Now()
+				w.PerChunk = append(w.PerChunk, now.Sub(chunkStart))
+				rss, _, _ := ProcMem(gw.Pid())
+				w.RSS = append(w.RSS, rss)
+				chunkStart = now
+			}
+		}
+	}
+	w.Took = time.Since(start)
+	w.Records = next
+	w.OK = next == o.WalkRecords
+	if !w.OK {
+		w.Problem = fmt.Sprintf("stream ended after %d records, want %d", next, o.WalkRecords)
+		return w
+	}
+	if len(w.RSS) > 1 {
+		peak := w.RSS[0]
+		for _, r := range w.RSS[1:] {
+			peak = max(peak, r)
+		}
+		if growth := peak - w.RSS[0]; growth > MaxStreamRSSGrowth {
+			w.OK = false
+			w.Problem = fmt.Sprintf("gateway RSS grew by %s during the export (limit %s): memory is not flat", mib(growth), mib(MaxStreamRSSGrowth))
+		}
+	}
+	return w
+}
+
+// Via names how a walk was made.
+func (w WalkResult) Via() string {
+	if w.Stream {
+		return w.Target.String() + " StreamRecords"
+	}
+	return w.Target.String() + " ListRecords"
+}
