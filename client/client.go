@@ -29,6 +29,7 @@ package client
 
 import (
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -193,9 +194,9 @@ func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, keyIdempotency, key)
 }
 
-// NewIdempotencyKey returns a random key for WithIdempotencyKey.
+// NewIdempotencyKey returns a random key (128 bits) for WithIdempotencyKey.
 func NewIdempotencyKey() string {
-	return fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64()) //nolint:gosec // uniqueness, not secrecy
+	return crand.Text()
 }
 
 // ---------------------------------------------------------------------------
