@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/cache"
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/schemacache"
 	"github.com/crmgate/crmgate/internal/store"
@@ -38,6 +39,7 @@ type Resolver struct {
 	schemaTTL  time.Duration
 	connTTL    time.Duration
 	log        *slog.Logger
+	obs        cache.Observer
 	now        func() time.Time
 
 	mu   sync.Mutex
@@ -89,8 +91,10 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 		o, ok := r.open[key]
 		r.mu.Unlock()
 		if ok && r.now().Before(o.expires) {
+			r.observe(ctx, "hit")
 			return o.p, o.conn, nil
 		}
+		r.observe(ctx, "miss")
 	}
 	conn, err := r.store.GetConnection(ctx, orgID, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -116,6 +120,19 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 		r.mu.Unlock()
 	}
 	return p, conn, nil
+}
+
+// WithObserver makes r report each lookup of its table of opened
+// connections as cache "connection" (metrics); it returns r.
+func (r *Resolver) WithObserver(o cache.Observer) *Resolver {
+	r.obs = o
+	return r
+}
+
+func (r *Resolver) observe(ctx context.Context, result string) {
+	if r.obs != nil {
+		r.obs.CacheLookup(ctx, "connection", result)
+	}
 }
 
 // OpenConnection opens the provider of a loaded connection.

@@ -30,6 +30,7 @@ type Provider struct {
 	epochs cache.Cache
 	data   cache.Cache // nil: data lives in local only
 	local  *Local      // nil: decode on every hit
+	obs    cache.Observer
 	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
@@ -58,12 +59,16 @@ type Tiers struct {
 	// Local holds decoded entries in process. Nil decodes Data's bytes on
 	// every hit.
 	Local *Local
+	// Observer is told each schema read's outcome as cache "schema": a
+	// "hit" (Local or Data) or a "miss" (the provider was called); nil:
+	// none.
+	Observer cache.Observer
 }
 
 // Wrap returns inner with schema caching under keys starting with scope
 // (e.g. "schema:<connection id>:"); entries live for ttl.
 func Wrap(inner crm.Provider, t Tiers, scope string, ttl time.Duration, log *slog.Logger) *Provider {
-	return &Provider{inner: inner, epochs: t.Epochs, data: t.Data, local: t.Local, prefix: scope, ttl: ttl, log: log}
+	return &Provider{inner: inner, epochs: t.Epochs, data: t.Data, local: t.Local, obs: t.Observer, prefix: scope, ttl: ttl, log: log}
 }
 
 // WrapShared is Wrap with one cache for epochs and encoded entries and no
@@ -107,6 +112,7 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 	if p.local != nil {
 		if v, ok := p.local.get(k); ok {
 			if t, ok := v.(T); ok {
+				p.observe(ctx, "hit")
 				return t, nil
 			}
 		}
@@ -118,6 +124,7 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 				if p.local != nil {
 					p.local.set(k, v, p.ttl)
 				}
+				p.observe(ctx, "hit")
 				return v, nil
 			}
 			p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
@@ -125,6 +132,7 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 			p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
 		}
 	}
+	p.observe(ctx, "miss")
 	v, err := fetch()
 	if err != nil {
 		return v, err
@@ -140,6 +148,12 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 		}
 	}
 	return v, nil
+}
+
+func (p *Provider) observe(ctx context.Context, result string) {
+	if p.obs != nil {
+		p.obs.CacheLookup(ctx, "schema", result)
+	}
 }
 
 // invalidate drops every cached entry of the connection (after a write).

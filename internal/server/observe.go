@@ -151,22 +151,22 @@ func outgoingHeaderMatcher(key string) (string, bool) {
 	return runtime.MetadataHeaderPrefix + key, true
 }
 
-// tracingServerOptions give a gRPC server a span per call (nothing when
-// tracing is off).
-func tracingServerOptions(t *telemetry.Tracing) []grpc.ServerOption {
+// tracingServerOption gives a gRPC server a span per call (an empty
+// option when tracing is off).
+func tracingServerOption(t *telemetry.Tracing) grpc.ServerOption {
 	if h := t.GRPCServerHandler(); h != nil {
-		return []grpc.ServerOption{grpc.StatsHandler(h)}
+		return grpc.StatsHandler(h)
 	}
-	return nil
+	return grpc.EmptyServerOption{}
 }
 
-// tracingDialOptions carry the REST span into the in-process gRPC
-// connection's streams (nothing when tracing is off).
-func tracingDialOptions(t *telemetry.Tracing) []grpc.DialOption {
+// tracingDialOption carries the REST span into the in-process gRPC
+// connection's streams (an empty option when tracing is off).
+func tracingDialOption(t *telemetry.Tracing) grpc.DialOption {
 	if h := t.GRPCClientHandler(); h != nil {
-		return []grpc.DialOption{grpc.WithStatsHandler(h)}
+		return grpc.WithStatsHandler(h)
 	}
-	return nil
+	return grpc.EmptyDialOption{}
 }
 
 // gatewayRoutes names each REST call's route pattern (metrics label and

@@ -168,6 +168,10 @@ func (t *Tracing) GRPCServerHandler() stats.Handler {
 		otelgrpc.WithTracerProvider(t.tp),
 		otelgrpc.WithPropagators(t.prop),
 		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
+		// Health probes would drown the traces.
+		otelgrpc.WithFilter(func(info *stats.RPCTagInfo) bool {
+			return !strings.HasPrefix(info.FullMethodName, "/grpc.health.v1.Health/")
+		}),
 	)
 }
 

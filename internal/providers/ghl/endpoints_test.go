@@ -1,0 +1,41 @@
+package ghl_test
+
+import (
+	"net/http/httptest"
+	"testing"
+
+	"github.com/crmgate/crmgate/internal/providers/ghl"
+	"github.com/crmgate/crmgate/internal/upstream"
+)
+
+// TestEndpointsName: the paths the adapter sends get their template (ids
+// left out); unknown paths are "other".
+func TestEndpointsName(t *testing.T) {
+	routes := ghl.Routes() // panics on a bad or conflicting pattern
+	for _, tc := range []struct{ method, path, want string }{
+		{"GET", "/objects/?locationId=loc1", "GET /objects/"},
+		{"POST", "/objects/", "POST /objects/"},
+		{"GET", "/objects/custom_objects.pet?locationId=loc1", "GET /objects/{key}"},
+		{"POST", "/objects/custom_objects.pet/records", "POST /objects/{schemaKey}/records"},
+		{"POST", "/objects/custom_objects.pet/records/search", "POST /objects/{schemaKey}/records/search"},
+		{"GET", "/objects/custom_objects.pet/records/66a1b2c3d4", "GET /objects/{schemaKey}/records/{id}"},
+		{"PUT", "/objects/custom_objects.pet/records/66a1b2c3d4", "PUT /objects/{schemaKey}/records/{id}"},
+		{"DELETE", "/objects/custom_objects.pet/records/66a1b2c3d4", "DELETE /objects/{schemaKey}/records/{id}"},
+		{"GET", "/custom-fields/object-key/custom_objects.pet", "GET /custom-fields/object-key/{objectKey}"},
+		{"POST", "/custom-fields/", "POST /custom-fields/"},
+		{"PUT", "/custom-fields/fld123", "PUT /custom-fields/{id}"},
+		{"POST", "/custom-fields/folder", "POST /custom-fields/folder"},
+		{"GET", "/associations/?locationId=l", "GET /associations/"},
+		{"POST", "/associations/relations", "POST /associations/relations"},
+		{"GET", "/associations/relations/rec1", "GET /associations/relations/{recordId}"},
+		{"DELETE", "/associations/relations/rel1", "DELETE /associations/relations/{relationId}"},
+		{"POST", "/oauth/token", "POST /oauth/token"},
+		{"GET", "/contacts/abc", upstream.OtherEndpoint},
+		{"PATCH", "/objects/x", upstream.OtherEndpoint},
+	} {
+		req := httptest.NewRequest(tc.method, "https://services.example"+tc.path, nil)
+		if got := routes.Match(req); got != tc.want {
+			t.Errorf("%s %s = %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
