@@ -148,9 +148,12 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
 	srv, err := server.New(server.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready:        st.Ping,
-		Routes:       connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
-		Unary:        []grpc.UnaryServerInterceptor{idem},
+		Ready:        readyCheck(st, redisClient),
+		Lifecycle: server.Lifecycle{
+			ReadinessInterval: cfg.ReadinessInterval, ShutdownDelay: cfg.ShutdownDelay, ShutdownGrace: cfg.ShutdownGrace,
+		},
+		Routes: connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
+		Unary:  []grpc.UnaryServerInterceptor{idem},
 	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
 	if err != nil {
 		return nil, err
@@ -158,6 +161,23 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Server = srv
 	ok = true
 	return a, nil
+}
+
+// readyCheck is the gateway's readiness: the store answers, and Redis
+// too when it is configured (a replica without Redis would serve with an
+// in-process cache and limiter, out of step with its peers).
+func readyCheck(st interface{ Ping(context.Context) error }, rc redis.UniversalClient) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		if rc != nil {
+			if err := rc.Ping(ctx).Err(); err != nil {
+				return fmt.Errorf("redis: %w", err)
+			}
+		}
+		return nil
+	}
 }
 
 // newOAuthFlow assembles the OAuth connect flow: states sealed with the

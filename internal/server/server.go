@@ -50,8 +50,11 @@ const protoGrowth = 8
 // Config configures the server.
 type Config struct {
 	MaxBodyBytes int64
-	// Ready reports readiness for /healthz (e.g. a store ping); nil means ready.
+	// Ready reports readiness for /readyz and gRPC health (e.g. a store
+	// ping); nil means ready.
 	Ready func(context.Context) error
+	// Lifecycle: readiness re-checks and graceful shutdown (health.go).
+	Lifecycle Lifecycle
 	// Routes adds HTTP routes outside /v0 (e.g. OAuth callbacks).
 	Routes map[string]http.Handler
 	// Unary interceptors run after authentication, in order (e.g.
@@ -68,6 +71,7 @@ type Server struct {
 	// interceptors, larger message limit.
 	grpcInproc *grpc.Server
 	health     *health.Server
+	ready      *readiness
 	inproc     *bufconn.Listener
 	conn       *grpc.ClientConn
 	handler    http.Handler
@@ -89,15 +93,15 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	newGRPC := func(maxRecv int) *grpc.Server {
 		g := grpc.NewServer(
 			grpc.MaxRecvMsgSize(maxRecv),
-			grpc.ChainUnaryInterceptor(unary...),
-			grpc.ChainStreamInterceptor(streamInterceptors(authn, log)...),
-		)
-		crmv1.RegisterCrmServiceServer(g, crmSvc)
 			// Calls run on a pool of long-lived goroutines whose stacks
 			// have already grown, instead of a new goroutine per call
 			// growing its stack through the interceptors and the HTTP
 			// client (runtime.newstack was ~7% of a get record's CPU).
 			grpc.NumStreamWorkers(uint32(goruntime.GOMAXPROCS(0))*4),
+			grpc.ChainUnaryInterceptor(unary...),
+			grpc.ChainStreamInterceptor(streamInterceptors(authn, log)...),
+		)
+		crmv1.RegisterCrmServiceServer(g, crmSvc)
 		corev1.RegisterCoreServiceServer(g, coreSvc)
 		return g
 	}
@@ -106,6 +110,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	s.grpc = newGRPC(int(cfg.MaxBodyBytes))
 	s.grpcInproc = newGRPC(maxMsg)
 	s.health = health.NewServer()
+	s.ready = newReadiness(cfg.Ready, s.health, log)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
@@ -149,6 +154,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
@@ -215,29 +221,14 @@ func tooLarge(w http.ResponseWriter, maxBytes int64) {
 	})
 }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	if s.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.cfg.Ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "health check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"status":"NOT_SERVING"}`+"\n")
-			return
-		}
-	}
-	_, _ = io.WriteString(w, `{"status":"SERVING"}`+"\n")
-}
-
-// Handler is the HTTP handler (REST, /healthz, /openapi.json).
+// Handler is the HTTP handler (REST, /healthz, /readyz, /openapi.json).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // GRPC is the gRPC server (for tests that serve it themselves).
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
 
 // Serve serves gRPC on grpcLis and HTTP on httpLis until ctx is done, then
-// shuts down gracefully: health NOT_SERVING, HTTP drained, gRPC drained.
+// shuts down gracefully (see shutdown): not ready, then HTTP and gRPC drained.
 func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error {
 	httpSrv := &http.Server{
 		Handler:           s.handler,
@@ -255,7 +246,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 			errc <- err
 		}
 	}()
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	stopWatch := s.startLifecycle()
 	s.log.Info("serving", "grpc", grpcLis.Addr().String(), "http", httpLis.Addr().String())
 
 	var err error
@@ -264,20 +255,6 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	case err = <-errc:
 		s.log.Error("server failed", "err", err)
 	}
-	s.health.Shutdown()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if e := httpSrv.Shutdown(shutdownCtx); e != nil {
-		s.log.Warn("http shutdown", "err", e)
-	}
-	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); s.grpcInproc.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-shutdownCtx.Done():
-		s.grpc.Stop()
-		s.grpcInproc.Stop()
-	}
-	_ = s.conn.Close()
+	s.shutdown(httpSrv, stopWatch)
 	return err
 }
