@@ -25,6 +25,7 @@ import (
 	"github.com/crmgate/crmgate/internal/app"
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/secrets"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 func main() {
@@ -69,7 +70,7 @@ func runEnv(args []string, getenv func(string) string, environ []string, stdout,
 		return err
 	}
 	cfg := loaded.Config
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := telemetry.NewLogger(stderr, cfg.LogLevel) // JSON, secrets redacted
 	for _, w := range loaded.Warnings {
 		log.Warn("configuration: " + w)
 	}
