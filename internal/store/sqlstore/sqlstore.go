@@ -53,8 +53,8 @@ type Store struct {
 //	path/to/file.db (a plain path: SQLite)
 //
 // For SQLite the file's parent directory is created (mode 0700) if missing.
-// keys encrypts secrets; log may be nil.
-func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring, log *slog.Logger) (*Store, error) {
+// keys encrypts secrets; log may be nil; opts may add tracing.
+func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring, log *slog.Logger, opts ...Option) (*Store, error) {
 	if keys == nil {
 		return nil, errors.New("sqlstore: nil keyring")
 	}
@@ -70,7 +70,11 @@ func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring, log *s
 			return nil, fmt.Errorf("sqlstore: create database directory: %w", err)
 		}
 	}
-	db, err := sql.Open(t.dialect.driverName(), t.dsn)
+	var oo openOptions
+	for _, f := range opts {
+		f(&oo)
+	}
+	db, err := openDB(t.dialect.driverName(), t.dsn, oo)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", t.display, err)
 	}
