@@ -46,4 +46,6 @@ type Config struct {
 	ShutdownDelay     time.Duration // GATEWAY_SHUTDOWN_DELAY, default 0s: serve while not ready before draining
 	ShutdownGrace     time.Duration // GATEWAY_SHUTDOWN_GRACE, default 20s: in-flight calls finish within it
 	ReadinessInterval time.Duration // GATEWAY_READINESS_INTERVAL, default 5s: gRPC health re-check period
+	MaxInFlight       int           // GATEWAY_MAX_IN_FLIGHT, default 1024 calls served at once (0: no limit)
+	InFlightQueueWait time.Duration // GATEWAY_IN_FLIGHT_QUEUE_WAIT, default 1s: wait for a slot before 503
 }

@@ -116,6 +116,20 @@ func Settings() []Setting {
 			field: durationField(func(c *Config) *time.Duration { return &c.ShutdownGrace }, false)},
 		{Key: "readiness_interval", Env: "GATEWAY_READINESS_INTERVAL", Default: "5s", Help: "how often the gRPC health service re-checks readiness (store, and Redis when configured); `/readyz` checks on each request",
 			field: durationField(func(c *Config) *time.Duration { return &c.ReadinessInterval }, false)},
+		{Key: "max_in_flight", Env: "GATEWAY_MAX_IN_FLIGHT", Default: "1024", Help: "calls served at once (REST and gRPC together; a stream counts as one while it runs); over it a call queues for `in_flight_queue_wait`, then gets 503 / UNAVAILABLE `GATEWAY_OVERLOADED`, so an overload cannot grow memory without bound; 0 disables the limit",
+			field: field{
+				set: func(c *Config, v string) error {
+					n, err := strconv.Atoi(v)
+					if err != nil || n < 0 {
+						return errors.New("is not a non-negative integer")
+					}
+					c.MaxInFlight = n
+					return nil
+				},
+				get: func(c *Config) string { return strconv.Itoa(c.MaxInFlight) },
+			}},
+		{Key: "in_flight_queue_wait", Env: "GATEWAY_IN_FLIGHT_QUEUE_WAIT", Default: "1s", Help: "how long a call over `max_in_flight` waits for a slot before it is refused (0: refused at once)",
+			field: durationField(func(c *Config) *time.Duration { return &c.InFlightQueueWait }, true)},
 	}
 }
 

@@ -55,6 +55,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxResponse: 16 << 20, IdempotencyTTL: 24 * time.Hour, LogLevel: slog.LevelInfo,
 		OAuthRefreshSkew: 5 * time.Minute, OAuthStateTTL: 15 * time.Minute,
 		ShutdownDelay: 0, ShutdownGrace: 20 * time.Second, ReadinessInterval: 5 * time.Second,
+		MaxInFlight: 1024, InFlightQueueWait: time.Second,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)

@@ -21,8 +21,12 @@ import (
 // recovery, error mapping (apierr.Status, as errorsUnary), authentication
 // (the principal goes into the stream's context, as authUnary does) and the
 // caller's provider-call preferences (x-crmgate-wait).
-func streamInterceptors(a *auth.Authenticator, log *slog.Logger) []grpc.StreamServerInterceptor {
-	return []grpc.StreamServerInterceptor{recoverStream(log), errorsStream(log), authStream(a, log), callOptionsStream()}
+// extra (e.g. the in-flight limit) runs after error mapping and before
+// authentication.
+func streamInterceptors(a *auth.Authenticator, log *slog.Logger, extra ...grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
+	out := []grpc.StreamServerInterceptor{recoverStream(log), errorsStream(log)}
+	out = append(out, extra...)
+	return append(out, authStream(a, log), callOptionsStream())
 }
 
 // ctxStream is a ServerStream with a replaced context.
