@@ -42,8 +42,9 @@ type Resolver struct {
 	obs        cache.Observer
 	now        func() time.Time
 
-	mu   sync.Mutex
-	open map[string]opened // by organisation + "/" + connection id
+	mu        sync.Mutex
+	open      map[string]opened // by organisation + "/" + connection id
+	lastSweep time.Time         // when expired entries were last dropped
 }
 
 type opened struct {
@@ -112,11 +113,23 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 		return nil, conn, err
 	}
 	if r.connTTL > 0 {
+		now := r.now()
 		r.mu.Lock()
+		if now.Sub(r.lastSweep) >= r.connTTL {
+			// Expired entries are dropped once per TTL (O(n) per TTL, not
+			// per call), so the table holds about the connections used in
+			// the last TTL rather than every connection ever opened.
+			r.lastSweep = now
+			for k, o := range r.open {
+				if !now.Before(o.expires) {
+					delete(r.open, k)
+				}
+			}
+		}
 		if len(r.open) >= maxOpen {
 			r.open = map[string]opened{}
 		}
-		r.open[key] = opened{conn: conn, p: p, expires: r.now().Add(r.connTTL)}
+		r.open[key] = opened{conn: conn, p: p, expires: now.Add(r.connTTL)}
 		r.mu.Unlock()
 	}
 	return p, conn, nil
