@@ -28,6 +28,7 @@ import (
 	"github.com/crmgate/crmgate/internal/server"
 	"github.com/crmgate/crmgate/internal/store"
 	"github.com/crmgate/crmgate/internal/store/sqlstore"
+	"github.com/crmgate/crmgate/internal/telemetry"
 	"github.com/crmgate/crmgate/internal/unified"
 	"github.com/crmgate/crmgate/internal/upstream"
 )
@@ -36,8 +37,13 @@ import (
 // constructor per connector name. Adding a provider means adding a line here.
 // tokens refreshes OAuth connections' access tokens.
 func Connectors(cfg Config, hc *http.Client, tokens *oauth.Manager, log *slog.Logger) connections.Registry {
+	// Each provider's calls are named (provider, endpoint template) for the
+	// transport's metrics and spans.
+	named := func(provider string, routes *upstream.Routes) *http.Client {
+		return &http.Client{Transport: upstream.NewEndpoints(hc.Transport, provider, routes), Timeout: hc.Timeout}
+	}
 	all := []crm.Connector{
-		ghl.NewConnector(ghl.ConnectorOptions{DefaultBaseURL: cfg.GHLBaseURL, HTTPClient: hc, Logger: log.With("provider", "ghl"), Tokens: tokens}),
+		ghl.NewConnector(ghl.ConnectorOptions{DefaultBaseURL: cfg.GHLBaseURL, HTTPClient: named("ghl", ghl.Routes()), Logger: log.With("provider", "ghl"), Tokens: tokens}),
 	}
 	reg := connections.Registry{}
 	for _, c := range all {
@@ -60,11 +66,16 @@ type App struct {
 	// connect flows (internal/oauth).
 	Tokens *oauth.Manager
 	Flow   *oauth.Flow
+
+	// Metrics (served at GET /metrics) and Tracing (OTEL_*): see
+	// internal/telemetry.
+	Metrics *telemetry.Metrics
+	Tracing *telemetry.Tracing
 }
 
 // Build assembles the gateway: it opens the store (running migrations),
 // the cache, and makes sure the bootstrap API key exists.
-func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, log: log}
 	ok := false
 	defer func() {
@@ -72,6 +83,9 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			a.Close()
 		}
 	}()
+	if err := a.setupTelemetry(ctx, opts); err != nil {
+		return nil, err
+	}
 
 	keySpec := cfg.EncryptionKey
 	if keySpec == "" {
@@ -92,7 +106,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("GATEWAY_ENCRYPTION_KEY: %w", err)
 	}
 
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, keys, log.With("component", "store"))
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, keys, log.With("component", "store"), a.storeOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -111,6 +125,9 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		}
 		a.closers = append(a.closers, rc.Close)
 		redisClient = rc
+		if err := a.traceRedis(rc); err != nil {
+			return nil, fmt.Errorf("redis tracing: %w", err)
+		}
 		r := cache.NewRedis(rc, "crmgate:")
 		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		if err := r.Ping(pingCtx); err != nil {
@@ -137,14 +154,16 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log.Info("bootstrap API key ensured for organisation default")
 	}
 
-	transport, budgets, idem := resilience(cfg, redisClient, log)
+	transport, budgets, idem := resilience(cfg, redisClient, log, a.Metrics, a.Tracing)
 	// No client-wide timeout: the caller's deadline bounds a whole call
 	// (queueing, retries); GATEWAY_PROVIDER_TIMEOUT bounds each attempt.
 	hc := &http.Client{Transport: transport}
 	a.Tokens = oauth.NewManager(oauth.ManagerOptions{
-		Store: st, Cache: a.Cache, Keys: keys, Skew: cfg.OAuthRefreshSkew, Logger: log.With("component", "oauth"),
+		Store: st, Cache: cache.Observe(a.Cache, "oauth_token", a.Metrics), Keys: keys, Skew: cfg.OAuthRefreshSkew, Logger: log.With("component", "oauth"),
+		Observer: a.Metrics,
 	})
-	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), schemas, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections"))
+	schemas.Observer = a.Metrics
+	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), schemas, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections")).WithObserver(a.Metrics)
 	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
 	srv, err := server.New(server.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes,
@@ -152,8 +171,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Lifecycle: server.Lifecycle{
 			ReadinessInterval: cfg.ReadinessInterval, ShutdownDelay: cfg.ShutdownDelay, ShutdownGrace: cfg.ShutdownGrace,
 		},
-		Routes: connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
-		Unary:  []grpc.UnaryServerInterceptor{idem},
+		Routes:  connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
+		Unary:   []grpc.UnaryServerInterceptor{idem},
+		Metrics: a.Metrics,
+		Tracing: a.Tracing,
 	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
 	if err != nil {
 		return nil, err
@@ -247,7 +268,7 @@ var idempotentMethods = map[string]bool{
 // Redis, retries, circuit breaker, bounded bodies), the rate-limit budgets
 // it records, and the Idempotency-Key interceptor. Without Redis (or while
 // it is down) limiter, budgets and idempotency records are in-process.
-func resilience(cfg Config, rc redis.UniversalClient, log *slog.Logger) (http.RoundTripper, upstream.Budgets, grpc.UnaryServerInterceptor) {
+func resilience(cfg Config, rc redis.UniversalClient, log *slog.Logger, m *telemetry.Metrics, tr *telemetry.Tracing) (http.RoundTripper, upstream.Budgets, grpc.UnaryServerInterceptor) {
 	limits := upstream.Limits{Burst: cfg.RateBurst, Window: cfg.RateWindow, Daily: cfg.RateDaily, Margin: cfg.RateMargin}
 	var (
 		limiter   upstream.Limiter  = upstream.NewMemoryLimiter(limits, nil)
@@ -270,9 +291,12 @@ func resilience(cfg Config, rc redis.UniversalClient, log *slog.Logger) (http.Ro
 		AttemptTimeout:   cfg.ProviderTimeout,
 		MaxResponseBytes: cfg.MaxResponse,
 		Logger:           log.With("component", "upstream"),
+		Observer:         m,
+		Wrap:             tr.Transport, // a span per attempt (tracing on)
 	})
 	idem := idempotency.New(idemStore, idempotentMethods, log.With("component", "idempotency"), idempotency.Options{
-		TTL: cfg.IdempotencyTTL,
+		TTL:      cfg.IdempotencyTTL,
+		Observer: m,
 		StatusOf: func(ctx context.Context, method string, err error) *status.Status {
 			return status.Convert(apierr.Status(ctx, log, method, err))
 		},

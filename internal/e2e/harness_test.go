@@ -184,6 +184,8 @@ type gwOptions struct {
 	encryptionKey string
 	// env sets further GATEWAY_* variables (e.g. rate limits).
 	env map[string]string
+	// build adds app.Build options (e.g. a tracing span recorder).
+	build []app.Option
 }
 
 // gateway is a running gateway with REST and gRPC clients.
@@ -246,7 +248,7 @@ func newGateway(t testing.TB, o gwOptions) *gateway {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Build(ctx, cfg, log)
+	a, err := app.Build(ctx, cfg, log, o.build...)
 	if err != nil {
 		cancel()
 		t.Fatalf("app.Build: %v\n%s", err, logs)

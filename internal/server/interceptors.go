@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -33,29 +32,6 @@ func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// logUnary logs each call with its outcome (never metadata or bodies: they
-// may carry secrets).
-func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		code := status.Code(err)
-		attrs := []any{"method", info.FullMethod, "code", code.String(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000}
-		if p, ok := auth.FromContext(ctx); ok {
-			attrs = append(attrs, "org", p.OrganisationID)
-		}
-		if c := auth.MetadataValue(ctx, auth.HeaderConnectionID); c != "" && len(c) <= 128 {
-			attrs = append(attrs, "connection", c)
-		}
-		level := slog.LevelInfo
-		if code == codes.Internal || code == codes.Unknown {
-			level = slog.LevelError
-		}
-		log.Log(ctx, level, "rpc", attrs...)
-		return resp, err
-	}
-}
-
 // errorsUnary maps domain errors to statuses (the one mapping: apierr.Status).
 func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -77,6 +53,7 @@ func authUnary(a *auth.Authenticator) grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		noteOrg(ctx, p.OrganisationID)
 		return handler(auth.WithPrincipal(ctx, p), req)
 	}
 }
@@ -91,6 +68,7 @@ func authStream(a *auth.Authenticator, log *slog.Logger) grpc.StreamServerInterc
 		if err != nil {
 			return apierr.Status(ss.Context(), log, info.FullMethod, err)
 		}
+		noteOrg(ss.Context(), p.OrganisationID)
 		return handler(srv, withStreamContext(ss, auth.WithPrincipal(ss.Context(), p)))
 	}
 }

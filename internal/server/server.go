@@ -38,6 +38,7 @@ import (
 	"github.com/crmgate/crmgate/gen/openapi"
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 // DefaultMaxBodyBytes bounds REST request bodies.
@@ -60,6 +61,12 @@ type Config struct {
 	// Unary interceptors run after authentication, in order (e.g.
 	// idempotency).
 	Unary []grpc.UnaryServerInterceptor
+	// Metrics records calls (RPC and HTTP) and is served at GET /metrics;
+	// nil: neither.
+	Metrics *telemetry.Metrics
+	// Tracing makes a span per call (otelgrpc, otelhttp); nil or disabled:
+	// none.
+	Tracing *telemetry.Tracing
 }
 
 // Server is the gRPC server plus the REST handler.
@@ -88,7 +95,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	// up to protoGrowth times the body limit.
 	maxMsg := int(cfg.MaxBodyBytes) * protoGrowth
 	unary := append([]grpc.UnaryServerInterceptor{
-		recoverUnary(log), logUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
+		observeUnary(log, cfg.Metrics), recoverUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
 	}, cfg.Unary...)
 	newGRPC := func(maxRecv int) *grpc.Server {
 		g := grpc.NewServer(
@@ -99,7 +106,8 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 			// client (runtime.newstack was ~7% of a get record's CPU).
 			grpc.NumStreamWorkers(uint32(goruntime.GOMAXPROCS(0))*4),
 			grpc.ChainUnaryInterceptor(unary...),
-			grpc.ChainStreamInterceptor(streamInterceptors(authn, log)...),
+			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streamInterceptors(authn, log)...)...),
+			tracingServerOption(cfg.Tracing),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)
 		corev1.RegisterCoreServiceServer(g, coreSvc)
@@ -122,6 +130,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(maxMsg)),
+		tracingDialOption(cfg.Tracing),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("in-process grpc client: %w", err)
@@ -134,6 +143,8 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
+		runtime.WithMiddlewares(gatewayRoutes),
 		// Keep %2F inside path parameters escaped, so "a%2Fb" is one
 		// (invalid) parameter answered 400, not a different route.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
@@ -162,8 +173,12 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	for pattern, h := range cfg.Routes {
 		mux.Handle(pattern, h)
 	}
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	mux.Handle("/", limitBody(cfg.MaxBodyBytes, gw))
-	s.handler = mux
+	// Outermost: request id, REST metrics and the HTTP span.
+	s.handler = telemetry.HTTPMiddleware(muxRoutes(mux), cfg.Metrics, cfg.Tracing)
 	return s, nil
 }
 
