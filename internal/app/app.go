@@ -166,8 +166,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), schemas, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections")).WithObserver(a.Metrics)
 	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
 	srv, err := server.New(server.Config{
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		Ready:        readyCheck(st, redisClient),
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		MaxInFlight:       cfg.MaxInFlight,
+		InFlightQueueWait: cfg.InFlightQueueWait,
+		Ready:             readyCheck(st, redisClient),
 		Lifecycle: server.Lifecycle{
 			ReadinessInterval: cfg.ReadinessInterval, ShutdownDelay: cfg.ShutdownDelay, ShutdownGrace: cfg.ShutdownGrace,
 		},

@@ -56,6 +56,11 @@ type Config struct {
 	Ready func(context.Context) error
 	// Lifecycle: readiness re-checks and graceful shutdown (health.go).
 	Lifecycle Lifecycle
+	// MaxInFlight bounds the calls served at once (REST and gRPC); over
+	// it a call waits up to InFlightQueueWait, then fails UNAVAILABLE
+	// (GATEWAY_OVERLOADED). 0 means no bound.
+	MaxInFlight       int
+	InFlightQueueWait time.Duration
 	// Routes adds HTTP routes outside /v0 (e.g. OAuth callbacks).
 	Routes map[string]http.Handler
 	// Unary interceptors run after authentication, in order (e.g.
@@ -94,9 +99,17 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	// (google.protobuf.Struct wraps every value), so gRPC accepts messages
 	// up to protoGrowth times the body limit.
 	maxMsg := int(cfg.MaxBodyBytes) * protoGrowth
-	unary := append([]grpc.UnaryServerInterceptor{
-		observeUnary(log, cfg.Metrics), recoverUnary(log), errorsUnary(log), authUnary(authn), callOptionsUnary(),
-	}, cfg.Unary...)
+	unary := []grpc.UnaryServerInterceptor{observeUnary(log, cfg.Metrics), recoverUnary(log), errorsUnary(log)}
+	var limitStream []grpc.StreamServerInterceptor
+	if lim := newInflight(cfg.MaxInFlight, cfg.InFlightQueueWait); lim != nil {
+		// After error mapping (its answer is a gateway error), before
+		// authentication (shedding load costs nothing else).
+		unary = append(unary, lim.unary())
+		limitStream = append(limitStream, lim.stream())
+	}
+	streams := streamInterceptors(authn, log, limitStream...)
+	unary = append(unary, authUnary(authn), callOptionsUnary())
+	unary = append(unary, cfg.Unary...)
 	newGRPC := func(maxRecv int) *grpc.Server {
 		g := grpc.NewServer(
 			grpc.MaxRecvMsgSize(maxRecv),
@@ -106,7 +119,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 			// client (runtime.newstack was ~7% of a get record's CPU).
 			grpc.NumStreamWorkers(uint32(goruntime.GOMAXPROCS(0))*4),
 			grpc.ChainUnaryInterceptor(unary...),
-			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streamInterceptors(authn, log)...)...),
+			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
 			tracingServerOption(cfg.Tracing),
 		)
 		crmv1.RegisterCrmServiceServer(g, crmSvc)
