@@ -392,11 +392,11 @@ func TestTracing(t *testing.T) {
 		var b strings.Builder
 		b.WriteString(s.Name())
 		for _, a := range s.Attributes() {
-			b.WriteString(" " + string(a.Key) + "=" + a.Value.Emit())
+			b.WriteString(" " + string(a.Key) + "=" + a.Value.String())
 		}
 		for _, ev := range s.Events() {
 			for _, a := range ev.Attributes {
-				b.WriteString(" " + a.Value.Emit())
+				b.WriteString(" " + a.Value.String())
 			}
 		}
 		if l := g.leaks([]byte(b.String())); len(l) > 0 {

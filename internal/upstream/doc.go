@@ -20,6 +20,13 @@
 //
 // BodyLimit bounds response bodies while they stream.
 //
+// Observe reports every attempt (provider, endpoint template, status,
+// latency) to an Observer, with rate-limit waits and rejections and
+// breaker changes, and counts the attempts of an incoming call (see
+// WithCounter). The provider and endpoint template come from the request
+// context: Endpoints, outermost and one per provider, names them from a
+// route table (Routes), so metrics never carry raw paths or ids.
+//
 // Per-request facts — the budget key, whether the call is idempotent,
 // whether the caller waits for budget — travel in the request context: see
 // WithCall and WithIdempotent.
