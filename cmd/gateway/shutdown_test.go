@@ -166,7 +166,7 @@ func TestSIGTERMDrainsInFlightCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer gc.Close()
+	defer func() { _ = gc.Close() }()
 	health := healthpb.NewHealthClient(gc)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

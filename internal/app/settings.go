@@ -51,7 +51,7 @@ func Settings() []Setting {
 			field: addrField(func(c *Config) *string { return &c.HTTPAddr })},
 		{Key: "data_dir", Env: "GATEWAY_DATA_DIR", Default: "data", Help: "where the embedded defaults live (SQLite database, encryption key file); unused when both the database URL and the encryption key are set",
 			field: stringField(func(c *Config) *string { return &c.DataDir })},
-		{Key: "database_url", Env: "GATEWAY_DATABASE_URL", Default: "", Secret: true, Help: "`postgres://user:pass@host:5432/db?sslmode=disable`, `sqlite://path`, or a path; unset: `sqlite://<data_dir>/crmgate.db` (the password is masked by `config print`)",
+		{Key: "database_url", Env: "GATEWAY_DATABASE_URL", Default: "", Secret: true, Help: "`postgres://user:pass@host:5432/db?sslmode=disable`, `sqlite://path`, or a path; unset: `sqlite://<data_dir>/crmgate.db` (the password is masked by `config print`)", //nolint:gosec // a documented URL shape, not a credential
 			field: stringField(func(c *Config) *string { return &c.DatabaseURL })},
 		{Key: "encryption_key", Env: "GATEWAY_ENCRYPTION_KEY", Default: "", Secret: true, Help: "AES-256-GCM keyring: one base64 32-byte key, or `id2:key2,id1:key1` (newest first; old ids stay readable); unset: key file `<data_dir>/encryption.key` (created 0600, logged)",
 			field: stringField(func(c *Config) *string { return &c.EncryptionKey })},
@@ -338,8 +338,8 @@ func (l *Loaded) Print(w io.Writer) {
 // Mask is what `config print` shows in place of a secret.
 const Mask = "*****"
 
-// maskToken stands for Mask inside URLs until they are encoded.
-const maskToken = "crmgateMASKEDsecret"
+// maskMarker stands for Mask inside URLs until they are encoded.
+const maskMarker = "crmgateMASKEDvalue"
 
 // maskSecret hides a secret: URLs keep their shape with the password and
 // sensitive query parameters masked; anything else is masked whole.
@@ -375,7 +375,7 @@ func MaskURL(v string) string {
 		return Mask
 	}
 	if _, hasPass := u.User.Password(); hasPass {
-		u.User = url.UserPassword(u.User.Username(), maskToken)
+		u.User = url.UserPassword(u.User.Username(), maskMarker)
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -384,12 +384,12 @@ func MaskURL(v string) string {
 	for k, vals := range q {
 		if sensitiveName(k) {
 			for i := range vals {
-				vals[i] = maskToken
+				vals[i] = maskMarker
 			}
 		}
 	}
 	u.RawQuery = q.Encode()
-	return strings.ReplaceAll(u.String(), maskToken, Mask)
+	return strings.ReplaceAll(u.String(), maskMarker, Mask)
 }
 
 // sensitiveName reports whether a parameter name suggests a secret.
