@@ -61,7 +61,10 @@ func startDemoGateway(t *testing.T) (grpcAddr string, demo app.Demo) {
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-served:
+		case err := <-served:
+			if err != nil {
+				t.Errorf("gateway Serve: %v", err)
+			}
 		case <-time.After(30 * time.Second):
 			t.Errorf("gateway did not stop")
 		}
@@ -79,7 +82,7 @@ func TestClientAgainstGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	ctx := context.Background()
 
 	pg, err := c.CRM.ListRecords(ctx, &crmv1.ListRecordsRequest{ObjectName: "pet", PageSize: 10})

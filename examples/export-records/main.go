@@ -42,16 +42,16 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
 	enc := protojson.MarshalOptions{UseProtoNames: true}
 	n := 0
 	for rec, err := range c.Records(ctx, &crmv1.StreamRecordsRequest{ObjectName: *object, PageSize: int32(min(max(*pageSize, 1), 100))}) { //nolint:gosec // clamped to 1..100
 		if err != nil {
+			_ = out.Flush() // keep what was exported; rerun with the last record's cursor to resume
 			return fmt.Errorf("after %d records: %w", n, err)
 		}
 		b, err := enc.Marshal(rec)
@@ -64,6 +64,9 @@ func run() error {
 		if n++; n%1000 == 0 {
 			fmt.Fprintf(os.Stderr, "%d records\n", n)
 		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "exported %d records of %s\n", n, *object)
 	return nil

@@ -201,7 +201,7 @@ func TestStreamRecordsBackpressureAndCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	ctx, cancel := streamCtx(t, e.tn.key, e.tn.connID)
 	defer cancel()
 	before := e.f.RequestCount(routeSearch)
