@@ -51,7 +51,7 @@ func run() error {
 	n := 0
 	for rec, err := range c.Records(ctx, &crmv1.StreamRecordsRequest{ObjectName: *object, PageSize: int32(min(max(*pageSize, 1), 100))}) { //nolint:gosec // clamped to 1..100
 		if err != nil {
-			_ = out.Flush() // keep what was exported; rerun with the last record's cursor to resume
+			_ = out.Flush() // keep what was exported
 			return fmt.Errorf("after %d records: %w", n, err)
 		}
 		b, err := enc.Marshal(rec)
