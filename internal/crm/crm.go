@@ -173,6 +173,10 @@ type RecordQuery struct {
 	Query    string
 	Cursor   string
 	PageSize int
+	// IncludeRaw asks for each record's Raw (the provider's own JSON).
+	// Without it a provider may leave Raw empty: keeping it costs a copy
+	// and, for a page, a second decoding pass.
+	IncludeRaw bool
 }
 
 // RecordPage is one page of records. NextCursor is "" on the last page.

@@ -143,7 +143,7 @@ func (s *Service) DeleteRecord(ctx context.Context, req *crmv1.DeleteRecordReque
 }
 
 // page runs a list or search with the cursor envelope applied.
-func (s *Service) page(ctx context.Context, object, query, rawCursor string, size int32,
+func (s *Service) page(ctx context.Context, object, query, rawCursor string, size int32, includeRaw bool,
 	run func(crm.RecordReader, crm.RecordQuery) (crm.RecordPage, error),
 ) (call, crm.RecordPage, error) {
 	if err := checkObjectName("object_name", object); err != nil {
@@ -168,7 +168,7 @@ func (s *Service) page(ctx context.Context, object, query, rawCursor string, siz
 	if err != nil {
 		return c, crm.RecordPage{}, err
 	}
-	pg, err := run(rr, crm.RecordQuery{Query: query, Cursor: pc, PageSize: n})
+	pg, err := run(rr, crm.RecordQuery{Query: query, Cursor: pc, PageSize: n, IncludeRaw: includeRaw})
 	if err != nil {
 		return c, pg, notFound(err, "object %q not found", object)
 	}
@@ -178,7 +178,7 @@ func (s *Service) page(ctx context.Context, object, query, rawCursor string, siz
 
 // ListRecords implements CrmService.
 func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest) (*crmv1.ListRecordsResponse, error) {
-	_, pg, err := s.page(ctx, req.GetObjectName(), "", req.GetCursor(), req.GetPageSize(), func(r crm.RecordReader, q crm.RecordQuery) (crm.RecordPage, error) {
+	_, pg, err := s.page(ctx, req.GetObjectName(), "", req.GetCursor(), req.GetPageSize(), req.GetIncludeRawData(), func(r crm.RecordReader, q crm.RecordQuery) (crm.RecordPage, error) {
 		return r.ListRecords(ctx, req.GetObjectName(), q)
 	})
 	if err != nil {
@@ -194,7 +194,7 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 // SearchRecords implements CrmService.
 func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsRequest) (*crmv1.SearchRecordsResponse, error) {
 	q := strings.TrimSpace(req.GetQuery())
-	_, pg, err := s.page(ctx, req.GetObjectName(), q, req.GetCursor(), req.GetPageSize(), func(r crm.RecordReader, rq crm.RecordQuery) (crm.RecordPage, error) {
+	_, pg, err := s.page(ctx, req.GetObjectName(), q, req.GetCursor(), req.GetPageSize(), req.GetIncludeRawData(), func(r crm.RecordReader, rq crm.RecordQuery) (crm.RecordPage, error) {
 		return r.SearchRecords(ctx, req.GetObjectName(), rq)
 	})
 	if err != nil {

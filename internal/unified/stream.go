@@ -48,7 +48,7 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pg, err := rr.ListRecords(ctx, object, crm.RecordQuery{Cursor: pc, PageSize: n})
+		pg, err := rr.ListRecords(ctx, object, crm.RecordQuery{Cursor: pc, PageSize: n, IncludeRaw: raw})
 		if err != nil {
 			return notFound(err, "object %q not found", object)
 		}

@@ -202,6 +202,18 @@ func BenchmarkClientCall(b *testing.B) {
 			}
 		}
 	})
+	b.Run("search_100_raw", func(b *testing.B) {
+		page := benchSearchPage(100)
+		c := benchClient(b, http.StatusOK, page)
+		b.ReportAllocs()
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			pg, err := c.ListRecords(ctx, "pet", crm.RecordQuery{PageSize: 100, IncludeRaw: true})
+			if err != nil || len(pg.Items) != 100 || pg.NextCursor == "" {
+				b.Fatalf("page of %d, cursor %q, err %v", len(pg.Items), pg.NextCursor, err)
+			}
+		}
+	})
 	b.Run("get_schema", func(b *testing.B) {
 		c := benchClient(b, http.StatusOK, benchGHLSchema)
 		b.ReportAllocs()

@@ -51,8 +51,15 @@ func recordFromGHL(objectName string, raw json.RawMessage) (crm.Record, ghlRecor
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return crm.Record{}, r, fmt.Errorf("decoding GHL record: %w", err)
 	}
+	rec, err := recordFromDecoded(objectName, r)
+	rec.Raw = raw
+	return rec, r, err
+}
+
+// recordFromDecoded maps a decoded GHL record (Raw left empty).
+func recordFromDecoded(objectName string, r ghlRecord) (crm.Record, error) {
 	if r.ID == "" {
-		return crm.Record{}, r, errors.New("GHL record has no id")
+		return crm.Record{}, errors.New("GHL record has no id")
 	}
 	return crm.Record{
 		ID:          r.ID,
@@ -62,8 +69,7 @@ func recordFromGHL(objectName string, raw json.RawMessage) (crm.Record, ghlRecor
 		FollowerIDs: r.Followers,
 		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
-		Raw:         raw,
-	}, r, nil
+	}, nil
 }
 
 // propertiesFromGHLOwned is PropertiesFromGHL for a map the caller owns:
@@ -404,29 +410,13 @@ func (c *Client) SearchRecords(ctx context.Context, objectName string, q crm.Rec
 	} else if cur.Page > 1 {
 		body.Page = cur.Page
 	}
-	var resp struct {
-		Records []json.RawMessage `json:"records"`
-		Total   *float64          `json:"total"`
-	}
-	if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+	page, last, n, err := c.search(ctx, key, objectName, body, q.IncludeRaw)
+	if err != nil {
 		return crm.RecordPage{}, err
 	}
-	page := crm.RecordPage{Items: make([]crm.Record, 0, len(resp.Records)), Total: -1}
-	if resp.Total != nil {
-		page.Total = int64(*resp.Total)
-	}
-	var last ghlRecord
-	for _, raw := range resp.Records {
-		rec, r, err := recordFromGHL(objectName, raw)
-		if err != nil {
-			return crm.RecordPage{}, badAnswer("search records", err)
-		}
-		page.Items = append(page.Items, rec)
-		last = r
-	}
-	seen := cur.Seen + int64(len(resp.Records))
+	seen := cur.Seen + int64(n)
 	switch {
-	case len(resp.Records) < limit:
+	case n < limit:
 	case page.Total >= 0 && seen >= page.Total:
 	case isJSONArray(last.SearchAfter):
 		page.NextCursor = encodeCursor(recordCursor{After: compactJSON(last.SearchAfter), Seen: seen})
@@ -435,6 +425,60 @@ func (c *Client) SearchRecords(ctx context.Context, objectName string, q crm.Rec
 		page.NextCursor = encodeCursor(recordCursor{Page: body.Page + 1, Seen: seen})
 	}
 	return page, nil
+}
+
+// search sends one search request and maps its records: with raw, each
+// record's own JSON is kept (a second decoding pass per record); without,
+// the answer is decoded in one pass. It returns the page, the last GHL
+// record (for searchAfter) and the number of records.
+func (c *Client) search(ctx context.Context, key, objectName string, body searchBody, raw bool) (crm.RecordPage, ghlRecord, int, error) {
+	var last ghlRecord
+	page := crm.RecordPage{Total: -1}
+	var total *float64
+	if raw {
+		var resp struct {
+			Records []json.RawMessage `json:"records"`
+			Total   *float64          `json:"total"`
+		}
+		if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+			return page, last, 0, err
+		}
+		page.Items = make([]crm.Record, 0, len(resp.Records))
+		for _, rawRec := range resp.Records {
+			rec, r, err := recordFromGHL(objectName, rawRec)
+			if err != nil {
+				return crm.RecordPage{}, last, 0, badAnswer("search records", err)
+			}
+			page.Items = append(page.Items, rec)
+			last = r
+		}
+		total = resp.Total
+	} else {
+		var resp struct {
+			Records []*ghlRecord `json:"records"`
+			Total   *float64     `json:"total"`
+		}
+		if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+			return page, last, 0, err
+		}
+		page.Items = make([]crm.Record, 0, len(resp.Records))
+		for _, r := range resp.Records {
+			if r == nil {
+				return crm.RecordPage{}, last, 0, badAnswer("search records", errors.New("no record in response"))
+			}
+			rec, err := recordFromDecoded(objectName, *r)
+			if err != nil {
+				return crm.RecordPage{}, last, 0, badAnswer("search records", err)
+			}
+			page.Items = append(page.Items, rec)
+			last = *r
+		}
+		total = resp.Total
+	}
+	if total != nil {
+		page.Total = int64(*total)
+	}
+	return page, last, len(page.Items), nil
 }
 
 func isJSONArray(raw json.RawMessage) bool {
