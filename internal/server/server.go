@@ -117,7 +117,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 			// have already grown, instead of a new goroutine per call
 			// growing its stack through the interceptors and the HTTP
 			// client (runtime.newstack was ~7% of a get record's CPU).
-			grpc.NumStreamWorkers(uint32(goruntime.GOMAXPROCS(0))*4),
+			grpc.NumStreamWorkers(streamWorkers()),
 			grpc.ChainUnaryInterceptor(unary...),
 			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
 			tracingServerOption(cfg.Tracing),
@@ -285,4 +285,10 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 	}
 	s.shutdown(httpSrv, stopWatch)
 	return err
+}
+
+// streamWorkers is the gRPC server's worker pool size: four per CPU the Go
+// scheduler uses (calls mostly wait on the provider).
+func streamWorkers() uint32 {
+	return uint32(min(max(goruntime.GOMAXPROCS(0), 1), 1024) * 4) //nolint:gosec // bounded to 1..4096 above
 }
