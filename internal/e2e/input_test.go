@@ -42,6 +42,9 @@ func httpRoutes(t testing.TB) []httpRoute {
 			svc := fd.Services().Get(i)
 			for j := 0; j < svc.Methods().Len(); j++ {
 				m := svc.Methods().Get(j)
+				if m.IsStreamingServer() || m.IsStreamingClient() {
+					continue // streams are gRPC-only (StreamRecords); REST pages with cursors
+				}
 				rule, ok := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
 				if !ok || rule == nil {
 					t.Fatalf("%s has no google.api.http option", m.FullName())
