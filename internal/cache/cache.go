@@ -24,3 +24,11 @@ type Cache interface {
 	// Delete removes the keys; absent keys are not an error.
 	Delete(ctx context.Context, keys ...string) error
 }
+
+// Fresher is an optional capability of caches with an in-process tier in
+// front of a shared one (Near): GetFresh reads the shared tier past the
+// in-process copy, which may lag behind another replica's change until its
+// invalidation broadcast arrives, and brings that copy up to date.
+type Fresher interface {
+	GetFresh(ctx context.Context, key string) ([]byte, error)
+}

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -28,7 +29,10 @@ type Near struct {
 	gen atomic.Uint64
 }
 
-var _ Cache = (*Near)(nil)
+var (
+	_ Cache   = (*Near)(nil)
+	_ Fresher = (*Near)(nil)
+)
 
 // Invalidator broadcasts deleted keys to the other replicas.
 type Invalidator interface {
@@ -57,6 +61,21 @@ func (n *Near) Get(ctx context.Context, key string) ([]byte, error) {
 		_ = n.local.Set(ctx, key, v, n.localTTL) // Memory.Set fails only for ttl <= 0
 	}
 	return v, nil
+}
+
+// GetFresh implements Fresher: it reads the remote tier past the near copy
+// and makes the near tier agree (refilled, or dropped on a miss).
+func (n *Near) GetFresh(ctx context.Context, key string) ([]byte, error) {
+	g := n.gen.Load()
+	v, err := n.remote.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrMiss):
+		n.gen.Add(1)
+		_ = n.local.Delete(ctx, key)
+	case err == nil && n.gen.Load() == g:
+		_ = n.local.Set(ctx, key, v, n.localTTL)
+	}
+	return v, err
 }
 
 // Set writes both tiers; the near copy lives at most localTTL.

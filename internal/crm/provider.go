@@ -22,6 +22,16 @@ type SchemaReader interface {
 	GetSchema(ctx context.Context, objectName string) (Schema, error)
 }
 
+// SchemaRefresher is an optional capability of caching decorators:
+// RefreshSchema makes sure an object's schema is not a stale cached copy
+// (changed moments ago through another replica whose invalidation has not
+// arrived yet) and reports whether it found and replaced one. It must be
+// cheap when the cache is current (no provider call), so callers may ask
+// whenever a cached schema disagrees with a request.
+type SchemaRefresher interface {
+	RefreshSchema(ctx context.Context, objectName string) (Schema, bool, error)
+}
+
 // SchemaWriter changes object schemas.
 type SchemaWriter interface {
 	CreateObject(ctx context.Context, in ObjectInput) (Schema, error)

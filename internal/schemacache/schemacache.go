@@ -40,6 +40,7 @@ var (
 	_ crm.Provider           = (*Provider)(nil)
 	_ crm.SchemaReader       = (*Provider)(nil)
 	_ crm.SchemaWriter       = (*Provider)(nil)
+	_ crm.SchemaRefresher    = (*Provider)(nil)
 	_ crm.RecordReader       = (*Provider)(nil)
 	_ crm.RecordWriter       = (*Provider)(nil)
 	_ crm.AssociationManager = (*Provider)(nil)
@@ -137,6 +138,18 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 	if err != nil {
 		return v, err
 	}
+	p.store(ctx, k, v)
+	return v, nil
+}
+
+func (p *Provider) observe(ctx context.Context, result string) {
+	if p.obs != nil {
+		p.obs.CacheLookup(ctx, "schema", result)
+	}
+}
+
+// store keeps v under k in the decoded and encoded tiers.
+func (p *Provider) store(ctx context.Context, k string, v any) {
 	if p.local != nil {
 		p.local.set(k, v, p.ttl)
 	}
@@ -147,13 +160,32 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 			}
 		}
 	}
-	return v, nil
 }
 
-func (p *Provider) observe(ctx context.Context, result string) {
-	if p.obs != nil {
-		p.obs.CacheLookup(ctx, "schema", result)
+// RefreshSchema implements crm.SchemaRefresher. The cached schema can only
+// be stale when this replica's copy of the connection's epoch lags behind
+// the shared one (another replica changed the schema and its invalidation
+// broadcast has not arrived yet): it reads the shared epoch (one Redis
+// read, no provider call) and, if it differs, drops the stale copy and
+// loads the schema under the current epoch. With one replica (an epoch
+// cache without a shared tier) the cache is never stale: it reports false.
+func (p *Provider) RefreshSchema(ctx context.Context, objectName string) (crm.Schema, bool, error) {
+	f, ok := p.epochs.(cache.Fresher)
+	if !ok {
+		return crm.Schema{}, false, nil
 	}
+	local := p.epoch(ctx)
+	shared, err := f.GetFresh(ctx, p.epochKey())
+	switch {
+	case err == nil && string(shared) == local:
+		return crm.Schema{}, false, nil // up to date: the request really disagrees
+	case err != nil && !errors.Is(err, cache.ErrMiss):
+		p.log.WarnContext(ctx, "schema cache: shared epoch unreadable; keeping the cached schema", "err", err)
+		return crm.Schema{}, false, nil
+	}
+	p.observe(ctx, "stale")
+	s, err := p.GetSchema(ctx, objectName)
+	return s, err == nil, err
 }
 
 // invalidate drops every cached entry of the connection (after a write).

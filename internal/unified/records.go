@@ -29,11 +29,15 @@ func recordInput(ctx context.Context, c call, object string, in *crmv1.RecordInp
 	if partial && len(out.Properties) == 0 && len(out.OwnerIDs) == 0 && len(out.FollowerIDs) == 0 {
 		return out, crm.Invalid("record", "nothing to update; set properties, owner_ids or follower_ids")
 	}
-	sc, err := schema(ctx, c, object)
+	var verr error
+	_, err := schemaWhere(ctx, c, object, func(sc crm.Schema) bool {
+		verr = validateRecord(sc, out.Properties, partial)
+		return verr == nil
+	})
 	if err != nil {
 		return out, err
 	}
-	return out, validateRecord(sc, out.Properties, partial)
+	return out, verr
 }
 
 func recordNotFound(err error, object, id string) error {

@@ -177,6 +177,39 @@ func schema(ctx context.Context, c call, object string) (crm.Schema, error) {
 	return sc, notFound(err, "object %q not found", object)
 }
 
+// schemaWhere returns an object's schema, checked once more when the cached
+// copy fails want: a schema changed moments ago through another replica may
+// not have reached this replica's cache yet (invalidations are broadcast
+// asynchronously), so a request that disagrees with the cached schema (an
+// unknown property, a property that should not exist) is checked against
+// the current one before it is refused. The check costs one shared-cache
+// read and a provider call only when the copy was indeed stale
+// (crm.SchemaRefresher), so bad requests cannot turn into provider calls.
+// want is called on each schema considered, the last time on the one
+// returned.
+func schemaWhere(ctx context.Context, c call, object string, want func(crm.Schema) bool) (crm.Schema, error) {
+	sc, err := schema(ctx, c, object)
+	if err != nil || want(sc) {
+		return sc, err
+	}
+	r, ok := c.p.(crm.SchemaRefresher)
+	if !ok {
+		return sc, nil
+	}
+	fresh, refreshed, err := r.RefreshSchema(ctx, object)
+	if err != nil || !refreshed {
+		return sc, nil //nolint:nilerr // the cached schema stands when a re-read fails
+	}
+	want(fresh) // the last call of want is always on the schema returned
+	return fresh, nil
+}
+
+// has is a schemaWhere condition: the schema has (or, with !want, lacks)
+// property id.
+func has(id string, want bool) func(crm.Schema) bool {
+	return func(s crm.Schema) bool { _, ok := s.Property(id); return ok == want }
+}
+
 // GetObject implements CrmService.
 func (s *Service) GetObject(ctx context.Context, req *crmv1.GetObjectRequest) (*crmv1.GetObjectResponse, error) {
 	if err := checkObjectName("object_name", req.GetObjectName()); err != nil {
@@ -307,7 +340,7 @@ func (s *Service) CreateProperty(ctx context.Context, req *crmv1.CreatePropertyR
 	if err != nil {
 		return nil, err
 	}
-	sc, err := schema(ctx, c, req.GetObjectName())
+	sc, err := schemaWhere(ctx, c, req.GetObjectName(), has(p.ID, false))
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +366,7 @@ func (s *Service) GetProperty(ctx context.Context, req *crmv1.GetPropertyRequest
 	if err != nil {
 		return nil, err
 	}
-	sc, err := schema(ctx, c, req.GetObjectName())
+	sc, err := schemaWhere(ctx, c, req.GetObjectName(), has(req.GetPropertyId(), true))
 	if err != nil {
 		return nil, err
 	}
@@ -375,7 +408,7 @@ func (s *Service) UpdateProperty(ctx context.Context, req *crmv1.UpdatePropertyR
 	if err != nil {
 		return nil, err
 	}
-	sc, err := schema(ctx, c, req.GetObjectName())
+	sc, err := schemaWhere(ctx, c, req.GetObjectName(), has(req.GetPropertyId(), true))
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +477,7 @@ func (s *Service) DeleteProperty(ctx context.Context, req *crmv1.DeletePropertyR
 	if err != nil {
 		return nil, err
 	}
-	sc, err := schema(ctx, c, req.GetObjectName())
+	sc, err := schemaWhere(ctx, c, req.GetObjectName(), has(req.GetPropertyId(), true))
 	if err != nil {
 		return nil, err
 	}
