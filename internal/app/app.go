@@ -123,6 +123,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 		if err != nil {
 			return nil, fmt.Errorf("GATEWAY_REDIS_URL: %w", err)
 		}
+		rc.AddHook(a.Metrics.RedisHook())
 		a.closers = append(a.closers, rc.Close)
 		redisClient = rc
 		if err := a.traceRedis(rc); err != nil {

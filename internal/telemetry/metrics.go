@@ -68,6 +68,8 @@ type Metrics struct {
 	cacheLookups   *prometheus.CounterVec
 	tokenRefreshes *prometheus.CounterVec
 	replays        *prometheus.CounterVec
+
+	redisRoundTrips *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics in a new registry.
@@ -133,7 +135,13 @@ func NewMetrics() *Metrics {
 		Help: "Calls answered from a kept outcome (a repeated Idempotency-Key), by service and method.",
 	}, []string{"service", "method"})
 
+	m.redisRoundTrips = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "redis_round_trips_total",
+		Help: "Round trips to Redis by command (lower case; a pipeline counts once as \"pipeline\"; commands run inside Lua scripts are not round trips).",
+	}, []string{"command"})
+
 	for _, c := range []prometheus.Collector{
+		m.redisRoundTrips,
 		m.rpcRequests, m.rpcDuration, m.httpRequests, m.httpDuration,
 		m.upstreamCalls, m.upstreamDuration, m.rateLimitWait, m.rateLimitReject, m.circuitOpen, m.circuitChanges,
 		m.cacheLookups, m.tokenRefreshes, m.replays,
