@@ -75,6 +75,11 @@ type App struct {
 
 // Build assembles the gateway: it opens the store (running migrations),
 // the cache, and makes sure the bootstrap API key exists.
+// decodedSchemas bounds the hot set of decoded schemas kept in process
+// (about 8 KB each for a 10-field GHL object); colder ones are decoded from
+// their compressed copies (about 1.3 KB each) when read.
+const decodedSchemas = 2048
+
 func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, log: log}
 	ok := false
@@ -114,9 +119,10 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	a.closers = append(a.closers, st.Close)
 
 	a.Cache = cache.NewMemory(100_000)
-	// Schemas: decoded in process; epochs in the cache every replica
-	// invalidates through; encoded copies only when shared through Redis.
-	schemas := schemacache.Tiers{Epochs: a.Cache, Local: schemacache.NewLocal(100_000, cfg.SchemaCacheTTL)}
+	// Schemas: a bounded hot set decoded in process, in front of compressed
+	// encoded copies (in process, or in Redis shared by the replicas);
+	// epochs in the cache every replica invalidates through.
+	schemas := schemacache.Tiers{Epochs: a.Cache, Data: cache.NewMemory(100_000), Local: schemacache.NewLocal(decodedSchemas, cfg.SchemaCacheTTL)}
 	var redisClient redis.UniversalClient // shared with the OAuth state ledger
 	if cfg.RedisURL != "" {
 		rc, err := cache.OpenRedis(ctx, cfg.RedisURL)
@@ -142,7 +148,7 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 		go bus.Subscribe(bgCtx, near)
 		a.closers = append(a.closers, func() error { cancel(); return nil })
 		a.Cache = near
-		schemas = schemacache.Tiers{Epochs: near, Data: shared, Local: schemacache.NewLocal(100_000, cfg.NearCacheTTL)}
+		schemas = schemacache.Tiers{Epochs: near, Data: shared, Local: schemacache.NewLocal(decodedSchemas, cfg.NearCacheTTL)}
 		log.Info("cache: in-process near cache over redis (invalidations broadcast), in-process fallback while redis is down")
 	} else {
 		log.Info("cache: in-process (set GATEWAY_REDIS_URL to share it between replicas)")

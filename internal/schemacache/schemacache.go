@@ -14,7 +14,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -53,12 +52,11 @@ type Tiers struct {
 	// (one in-process Memory for a single replica; the near cache over
 	// Redis for several). Required.
 	Epochs cache.Cache
-	// Data holds encoded entries shared between replicas (Redis). Nil keeps
-	// entries in Local only, which then must be set (a single replica: the
-	// encoded copy would only double the memory).
+	// Data holds encoded (compressed JSON) entries: Redis, shared between
+	// replicas, or an in-process Memory. Nil keeps entries in Local only.
 	Data cache.Cache
-	// Local holds decoded entries in process. Nil decodes Data's bytes on
-	// every hit.
+	// Local holds decoded entries in process, a bounded hot set in front
+	// of Data. Nil decodes Data's bytes on every hit.
 	Local *Local
 	// Observer is told each schema read's outcome as cache "schema": a
 	// "hit" (Local or Data) or a "miss" (the provider was called); nil:
@@ -121,7 +119,7 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 	if p.data != nil {
 		if raw, err := p.data.Get(ctx, k); err == nil {
 			var v T
-			if err := json.Unmarshal(raw, &v); err == nil {
+			if err := decode(raw, &v); err == nil {
 				if p.local != nil {
 					p.local.set(k, v, p.ttl)
 				}
@@ -154,7 +152,7 @@ func (p *Provider) store(ctx context.Context, k string, v any) {
 		p.local.set(k, v, p.ttl)
 	}
 	if p.data != nil {
-		if raw, err := json.Marshal(v); err == nil {
+		if raw, err := encode(v); err == nil {
 			if err := p.data.Set(ctx, k, raw, p.ttl); err != nil {
 				p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
 			}
