@@ -1,48 +1,16 @@
-package schemacache
+package schemacache_test
 
 import (
 	"context"
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crmgate/crmgate/internal/cache"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/schemacache"
 )
-
-// shared is a schema reader/writer standing for the provider behind two
-// replicas.
-type shared struct {
-	gets  atomic.Int32
-	props []crm.Property
-}
-
-func (g *shared) Check(context.Context) error                       { return nil }
-func (g *shared) ListObjects(context.Context) ([]crm.Object, error) { return nil, nil }
-func (g *shared) GetSchema(context.Context, string) (crm.Schema, error) {
-	g.gets.Add(1)
-	return crm.Schema{Object: crm.Object{Name: "pet"}, Properties: append([]crm.Property(nil), g.props...)}, nil
-}
-
-func (g *shared) CreateObject(context.Context, crm.ObjectInput) (crm.Schema, error) {
-	return crm.Schema{}, nil
-}
-
-func (g *shared) UpdateObject(context.Context, string, crm.ObjectPatch) (crm.Object, error) {
-	return crm.Object{}, nil
-}
-
-func (g *shared) CreateProperty(_ context.Context, _ string, p crm.Property) (crm.Property, error) {
-	g.props = append(g.props, p)
-	return p, nil
-}
-
-func (g *shared) UpdateProperty(context.Context, string, string, crm.PropertyPatch) (crm.Property, error) {
-	return crm.Property{}, nil
-}
-func (g *shared) DeleteProperty(context.Context, string, string) error { return nil }
 
 // Replica b's near copy of the epoch lags behind a's write (the broadcast
 // has not arrived): RefreshSchema notices from the shared epoch and loads
@@ -52,10 +20,10 @@ func TestRefreshSchemaFollowsTheSharedEpoch(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	remote := cache.NewMemory(100) // Redis
-	inner := &shared{props: []crm.Property{{ID: "name"}}}
-	replica := func() *Provider {
+	inner := &counting{props: []crm.Property{{ID: "name"}}}
+	replica := func() *schemacache.Provider {
 		near := cache.NewNear(cache.NewMemory(100), remote, time.Minute, nil, log) // no bus: broadcasts never arrive
-		return Wrap(inner, Tiers{Epochs: near, Data: remote, Local: NewLocal(100, time.Minute)}, "s:", time.Hour, log)
+		return schemacache.Wrap(inner, schemacache.Tiers{Epochs: near, Data: remote, Local: schemacache.NewLocal(100, time.Minute)}, "s:", time.Hour, log)
 	}
 	a, b := replica(), replica()
 	if _, err := b.GetSchema(ctx, "pet"); err != nil {
@@ -95,8 +63,8 @@ func TestRefreshSchemaFollowsTheSharedEpoch(t *testing.T) {
 
 // One replica (an in-process epoch cache): never stale, never re-read.
 func TestRefreshSchemaOneReplica(t *testing.T) {
-	inner := &shared{}
-	p := Wrap(inner, Tiers{Epochs: cache.NewMemory(10), Local: NewLocal(10, time.Minute)}, "s:", time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	inner := &counting{}
+	p := schemacache.Wrap(inner, schemacache.Tiers{Epochs: cache.NewMemory(10), Local: schemacache.NewLocal(10, time.Minute)}, "s:", time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if _, refreshed, err := p.RefreshSchema(context.Background(), "pet"); err != nil || refreshed || inner.gets.Load() != 0 {
 		t.Fatalf("refreshed=%v err=%v gets=%d, want no re-read", refreshed, err, inner.gets.Load())
 	}
