@@ -68,7 +68,11 @@ if [ -z "${SKIP_LINT:-}" ]; then
 fi
 
 step "go test -race"
-go test -race -count=1 -timeout 20m ./...
+# The end-to-end packages run after the others, one at a time: their timing
+# tests (rate-limit pacing across replicas, retries under injected faults)
+# must not share the two CPUs with other packages' race-detector runs.
+go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/internal/e2e')
+go test -race -count=1 -timeout 20m -p 1 ./internal/e2e/...
 
 step "short fuzz runs of the edge decoders (FUZZTIME, default 5000 inputs each)"
 # A count, not a duration: with a duration Go's fuzz coordinator can fail a
