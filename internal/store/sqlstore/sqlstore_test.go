@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
@@ -74,30 +73,8 @@ func sqliteURL(t testing.TB) string {
 // cleanups, which run first).
 func postgresURL(t testing.TB) string {
 	t.Helper()
-	base := testenv.PostgresURL(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "t_" + randomSuffix()
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema) // sent by pgx as a startup parameter
-	u.RawQuery = q.Encode()
-	return u.String()
+	u, _ := testenv.PostgresSchemaURL(t, "t_")
+	return u
 }
 
 type backend struct {
