@@ -1,13 +1,9 @@
 package cache_test
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
-	"net"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,94 +40,20 @@ func TestFallbackContractRedisDown(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for log output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// redisServer is a redis-server process the test owns, without persistence,
-// so a restart comes back empty.
-type redisServer struct {
-	t    *testing.T
-	path string
-	addr string
-	cmd  *exec.Cmd
-	out  lockedBuffer
-}
-
-func newRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatalf("redis-server is required under CI=true: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-	s := &redisServer{t: t, path: path, addr: deadAddr(t)}
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	_, port, _ := net.SplitHostPort(s.addr)
-	s.cmd = exec.Command(s.path, "--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--loglevel", "warning")
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("starting redis-server: %v", err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on %s not ready: %v; output:\n%s", s.addr, err, s.out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
-	s.cmd = nil
-}
-
 // TestFallbackRedisOutage kills and restarts a real redis-server under a
 // fallback cache.
 func TestFallbackRedisOutage(t *testing.T) {
-	srv := newRedisServer(t)
-	srv.start()
+	srv := testenv.StartRedis(t, 0)
 	ctx := t.Context()
 
-	client, err := cache.OpenRedis(ctx, "redis://"+srv.addr+"/0")
+	client, err := cache.OpenRedis(ctx, srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
 	const prefix = "fb:"
 	mem := cache.NewMemory(100)
-	logs := &lockedBuffer{}
+	logs := &testenv.LogBuffer{}
 	fb := cache.NewFallback(cache.NewRedis(client, prefix), mem,
 		slog.New(slog.NewTextHandler(logs, nil)))
 
@@ -156,7 +78,7 @@ func TestFallbackRedisOutage(t *testing.T) {
 		t.Fatalf("Get(a) = %q before the outage", v)
 	}
 
-	srv.stop()
+	srv.Kill()
 	if v, err := get("a"); v != "a1" {
 		t.Errorf("Get(a) while down = %q, %v; want a1 from the fallback", v, err)
 	}
@@ -178,8 +100,8 @@ func TestFallbackRedisOutage(t *testing.T) {
 		t.Errorf("no warning logged; logs:\n%s", logs)
 	}
 
-	srv.start() // empty: no persistence
-	direct := redis.NewClient(&redis.Options{Addr: srv.addr})
+	srv.Restart() // empty: no persistence
+	direct := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer direct.Close()
 	// Put back the pre-outage values, as if Redis had kept its data (a
 	// partition rather than a restart): they were deleted or overwritten
