@@ -181,7 +181,6 @@ func (s *Server) shutdown(httpSrv *http.Server, stopWatch func()) {
 	graceCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 
-	// REST calls may be streams served by grpcInproc: it stops after HTTP.
 	httpDone := make(chan struct{})
 	go func() {
 		defer close(httpDone)
@@ -196,21 +195,12 @@ func (s *Server) shutdown(httpSrv *http.Server, stopWatch func()) {
 		s.grpc.GracefulStop()
 	}()
 	<-httpDone
-	inprocDone := make(chan struct{})
-	go func() {
-		defer close(inprocDone)
-		s.grpcInproc.GracefulStop()
-	}()
-	for _, done := range []chan struct{}{grpcDone, inprocDone} {
-		select {
-		case <-done:
-		case <-graceCtx.Done():
-			s.log.Warn("grpc: in-flight calls cut at the end of the grace period")
-			s.grpc.Stop()
-			s.grpcInproc.Stop()
-			<-done
-		}
+	select {
+	case <-grpcDone:
+	case <-graceCtx.Done():
+		s.log.Warn("grpc: in-flight calls cut at the end of the grace period")
+		s.grpc.Stop()
+		<-grpcDone
 	}
-	_ = s.conn.Close()
 	s.log.Info("shut down")
 }

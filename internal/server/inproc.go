@@ -20,11 +20,10 @@ import (
 // the same: incoming metadata from the forwarded headers, response headers
 // and trailers set by handlers, status errors.
 //
-// Streaming methods go to streams, a real in-process gRPC connection.
+// Streaming methods have no REST routes: NewStream answers Unimplemented.
 type inprocConn struct {
-	unary   map[string]inprocMethod
-	chain   grpc.UnaryServerInterceptor
-	streams grpc.ClientConnInterface
+	unary map[string]inprocMethod
+	chain grpc.UnaryServerInterceptor
 }
 
 var _ grpc.ClientConnInterface = (*inprocConn)(nil)
@@ -36,8 +35,8 @@ type inprocMethod struct {
 
 // newInprocConn serves the unary methods of each registered service
 // (desc and its implementation) through chain.
-func newInprocConn(chain grpc.UnaryServerInterceptor, streams grpc.ClientConnInterface, services map[*grpc.ServiceDesc]any) *inprocConn {
-	c := &inprocConn{unary: map[string]inprocMethod{}, chain: chain, streams: streams}
+func newInprocConn(chain grpc.UnaryServerInterceptor, services map[*grpc.ServiceDesc]any) *inprocConn {
+	c := &inprocConn{unary: map[string]inprocMethod{}, chain: chain}
 	for desc, impl := range services {
 		for _, m := range desc.Methods {
 			c.unary["/"+desc.ServiceName+"/"+m.MethodName] = inprocMethod{srv: impl, handler: m.Handler}
@@ -86,9 +85,10 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	return move(reply, resp)
 }
 
-// NewStream opens a streaming call on the in-process gRPC connection.
-func (c *inprocConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return c.streams.NewStream(ctx, desc, method, opts...)
+// NewStream implements grpc.ClientConnInterface: streaming RPCs are
+// gRPC-only (no REST route reaches here).
+func (c *inprocConn) NewStream(_ context.Context, _ *grpc.StreamDesc, method string, _ ...grpc.CallOption) (grpc.ClientStream, error) {
+	return nil, status.Errorf(codes.Unimplemented, "%s is served over gRPC only", method)
 }
 
 // move sets *dst to *src: both must be pointers to the same message type.

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"github.com/crmgate/crmgate/internal/auth"
@@ -52,14 +51,10 @@ type call struct {
 // beginCall prepares ctx for an observed call: the request id (the
 // REST layer's, else the caller's x-request-id if valid, else a new one,
 // returned to gRPC callers as x-request-id header metadata), the call's
-// info slot and its provider-attempt counter. bufconn is the REST facade's
-// in-process listener: streams it carries are REST calls.
+// info slot and its provider-attempt counter.
 func beginCall(ctx context.Context, method string) (context.Context, *call) {
 	c := &call{start: time.Now(), method: method, info: &callInfo{}}
 	c.transport = telemetry.TransportFrom(ctx, telemetry.TransportGRPC)
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil && p.Addr.Network() == "bufconn" {
-		c.transport = telemetry.TransportREST
-	}
 	c.id = telemetry.RequestIDFrom(ctx)
 	if c.id == "" {
 		c.id = telemetry.RequestID(auth.MetadataValue(ctx, telemetry.HeaderRequestID))
@@ -158,15 +153,6 @@ func tracingServerOption(t *telemetry.Tracing) grpc.ServerOption {
 		return grpc.StatsHandler(h)
 	}
 	return grpc.EmptyServerOption{}
-}
-
-// tracingDialOption carries the REST span into the in-process gRPC
-// connection's streams (an empty option when tracing is off).
-func tracingDialOption(t *telemetry.Tracing) grpc.DialOption {
-	if h := t.GRPCClientHandler(); h != nil {
-		return grpc.WithStatsHandler(h)
-	}
-	return grpc.EmptyDialOption{}
 }
 
 // gatewayRoutes names each REST call's route pattern (metrics label and

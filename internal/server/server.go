@@ -5,8 +5,8 @@
 // multiplexing both on one port (cmux) is fragile. The REST facade
 // (grpc-gateway) calls the services in-process through the same interceptor
 // chain as a gRPC call (recovery, logging, error mapping, authentication,
-// idempotency): unary calls as direct function calls (inprocConn), streams
-// through an in-process gRPC listener. No network hop, no codec.
+// idempotency), as direct function calls (inprocConn): no network hop, no
+// codec. Streaming RPCs (StreamRecords) are gRPC-only.
 package server
 
 import (
@@ -26,11 +26,9 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
@@ -43,10 +41,6 @@ import (
 
 // DefaultMaxBodyBytes bounds REST request bodies.
 const DefaultMaxBodyBytes = 4 << 20
-
-// protoGrowth bounds how much larger than its JSON a request may be as
-// protobuf; gRPC messages may be this many times the body limit.
-const protoGrowth = 8
 
 // Config configures the server.
 type Config struct {
@@ -76,17 +70,12 @@ type Config struct {
 
 // Server is the gRPC server plus the REST handler.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	grpc *grpc.Server
-	// grpcInproc serves the REST facade in-process, same services and
-	// interceptors, larger message limit.
-	grpcInproc *grpc.Server
-	health     *health.Server
-	ready      *readiness
-	inproc     *bufconn.Listener
-	conn       *grpc.ClientConn
-	handler    http.Handler
+	cfg     Config
+	log     *slog.Logger
+	grpc    *grpc.Server
+	health  *health.Server
+	ready   *readiness
+	handler http.Handler
 }
 
 // New builds the server around the two services.
@@ -95,10 +84,6 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{cfg: cfg, log: log}
-	// A JSON body under the limit can grow when translated to protobuf
-	// (google.protobuf.Struct wraps every value), so gRPC accepts messages
-	// up to protoGrowth times the body limit.
-	maxMsg := int(cfg.MaxBodyBytes) * protoGrowth
 	unary := []grpc.UnaryServerInterceptor{observeUnary(log, cfg.Metrics), recoverUnary(log), errorsUnary(log)}
 	var limitStream []grpc.StreamServerInterceptor
 	if lim := newInflight(cfg.MaxInFlight, cfg.InFlightQueueWait); lim != nil {
@@ -110,46 +95,27 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	streams := streamInterceptors(authn, log, limitStream...)
 	unary = append(unary, authUnary(authn), callOptionsUnary())
 	unary = append(unary, cfg.Unary...)
-	newGRPC := func(maxRecv int) *grpc.Server {
-		g := grpc.NewServer(
-			grpc.MaxRecvMsgSize(maxRecv),
-			// Calls run on a pool of long-lived goroutines whose stacks
-			// have already grown, instead of a new goroutine per call
-			// growing its stack through the interceptors and the HTTP
-			// client (runtime.newstack was ~7% of a get record's CPU).
-			grpc.NumStreamWorkers(streamWorkers()),
-			grpc.ChainUnaryInterceptor(unary...),
-			grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
-			tracingServerOption(cfg.Tracing),
-		)
-		crmv1.RegisterCrmServiceServer(g, crmSvc)
-		corev1.RegisterCoreServiceServer(g, coreSvc)
-		return g
-	}
-	// gRPC clients get the body limit itself; the REST facade's in-process
-	// server takes the protobuf form of a body that was under the limit.
-	s.grpc = newGRPC(int(cfg.MaxBodyBytes))
-	s.grpcInproc = newGRPC(maxMsg)
+	// gRPC messages get the body limit; REST bodies are checked by
+	// limitBody and reach the services without a gRPC message limit.
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(int(cfg.MaxBodyBytes)),
+		// Calls run on a pool of long-lived goroutines whose stacks have
+		// already grown, instead of a new goroutine per call growing its
+		// stack through the interceptors and the HTTP client
+		// (runtime.newstack was ~7% of a get record's CPU).
+		grpc.NumStreamWorkers(streamWorkers()),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
+		tracingServerOption(cfg.Tracing),
+	)
+	crmv1.RegisterCrmServiceServer(s.grpc, crmSvc)
+	corev1.RegisterCoreServiceServer(s.grpc, coreSvc)
 	s.health = health.NewServer()
 	s.ready = newReadiness(cfg.Ready, s.health, log)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
-	// Streaming REST calls go through a real in-process gRPC connection;
-	// unary ones (all but streams) are direct calls through the same
-	// interceptor chain (inprocConn).
-	s.inproc = bufconn.Listen(1 << 20)
-	conn, err := grpc.NewClient("passthrough:///inprocess",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(maxMsg)),
-		tracingDialOption(cfg.Tracing),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("in-process grpc client: %w", err)
-	}
-	s.conn = conn
-	direct := newInprocConn(chainUnary(unary...), conn, map[*grpc.ServiceDesc]any{
+	direct := newInprocConn(chainUnary(unary...), map[*grpc.ServiceDesc]any{
 		&crmv1.CrmService_ServiceDesc:   crmSvc,
 		&corev1.CoreService_ServiceDesc: coreSvc,
 	})
@@ -266,8 +232,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 3)
-	go func() { errc <- s.grpcInproc.Serve(s.inproc) }()
+	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(grpcLis) }()
 	go func() {
 		if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {

@@ -175,19 +175,6 @@ func (t *Tracing) GRPCServerHandler() stats.Handler {
 	)
 }
 
-// GRPCClientHandler is the gRPC stats handler of a client (the REST
-// facade's in-process connection for streams); nil when disabled.
-func (t *Tracing) GRPCClientHandler() stats.Handler {
-	if !t.Enabled() {
-		return nil
-	}
-	return otelgrpc.NewClientHandler(
-		otelgrpc.WithTracerProvider(t.tp),
-		otelgrpc.WithPropagators(t.prop),
-		otelgrpc.WithMeterProvider(metricnoop.NewMeterProvider()),
-	)
-}
-
 // TraceID returns the trace id of ctx's span, or "" without one.
 func TraceID(ctx context.Context) string {
 	sc := trace.SpanContextFromContext(ctx)
