@@ -458,8 +458,7 @@ func walk(ctx context.Context, o Options, gw *Gateway, cl *clients, conn string,
 	w := WalkResult{Target: t, Chunk: chunk}
 	cursor := ""
 	start := time.Now()
-	chunkStart := start
-	next := 0 // index of the record expected next
+	tally := newWalkTally(&w, gw.Pid(), chunk, start)
 	for {
 		var ids []string
 		var nextCursor string
@@ -499,17 +498,8 @@ func walk(ctx context.Context, o Options, gw *Gateway, cl *clients, conn string,
 		}
 		w.Pages++
 		for _, id := range ids {
-			if id != walkID(next) {
-				w.Problem = fmt.Sprintf("record %d: got id %s, want %s (missing or repeated record)", next, id, walkID(next))
+			if !tally.add(id) {
 				return w
-			}
-			next++
-			if next%chunk == 0 {
-				now := time.Now()
-				w.PerChunk = append(w.PerChunk, now.Sub(chunkStart))
-				rss, _, _ := ProcMem(gw.Pid())
-				w.RSS = append(w.RSS, rss)
-				chunkStart = now
 			}
 		}
 		if !hasNext {
@@ -518,6 +508,7 @@ func walk(ctx context.Context, o Options, gw *Gateway, cl *clients, conn string,
 		cursor = nextCursor
 	}
 	w.Took = time.Since(start)
+	next := tally.next
 	w.Records = next
 	w.OK = next == o.WalkRecords
 	if !w.OK {
@@ -840,4 +831,35 @@ func slug(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// walkTally checks that walk records arrive once each and in order, and
+// samples the time and the gateway's RSS after every chunk of records.
+type walkTally struct {
+	w          *WalkResult
+	pid, chunk int
+	next       int // index of the record expected next
+	chunkStart time.Time
+}
+
+func newWalkTally(w *WalkResult, pid, chunk int, start time.Time) *walkTally {
+	return &walkTally{w: w, pid: pid, chunk: chunk, chunkStart: start}
+}
+
+// add takes the next record's id; false (with w.Problem set) when it is
+// not the one expected.
+func (t *walkTally) add(id string) bool {
+	if want := walkID(t.next); id != want {
+		t.w.Problem = fmt.Sprintf("record %d: got id %s, want %s (missing or repeated record)", t.next, id, want)
+		return false
+	}
+	t.next++
+	if t.next%t.chunk == 0 {
+		now := time.Now()
+		t.w.PerChunk = append(t.w.PerChunk, now.Sub(t.chunkStart))
+		rss, _, _ := ProcMem(t.pid)
+		t.w.RSS = append(t.w.RSS, rss)
+		t.chunkStart = now
+	}
+	return true
 }

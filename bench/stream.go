@@ -26,8 +26,7 @@ func walkStream(ctx context.Context, o Options, gw *Gateway, cl *clients, conn s
 	chunk := max(o.WalkRecords/10, 100)
 	w := WalkResult{Target: TGRPC, Stream: true, Chunk: chunk}
 	start := time.Now()
-	chunkStart := start
-	next := 0
+	tally := newWalkTally(&w, gw.Pid(), chunk, start)
 	mctx := metadata.AppendToOutgoingContext(ctx, "x-apikey", gw.APIKey, "x-connection-id", conn)
 	st, err := cl.grpc.StreamRecords(mctx, &crmv1.StreamRecordsRequest{ObjectName: walkObject, PageSize: 100})
 	if err != nil {
@@ -45,21 +44,13 @@ func walkStream(ctx context.Context, o Options, gw *Gateway, cl *clients, conn s
 		}
 		w.Pages++
 		for _, it := range m.GetItems() {
-			if it.GetId() != walkID(next) {
-				w.Problem = fmt.Sprintf("record %d: got id %s, want %s (missing or repeated record)", next, it.GetId(), walkID(next))
+			if !tally.add(it.GetId()) {
 				return w
-			}
-			next++
-			if next%chunk == 0 {
-				now := time.Now()
-				w.PerChunk = append(w.PerChunk, now.Sub(chunkStart))
-				rss, _, _ := ProcMem(gw.Pid())
-				w.RSS = append(w.RSS, rss)
-				chunkStart = now
 			}
 		}
 	}
 	w.Took = time.Since(start)
+	next := tally.next
 	w.Records = next
 	w.OK = next == o.WalkRecords
 	if !w.OK {
