@@ -754,22 +754,36 @@ func profile(ctx context.Context, o Options, res *Results, gw *Gateway, cl *clie
 	}
 	secs := max(int(o.ProfileTime.Seconds()), 1)
 	for _, op := range o.Ops {
-		for _, t := range []Target{TREST, TGRPC} {
-			name := fmt.Sprintf("cpu-%s-%s.pprof", slug(op.String()), slug(t.String()))
-			o.logf("profiling %v via %v for %ds", op, t, secs)
-			lctx, cancel := context.WithCancel(ctx)
-			done := make(chan Sample, 1)
-			go func() {
-				done <- ClosedLoop(lctx, cl.call(op, t, conn), o.Workers, 0, time.Duration(secs+2)*time.Second)
-			}()
-			time.Sleep(500 * time.Millisecond)
-			err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", gw.PprofURL, secs), filepath.Join(o.ProfileDir, name))
-			cancel()
-			s := <-done
-			if err != nil {
-				return err
+		// Saturation (closed loop), then the first fixed rate (open loop):
+		// the second is where per-call latency, not throughput, is at stake.
+		loads := []float64{0}
+		if len(o.Rates) > 0 {
+			loads = append(loads, o.Rates[0])
+		}
+		for _, rate := range loads {
+			for _, t := range []Target{TREST, TGRPC} {
+				load, run := "saturation", func(lctx context.Context, d time.Duration) Sample {
+					return ClosedLoop(lctx, cl.call(op, t, conn), o.Workers, 0, d)
+				}
+				if rate > 0 {
+					load, run = fmt.Sprintf("%.0frps", rate), func(lctx context.Context, d time.Duration) Sample {
+						return OpenLoop(lctx, cl.call(op, t, conn), rate, o.MaxInFlight, 0, d)
+					}
+				}
+				name := fmt.Sprintf("cpu-%s-%s-%s.pprof", slug(op.String()), slug(t.String()), load)
+				o.logf("profiling %v via %v at %s for %ds", op, t, load, secs)
+				lctx, cancel := context.WithCancel(ctx)
+				done := make(chan Sample, 1)
+				go func() { done <- run(lctx, time.Duration(secs+2)*time.Second) }()
+				time.Sleep(500 * time.Millisecond)
+				err := fetch(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", gw.PprofURL, secs), filepath.Join(o.ProfileDir, name))
+				cancel()
+				s := <-done
+				if err != nil {
+					return err
+				}
+				res.ProfileDone = append(res.ProfileDone, fmt.Sprintf("%s (%.0f req/s)", name, s.Throughput()))
 			}
-			res.ProfileDone = append(res.ProfileDone, fmt.Sprintf("%s (%.0f req/s)", name, s.Throughput()))
 		}
 	}
 	for _, p := range []string{"heap", "allocs"} {
