@@ -84,7 +84,7 @@ func runEnv(args []string, getenv func(string) string, environ []string, stdout,
 		}
 		cfg.DatabaseURL = "sqlite://" + path
 	}
-	app.TuneRuntime(getenv, os.ReadFile, log)
+	defer app.TuneRuntime(getenv, os.ReadFile, cfg.GCHeapFloor, log)()
 	a, err := app.Build(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -48,4 +48,5 @@ type Config struct {
 	ReadinessInterval time.Duration // GATEWAY_READINESS_INTERVAL, default 5s: gRPC health re-check period
 	MaxInFlight       int           // GATEWAY_MAX_IN_FLIGHT, default 1024 calls served at once (0: no limit)
 	InFlightQueueWait time.Duration // GATEWAY_IN_FLIGHT_QUEUE_WAIT, default 1s: wait for a slot before 503
+	GCHeapFloor       int64         // GATEWAY_GC_HEAP_FLOOR, default 64MiB: GC heap goal floor without a memory limit (0: Go's default)
 }

@@ -3,9 +3,12 @@ package app
 import (
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // gcPercentUnderLimit is the GC target used when a memory limit is in
@@ -21,9 +24,12 @@ const memoryLimitShare = 0.9
 // TuneRuntime sets the garbage collector for a server process: with no
 // GOMEMLIMIT it uses 90% of the container's memory limit (cgroup v2
 // memory.max or v1 memory.limit_in_bytes) as the soft memory limit; with a
-// limit in effect and no GOGC it sets GOGC=400. Explicit GOGC / GOMEMLIMIT
-// always win. readFile is os.ReadFile (tests pass their own).
-func TuneRuntime(getenv func(string) string, readFile func(string) ([]byte, error), log *slog.Logger) {
+// limit in effect and no GOGC it sets GOGC=400. With no limit at all and no
+// GOGC, it keeps the collector's heap goal at least heapFloor bytes (see
+// startHeapFloor; 0 leaves Go's default). Explicit GOGC / GOMEMLIMIT always
+// win. readFile is os.ReadFile (tests pass their own). The returned stop
+// ends the heap floor (a no-op when none was started).
+func TuneRuntime(getenv func(string) string, readFile func(string) ([]byte, error), heapFloor int64, log *slog.Logger) (stop func()) {
 	limit := int64(math.MaxInt64)
 	source := ""
 	switch {
@@ -37,14 +43,95 @@ func TuneRuntime(getenv func(string) string, readFile func(string) ([]byte, erro
 	}
 	gogc := getenv("GOGC")
 	if limit == math.MaxInt64 {
-		log.Info("runtime: no memory limit (set GOMEMLIMIT or run in a container with one)", "gogc", cmpOr(gogc, "100"))
-		return
+		if gogc != "" || heapFloor <= 0 {
+			log.Info("runtime: no memory limit (set GOMEMLIMIT or run in a container with one)", "gogc", cmpOr(gogc, "100"))
+			return func() {}
+		}
+		log.Info("runtime: no memory limit (set GOMEMLIMIT or run in a container with one); GC heap floor", "heap_floor_bytes", heapFloor)
+		return startHeapFloor(uint64(heapFloor))
 	}
 	if gogc == "" {
 		debug.SetGCPercent(gcPercentUnderLimit)
 		gogc = strconv.Itoa(gcPercentUnderLimit)
 	}
 	log.Info("runtime: soft memory limit", "bytes", limit, "source", source, "gogc", gogc)
+	return func() {}
+}
+
+// maxFloorGCPercent bounds the GOGC the heap floor sets (a nearly empty
+// heap would otherwise ask for an unbounded percentage).
+const maxFloorGCPercent = 1000
+
+// gcPercentForFloor is the GOGC that puts the heap goal (about live ×
+// (1 + GOGC/100)) at floor bytes: never below Go's default 100 (a large
+// live heap keeps the usual doubling), never above maxFloorGCPercent.
+func gcPercentForFloor(live, floor uint64) int {
+	if live == 0 || floor/live >= maxFloorGCPercent/100+1 {
+		return maxFloorGCPercent
+	}
+	p := int(floor*100/live) - 100
+	return min(max(p, 100), maxFloorGCPercent)
+}
+
+// heapFloor re-tunes GOGC after every collection from the live heap it
+// measured, so the next goal is max(2 × live, floor). A gateway's live heap
+// is small (tens of MB) while it allocates per call at a high rate; with
+// Go's default the collector then runs many times a second for little
+// memory saved. The floor bounds the memory this costs and, unlike a
+// memory limit, never makes the collector run harder as the live heap
+// grows: above floor/2 it is Go's default.
+type heapFloor struct {
+	floor uint64
+	prev  int // GOGC before the floor started, restored by stop
+
+	mu      sync.Mutex
+	percent int // last set
+	stopped bool
+	live    []metrics.Sample
+}
+
+// gcSentinel is garbage as soon as it is made; its finalizer runs once
+// after each collection and re-arms itself.
+type gcSentinel struct{ h *heapFloor }
+
+func startHeapFloor(floor uint64) (stop func()) {
+	h := &heapFloor{floor: floor, live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	h.prev = debug.SetGCPercent(100)
+	h.percent = 100
+	h.retune()
+	runtime.SetFinalizer(&gcSentinel{h: h}, (*gcSentinel).collected)
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !h.stopped {
+			h.stopped = true
+			debug.SetGCPercent(h.prev)
+		}
+	}
+}
+
+func (s *gcSentinel) collected() {
+	if s.h.retune() {
+		runtime.SetFinalizer(s, (*gcSentinel).collected)
+	}
+}
+
+// retune sets GOGC from the live heap; false once stopped.
+func (h *heapFloor) retune() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return false
+	}
+	metrics.Read(h.live)
+	if h.live[0].Value.Kind() != metrics.KindUint64 {
+		return true
+	}
+	if p := gcPercentForFloor(h.live[0].Value.Uint64(), h.floor); p != h.percent {
+		debug.SetGCPercent(p)
+		h.percent = p
+	}
+	return true
 }
 
 func cmpOr(a, b string) string {

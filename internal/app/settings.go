@@ -128,6 +128,22 @@ func Settings() []Setting {
 				},
 				get: func(c *Config) string { return strconv.Itoa(c.MaxInFlight) },
 			}},
+		{Key: "gc_heap_floor", Env: "GATEWAY_GC_HEAP_FLOOR", Default: "64MiB", Help: "with no memory limit (no `GOMEMLIMIT`, no container limit) and no `GOGC`: the garbage collector lets the heap grow to at least this before it collects (GOGC is raised while the live heap is below half of it, Go's default above), so a small gateway does not spend its CPU collecting; 0 keeps Go's default",
+			field: field{
+				set: func(c *Config, v string) error {
+					if strings.TrimSpace(v) == "0" {
+						c.GCHeapFloor = 0
+						return nil
+					}
+					n, err := parseBytes(v)
+					if err != nil {
+						return errors.New("is not a size in bytes (e.g. 67108864 or 64MiB) or 0")
+					}
+					c.GCHeapFloor = n
+					return nil
+				},
+				get: func(c *Config) string { return formatBytes(c.GCHeapFloor) },
+			}},
 		{Key: "in_flight_queue_wait", Env: "GATEWAY_IN_FLIGHT_QUEUE_WAIT", Default: "1s", Help: "how long a call over `max_in_flight` waits for a slot before it is refused (0: refused at once)",
 			field: durationField(func(c *Config) *time.Duration { return &c.InFlightQueueWait }, true)},
 	}

@@ -55,7 +55,7 @@ func TestConfigDefaults(t *testing.T) {
 		MaxResponse: 16 << 20, IdempotencyTTL: 24 * time.Hour, LogLevel: slog.LevelInfo,
 		OAuthRefreshSkew: 5 * time.Minute, OAuthStateTTL: 15 * time.Minute,
 		ShutdownDelay: 0, ShutdownGrace: 20 * time.Second, ReadinessInterval: 5 * time.Second,
-		MaxInFlight: 1024, InFlightQueueWait: time.Second,
+		MaxInFlight: 1024, InFlightQueueWait: time.Second, GCHeapFloor: 64 << 20,
 	}
 	if c != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -115,6 +115,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{name: "yaml syntax", file: "a: [\n", want: []string{`gateway.yaml`}},
 		{name: "address", env: map[string]string{"GATEWAY_HTTP_ADDR": "8080"}, want: []string{`GATEWAY_HTTP_ADDR: "8080" is not a listen address`}},
 		{name: "bytes", env: map[string]string{"GATEWAY_MAX_BODY_BYTES": "4MB"}, want: []string{`GATEWAY_MAX_BODY_BYTES: "4MB" is not a positive size`}},
+		{name: "heap floor", env: map[string]string{"GATEWAY_GC_HEAP_FLOOR": "-1"}, want: []string{`GATEWAY_GC_HEAP_FLOOR: "-1" is not a size in bytes`}},
 		{name: "level", env: map[string]string{"GATEWAY_LOG_LEVEL": "loud"}, want: []string{`GATEWAY_LOG_LEVEL: "loud" is not a log level`}},
 		{name: "url", env: map[string]string{"GHL_BASE_URL": "ftp://x"}, want: []string{`GHL_BASE_URL: "ftp://x" is not an http(s) URL`}},
 		{name: "all errors at once", env: map[string]string{"GATEWAY_RATE_LIMIT_DAILY": "0", "GATEWAY_IDEMPOTENCY_TTL": "1d"},
@@ -285,6 +286,18 @@ func TestSettingsAreConsistent(t *testing.T) {
 			if got := s.field.get(&c); got != s.Default {
 				t.Errorf("%s: default %q prints as %q", s.Env, s.Default, got)
 			}
+		}
+	}
+}
+
+func TestGCHeapFloorSetting(t *testing.T) {
+	for v, want := range map[string]int64{"0": 0, "128MiB": 128 << 20, "1048576": 1 << 20} {
+		c, err := ConfigFromEnv(mapEnv(map[string]string{"GATEWAY_GC_HEAP_FLOOR": v}))
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if c.GCHeapFloor != want {
+			t.Fatalf("%q: GCHeapFloor %d, want %d", v, c.GCHeapFloor, want)
 		}
 	}
 }

@@ -38,6 +38,7 @@ func run() error {
 		go func() { _ = srv.ListenAndServe() }()
 		defer func() { _ = srv.Close() }()
 	}
+	defer app.TuneRuntime(os.Getenv, os.ReadFile, cfg.GCHeapFloor, log)() // as cmd/gateway does
 	a, err := app.Build(ctx, cfg, log)
 	if err != nil {
 		return err
