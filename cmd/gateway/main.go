@@ -21,6 +21,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/crmgate/crmgate/internal/app"
 	"github.com/crmgate/crmgate/internal/auth"
@@ -70,7 +71,11 @@ func runEnv(args []string, getenv func(string) string, environ []string, stdout,
 		return err
 	}
 	cfg := loaded.Config
-	log := telemetry.NewLogger(stderr, cfg.LogLevel) // JSON, secrets redacted
+	// Log lines are batched (one write per 100 ms or 64 KiB, and at exit)
+	// so no call waits for a write to stderr.
+	logOut := telemetry.NewBufferedWriter(stderr, 100*time.Millisecond, 64<<10)
+	defer func() { _ = logOut.Close() }()
+	log := telemetry.NewLogger(logOut, cfg.LogLevel) // JSON, secrets redacted
 	for _, w := range loaded.Warnings {
 		log.Warn("configuration: " + w)
 	}

@@ -48,10 +48,12 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// MetadataValue returns the first value of an incoming metadata key.
+// MetadataValue returns the first value of an incoming metadata key
+// (lower case). It copies only that key's values, not the whole metadata
+// as metadata.FromIncomingContext would: the hot path asks for several keys
+// per call.
 func MetadataValue(ctx context.Context, key string) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(key); len(v) > 0 {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
 		return v[0]
 	}
 	return ""

@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	_ "net/http/pprof" //nolint:gosec // the point of this bench-only binary
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmgate/crmgate/internal/app"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 func main() {
@@ -32,7 +32,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logOut := telemetry.NewBufferedWriter(os.Stderr, 100*time.Millisecond, 64<<10) // as cmd/gateway
+	defer func() { _ = logOut.Close() }()
+	log := telemetry.NewLogger(logOut, cfg.LogLevel)
 	if addr := os.Getenv("BENCH_PPROF_ADDR"); addr != "" {
 		srv := &http.Server{Addr: addr, Handler: http.DefaultServeMux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.ListenAndServe() }()
