@@ -125,6 +125,12 @@ func diffCommands(before, after map[string]int64) map[string]int64 {
 // commands a Lua script runs inside Redis are counted by INFO commandstats
 // but are not round trips.
 func RoundTrips(ctx context.Context, httpURL string) (int64, error) {
+	return MetricSum(ctx, httpURL, "crmgate_redis_round_trips_total")
+}
+
+// MetricSum returns the sum over labels of one metric of the gateway's
+// /metrics (e.g. go_memstats_mallocs_total: heap allocations so far).
+func MetricSum(ctx context.Context, httpURL, name string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpURL+"/metrics", nil)
 	if err != nil {
 		return 0, err
@@ -140,14 +146,14 @@ func RoundTrips(ctx context.Context, httpURL string) (int64, error) {
 	}
 	var n float64
 	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, "crmgate_redis_round_trips_total{") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
 			continue
 		}
 		fields := strings.Fields(line)
 		if len(fields) < 2 {
 			continue
 		}
-		v, err := strconv.ParseFloat(fields[1], 64)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
 		if err != nil {
 			return 0, fmt.Errorf("metrics line %q: %w", line, err)
 		}

@@ -135,10 +135,10 @@ func (r *Results) Markdown(w io.Writer, command string) {
 
 	p("### Gateway cost: CPU per call and memory")
 	p("")
-	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included) and, for the bare proxy, the extra CPU of the bench process over a direct call (the proxy hop's own cost). RSS is the largest VmRSS sampled every 50 ms during the cells; it is sticky (the Go runtime returns freed memory to the OS slowly), so a cell after an overloaded one inherits its memory: see the memory phase below for clean figures.")
+	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included), its heap allocations per call (`go_memstats_mallocs_total` from its /metrics, read around each slice; the scrape's own allocations taken off) and, for the bare proxy, the extra CPU of the bench process over a direct call (the proxy hop's own cost). RSS is the largest VmRSS sampled every 50 ms during the cells; it is sticky (the Go runtime returns freed memory to the OS slowly), so a cell after an overloaded one inherits its memory: see the memory phase below for clean figures.")
 	p("")
-	p("| operation | load | gateway CPU / call, REST | gateway CPU / call, gRPC | proxy hop CPU / call | gateway RSS peak |")
-	p("|---|---|---:|---:|---:|---:|")
+	p("| operation | load | gateway CPU / call, REST | gateway CPU / call, gRPC | proxy hop CPU / call | gateway heap allocations / call, REST / gRPC | gateway RSS peak |")
+	p("|---|---|---:|---:|---:|---:|---:|")
 	for _, m := range r.Modes {
 		for _, op := range r.Options.Ops {
 			d, px, re, gr := cell(op, TDirect, m), cell(op, TProxy, m), cell(op, TREST, m), cell(op, TGRPC, m)
@@ -146,7 +146,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			if d.Issued > 0 && px.Issued > 0 {
 				hop = fmt.Sprintf("%.0f µs", float64(px.BenchCPU.Microseconds())/float64(px.Issued)-float64(d.BenchCPU.Microseconds())/float64(d.Issued))
 			}
-			p("| %v | %v | %s | %s | %s | %s |", op, m, perCall(re.GatewayCPU, re.Issued), perCall(gr.GatewayCPU, gr.Issued), hop, mib(max(re.MaxRSS, gr.MaxRSS)))
+			p("| %v | %v | %s | %s | %s | %s / %s | %s |", op, m, perCall(re.GatewayCPU, re.Issued), perCall(gr.GatewayCPU, gr.Issued), hop, allocsPerCall(re), allocsPerCall(gr), mib(max(re.MaxRSS, gr.MaxRSS)))
 		}
 	}
 	p("")
@@ -379,3 +379,11 @@ func envNote(env []string) string {
 // pings every few seconds, schema epochs written once): 0.5% of a row's
 // thousands of calls.
 func redisWithinTarget(perCall float64) bool { return perCall <= TargetRedisPerCall*1.005 }
+
+// allocsPerCall is a cell's gateway heap allocations per call made.
+func allocsPerCall(c *Cell) string {
+	if c.Issued == 0 || c.Allocs == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f", float64(c.Allocs)/float64(c.Issued))
+}

@@ -104,6 +104,7 @@ type Cell struct {
 	ForeignCPU time.Duration    // CPU used by every other process of the machine (noise)
 	Wall       time.Duration    // wall time of the cell's slices, warm-up included
 	MaxRSS     int64            // largest sampled gateway RSS during the cell
+	Allocs     int64            // heap allocations of the gateway during the cell's slices (gateway targets)
 	Upstream   map[string]int64 // upstream requests per route during the cell
 }
 
@@ -363,8 +364,17 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 }
 
 // slice runs one measured slice of a cell and adds it to the cell.
-func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Call, m Mode, d time.Duration, c *Cell) {
+func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Call, t Target, m Mode, d time.Duration, c *Cell) {
 	upBefore := up.Counts()
+	// Heap allocations from the gateway's /metrics, read outside the CPU
+	// window; a scrape's own allocations are measured by a second scrape
+	// and taken off.
+	var mallocs0, mallocs1 int64
+	gatewayTarget := t == TREST || t == TGRPC
+	if gatewayTarget {
+		mallocs0, _ = MetricSum(ctx, gw.HTTPURL, "go_memstats_mallocs_total")
+		mallocs1, _ = MetricSum(ctx, gw.HTTPURL, "go_memstats_mallocs_total")
+	}
 	gwBefore, _ := ProcCPU(gw.Pid())
 	selfBefore := SelfCPU()
 	sysBefore := SystemBusy()
@@ -380,6 +390,11 @@ func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Ca
 	gwAfter, _ := ProcCPU(gw.Pid())
 	self := SelfCPU() - selfBefore
 	c.GatewayCPU += gwAfter - gwBefore
+	if gatewayTarget {
+		if mallocs2, err := MetricSum(ctx, gw.HTTPURL, "go_memstats_mallocs_total"); err == nil && mallocs1 > 0 {
+			c.Allocs += max(mallocs2-mallocs1-(mallocs1-mallocs0), 0)
+		}
+	}
 	c.BenchCPU += self
 	c.ForeignCPU += max(SystemBusy()-sysBefore-self-(gwAfter-gwBefore), 0)
 	c.Wall += time.Since(wallBefore)
@@ -413,7 +428,7 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, up *Upstr
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
-					runSlice(ctx, o, gw, up, cl.call(op, t, conn), m, slice, res.Cells[CellKey{op, t, m}])
+					runSlice(ctx, o, gw, up, cl.call(op, t, conn), t, m, slice, res.Cells[CellKey{op, t, m}])
 				}
 			}
 		}
@@ -636,7 +651,7 @@ func memoryPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 		for _, t := range []Target{TREST, TGRPC} {
 			m.PeakReset = ResetPeakRSS(gw.Pid())
 			c := &Cell{}
-			runSlice(ctx, o, gw, up, cl.call(op, t, one), Mode{m.Rate}, o.GrowthTime, c)
+			runSlice(ctx, o, gw, up, cl.call(op, t, one), t, Mode{m.Rate}, o.GrowthTime, c)
 			_, hwm, _ := ProcMem(gw.Pid())
 			m.Rows = append(m.Rows, MemoryRow{Op: op, Target: t, Cell: c, HWM: hwm})
 		}
@@ -735,7 +750,7 @@ func growthPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 		for _, op := range []Op{OpGetRecord, OpCreateRecord} {
 			for _, t := range []Target{TREST, TGRPC} {
 				c := &Cell{}
-				runSlice(ctx, o, gw, up, cl.call(op, t, random), m, o.GrowthTime, c)
+				runSlice(ctx, o, gw, up, cl.call(op, t, random), t, m, o.GrowthTime, c)
 				g.Cells[CellKey{op, t, m}] = c
 			}
 		}
