@@ -19,7 +19,8 @@ var ErrMiss = errors.New("cache: miss")
 type Cache interface {
 	// Get returns the value or ErrMiss.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// Set stores value under key for ttl (ttl > 0).
+	// Set stores value under key for ttl (ttl > 0). It does not keep
+	// value: the caller may reuse it once Set returns.
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
 	// Delete removes the keys; absent keys are not an error.
 	Delete(ctx context.Context, keys ...string) error

@@ -3,6 +3,7 @@ package schemacache
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"testing"
 
@@ -40,6 +41,48 @@ func TestEncodeDecode(t *testing.T) {
 		var v crm.Schema
 		if err := decode(bad, &v); err == nil {
 			t.Errorf("decode(%x) succeeded", bad)
+		}
+	}
+}
+
+// ghlPetSchema is what the GHL adapter makes of the fake's demo object
+// (ten fields of seven types, with GHL's raw details).
+func ghlPetSchema(tb testing.TB) crm.Schema {
+	tb.Helper()
+	b, err := os.ReadFile("testdata/ghl-pet-schema.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var s crm.Schema
+	if err := json.Unmarshal(b, &s); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkEncodeEntry is what storing a fetched schema costs (a miss).
+func BenchmarkEncodeEntry(b *testing.B) {
+	s := ghlPetSchema(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encode(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeEntry is what a hit in the encoded tier costs when the
+// decoded hot set misses.
+func BenchmarkDecodeEntry(b *testing.B) {
+	raw, err := encode(ghlPetSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		var s crm.Schema
+		if err := decode(raw, &s); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -24,13 +24,24 @@ import (
 
 // Provider wraps a crm.Provider. It implements every capability interface;
 // those the wrapped provider lacks answer crm.ErrUnsupported.
+//
+// One is kept per open connection, so it holds only what is the
+// connection's own: the wrapped provider and its keys; the tiers are
+// shared (Wrapper).
 type Provider struct {
-	inner  crm.Provider
+	inner crm.Provider
+	w     *Wrapper
+	// epochKey is scope + "epoch"; the scope (prefix) is its head, so one
+	// string holds both.
+	epochKey string
+}
+
+// Wrapper wraps providers with caching in one set of tiers.
+type Wrapper struct {
 	epochs cache.Cache
 	data   cache.Cache // nil: data lives in local only
 	local  *Local      // nil: decode on every hit
 	obs    cache.Observer
-	prefix string
 	ttl    time.Duration
 	log    *slog.Logger
 }
@@ -64,10 +75,21 @@ type Tiers struct {
 	Observer cache.Observer
 }
 
+// NewWrapper returns a Wrapper caching in t; entries live for ttl.
+func NewWrapper(t Tiers, ttl time.Duration, log *slog.Logger) *Wrapper {
+	return &Wrapper{epochs: t.Epochs, data: t.Data, local: t.Local, obs: t.Observer, ttl: ttl, log: log}
+}
+
+// Wrap returns inner with schema caching under keys starting with scope
+// (e.g. "schema:<connection id>:").
+func (w *Wrapper) Wrap(inner crm.Provider, scope string) *Provider {
+	return &Provider{inner: inner, w: w, epochKey: scope + epochSuffix}
+}
+
 // Wrap returns inner with schema caching under keys starting with scope
 // (e.g. "schema:<connection id>:"); entries live for ttl.
 func Wrap(inner crm.Provider, t Tiers, scope string, ttl time.Duration, log *slog.Logger) *Provider {
-	return &Provider{inner: inner, epochs: t.Epochs, data: t.Data, local: t.Local, obs: t.Observer, prefix: scope, ttl: ttl, log: log}
+	return NewWrapper(t, ttl, log).Wrap(inner, scope)
 }
 
 // WrapShared is Wrap with one cache for epochs and encoded entries and no
@@ -85,18 +107,21 @@ func (p *Provider) Unwrap() crm.Provider { return p.inner }
 // This also closes the race of a read that fetched the old schema before a
 // write and stores it after the write's invalidation: it stores it under
 // the old epoch, which no reader uses again (a new epoch is random).
-func (p *Provider) epochKey() string { return p.prefix + "epoch" }
+const epochSuffix = "epoch"
+
+// prefix is the connection's scope.
+func (p *Provider) prefix() string { return p.epochKey[:len(p.epochKey)-len(epochSuffix)] }
 
 // epoch returns the current epoch, starting a new one if there is none.
 func (p *Provider) epoch(ctx context.Context) string {
-	if v, err := p.epochs.Get(ctx, p.epochKey()); err == nil && len(v) > 0 {
+	if v, err := p.w.epochs.Get(ctx, p.epochKey); err == nil && len(v) > 0 {
 		return string(v)
 	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	e := hex.EncodeToString(b)
-	if err := p.epochs.Set(ctx, p.epochKey(), []byte(e), p.ttl); err != nil {
-		p.log.WarnContext(ctx, "schema cache: set epoch failed", "err", err)
+	if err := p.w.epochs.Set(ctx, p.epochKey, []byte(e), p.w.ttl); err != nil {
+		p.w.log.WarnContext(ctx, "schema cache: set epoch failed", "err", err)
 	}
 	return e
 }
@@ -107,28 +132,28 @@ func schemaKey(epoch, object string) string { return epoch + ":schema:" + object
 // load returns the cached value under the current epoch, or fetches,
 // stores and returns it. Values from Local are shared: read-only.
 func load[T any](ctx context.Context, p *Provider, key func(epoch string) string, fetch func() (T, error)) (T, error) {
-	k := p.prefix + key(p.epoch(ctx))
-	if p.local != nil {
-		if v, ok := p.local.get(k); ok {
+	k := p.prefix() + key(p.epoch(ctx))
+	if p.w.local != nil {
+		if v, ok := p.w.local.get(k); ok {
 			if t, ok := v.(T); ok {
 				p.observe(ctx, "hit")
 				return t, nil
 			}
 		}
 	}
-	if p.data != nil {
-		if raw, err := p.data.Get(ctx, k); err == nil {
+	if p.w.data != nil {
+		if raw, err := p.w.data.Get(ctx, k); err == nil {
 			var v T
 			if err := decode(raw, &v); err == nil {
-				if p.local != nil {
-					p.local.set(k, v, p.ttl)
+				if p.w.local != nil {
+					p.w.local.set(k, v, p.w.ttl)
 				}
 				p.observe(ctx, "hit")
 				return v, nil
 			}
-			p.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
+			p.w.log.WarnContext(ctx, "schema cache: undecodable entry, refetching", "key", k)
 		} else if !errors.Is(err, cache.ErrMiss) {
-			p.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
+			p.w.log.WarnContext(ctx, "schema cache: get failed, calling provider", "err", err)
 		}
 	}
 	p.observe(ctx, "miss")
@@ -141,20 +166,25 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 }
 
 func (p *Provider) observe(ctx context.Context, result string) {
-	if p.obs != nil {
-		p.obs.CacheLookup(ctx, "schema", result)
+	if p.w.obs != nil {
+		p.w.obs.CacheLookup(ctx, "schema", result)
 	}
 }
 
 // store keeps v under k in the decoded and encoded tiers.
 func (p *Provider) store(ctx context.Context, k string, v any) {
-	if p.local != nil {
-		p.local.set(k, v, p.ttl)
+	if p.w.local != nil {
+		p.w.local.set(k, v, p.w.ttl)
 	}
-	if p.data != nil {
-		if raw, err := encode(v); err == nil {
-			if err := p.data.Set(ctx, k, raw, p.ttl); err != nil {
-				p.log.WarnContext(ctx, "schema cache: set failed", "err", err)
+	if p.w.data != nil {
+		// The entry is written into a pooled buffer and handed to Set,
+		// which does not keep it (cache.Cache): the in-process Memory
+		// copies it once, at its exact size; Redis sends it.
+		e := encoders.Get().(*encoder)
+		defer e.release()
+		if raw, err := e.encode(v); err == nil {
+			if err := p.w.data.Set(ctx, k, raw, p.w.ttl); err != nil {
+				p.w.log.WarnContext(ctx, "schema cache: set failed", "err", err)
 			}
 		}
 	}
@@ -168,17 +198,17 @@ func (p *Provider) store(ctx context.Context, k string, v any) {
 // loads the schema under the current epoch. With one replica (an epoch
 // cache without a shared tier) the cache is never stale: it reports false.
 func (p *Provider) RefreshSchema(ctx context.Context, objectName string) (crm.Schema, bool, error) {
-	f, ok := p.epochs.(cache.Fresher)
+	f, ok := p.w.epochs.(cache.Fresher)
 	if !ok {
 		return crm.Schema{}, false, nil
 	}
 	local := p.epoch(ctx)
-	shared, err := f.GetFresh(ctx, p.epochKey())
+	shared, err := f.GetFresh(ctx, p.epochKey)
 	switch {
 	case err == nil && string(shared) == local:
 		return crm.Schema{}, false, nil // up to date: the request really disagrees
 	case err != nil && !errors.Is(err, cache.ErrMiss):
-		p.log.WarnContext(ctx, "schema cache: shared epoch unreadable; keeping the cached schema", "err", err)
+		p.w.log.WarnContext(ctx, "schema cache: shared epoch unreadable; keeping the cached schema", "err", err)
 		return crm.Schema{}, false, nil
 	}
 	p.observe(ctx, "stale")
@@ -188,8 +218,8 @@ func (p *Provider) RefreshSchema(ctx context.Context, objectName string) (crm.Sc
 
 // invalidate drops every cached entry of the connection (after a write).
 func (p *Provider) invalidate(ctx context.Context) {
-	if err := p.epochs.Delete(ctx, p.epochKey()); err != nil {
-		p.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err)
+	if err := p.w.epochs.Delete(ctx, p.epochKey); err != nil {
+		p.w.log.WarnContext(ctx, "schema cache: invalidation failed", "err", err)
 	}
 }
 
