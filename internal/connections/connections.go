@@ -35,8 +35,7 @@ type Registry map[string]crm.Connector
 type Resolver struct {
 	store      store.Store
 	connectors Registry
-	schemas    schemacache.Tiers
-	schemaTTL  time.Duration
+	schemas    *schemacache.Wrapper
 	connTTL    time.Duration
 	log        *slog.Logger
 	obs        cache.Observer
@@ -47,8 +46,12 @@ type Resolver struct {
 	lastSweep time.Time         // when expired entries were last dropped
 }
 
+// opened is what the hot path needs of an opened connection: its provider
+// (which holds what it needs of the connection's settings and
+// credentials). The connection row itself is not kept: with thousands of
+// connections its decoded settings and secrets were a large part of the
+// gateway's heap.
 type opened struct {
-	conn    store.Connection
 	p       crm.Provider
 	expires time.Time
 }
@@ -59,7 +62,7 @@ const maxOpen = 100_000
 // NewResolver returns a Resolver. Schemas are cached in schemas for
 // schemaTTL; opened connections are reused for connTTL (0 disables that).
 func NewResolver(s store.Store, connectors Registry, schemas schemacache.Tiers, schemaTTL, connTTL time.Duration, log *slog.Logger) *Resolver {
-	return &Resolver{store: s, connectors: connectors, schemas: schemas, schemaTTL: schemaTTL, connTTL: connTTL, log: log,
+	return &Resolver{store: s, connectors: connectors, schemas: schemacache.NewWrapper(schemas, schemaTTL, log), connTTL: connTTL, log: log,
 		now: time.Now, open: map[string]opened{}}
 }
 
@@ -85,7 +88,7 @@ func (r *Resolver) Connector(name string) (crm.Connector, bool) {
 
 // Open returns the provider of connection id in organisation orgID.
 // A missing connection, or one of another organisation, is NotFound.
-func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, store.Connection, error) {
+func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, error) {
 	key := orgID + "/" + id
 	if r.connTTL > 0 {
 		r.mu.Lock()
@@ -93,24 +96,24 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 		r.mu.Unlock()
 		if ok && r.now().Before(o.expires) {
 			r.observe(ctx, "hit")
-			return o.p, o.conn, nil
+			return o.p, nil
 		}
 		r.observe(ctx, "miss")
 	}
 	conn, err := r.store.GetConnection(ctx, orgID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, store.Connection{}, apierr.New(codes.NotFound, "CONNECTION_NOT_FOUND", "connection %q not found", id)
+		return nil, apierr.New(codes.NotFound, "CONNECTION_NOT_FOUND", "connection %q not found", id)
 	}
 	if err != nil {
-		return nil, store.Connection{}, fmt.Errorf("load connection: %w", err)
+		return nil, fmt.Errorf("load connection: %w", err)
 	}
 	if conn.Status == store.ConnectionNeedsReauth {
-		return nil, conn, apierr.New(codes.FailedPrecondition, "CONNECTION_NEEDS_REAUTH",
+		return nil, apierr.New(codes.FailedPrecondition, "CONNECTION_NEEDS_REAUTH",
 			"connection %q needs re-authorisation by its owner: %s", id, conn.StatusMessage)
 	}
 	p, err := r.OpenConnection(ctx, conn)
 	if err != nil {
-		return nil, conn, err
+		return nil, err
 	}
 	if r.connTTL > 0 {
 		now := r.now()
@@ -129,10 +132,10 @@ func (r *Resolver) Open(ctx context.Context, orgID, id string) (crm.Provider, st
 		if len(r.open) >= maxOpen {
 			r.open = map[string]opened{}
 		}
-		r.open[key] = opened{conn: conn, p: p, expires: now.Add(r.connTTL)}
+		r.open[key] = opened{p: p, expires: now.Add(r.connTTL)}
 		r.mu.Unlock()
 	}
-	return p, conn, nil
+	return p, nil
 }
 
 // WithObserver makes r report each lookup of its table of opened
@@ -162,7 +165,7 @@ func (r *Resolver) OpenConnection(ctx context.Context, conn store.Connection) (c
 	if err != nil {
 		return nil, fmt.Errorf("open %s connection %s: %w", cfg.ConnectorName, conn.ID, err)
 	}
-	return schemacache.Wrap(p, r.schemas, "schema:"+conn.ID+":"+accountHash(cfg, conn)+":", r.schemaTTL, r.log), nil
+	return r.schemas.Wrap(p, "schema:"+conn.ID+":"+accountHash(cfg, conn)+":"), nil
 }
 
 // accountHash identifies the provider account a connection points at (its

@@ -67,7 +67,7 @@ func TestOpenedTableSweepsExpired(t *testing.T) {
 	r.now = func() time.Time { return clock }
 
 	for i := range n {
-		if _, _, err := r.Open(ctx, org.ID, fmt.Sprintf("c%d", i)); err != nil {
+		if _, err := r.Open(ctx, org.ID, fmt.Sprintf("c%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,11 +75,11 @@ func TestOpenedTableSweepsExpired(t *testing.T) {
 		t.Fatalf("table holds %d, want %d", got, n)
 	}
 	// Within the TTL a second open is served from the table.
-	if _, _, err := r.Open(ctx, org.ID, "c0"); err != nil {
+	if _, err := r.Open(ctx, org.ID, "c0"); err != nil {
 		t.Fatal(err)
 	}
 	clock = clock.Add(6 * time.Second) // every entry expired
-	if _, _, err := r.Open(ctx, org.ID, "c1"); err != nil {
+	if _, err := r.Open(ctx, org.ID, "c1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(r.open); got != 1 {

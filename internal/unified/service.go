@@ -55,7 +55,7 @@ func (s *Service) open(ctx context.Context) (call, error) {
 	if !idRe.MatchString(id) {
 		return call{}, apierr.New(codes.InvalidArgument, "CONNECTION_ID_INVALID", "x-connection-id %q is not a valid connection id", clip(id))
 	}
-	p, _, err := s.conns.Open(ctx, pr.OrganisationID, id)
+	p, err := s.conns.Open(ctx, pr.OrganisationID, id)
 	if err != nil {
 		return call{}, err
 	}
