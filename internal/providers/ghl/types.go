@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unique"
 
 	"github.com/crmgate/crmgate/internal/crm"
 )
@@ -158,33 +159,98 @@ type ghlField struct {
 // rawFieldKeys are the ICustomField attributes copied into RawDetails.
 var rawFieldKeys = []string{RawID, RawPlaceholder, RawShowInForms, RawParentID, RawAcceptedFormats, RawMaxFileLimit, RawAllowCustomOption}
 
-// propertyFromGHL maps one GHL field (raw JSON) of objectKey.
-func propertyFromGHL(objectKey string, raw json.RawMessage) (crm.Property, ghlField, error) {
-	var f ghlField
-	if err := json.Unmarshal(raw, &f); err != nil {
-		return crm.Property{}, f, fmt.Errorf("decoding GHL field: %w", err)
+// fieldAnswer is how a field is decoded from GHL's answer: ghlField and,
+// in the same pass, the attributes copied into RawDetails (rawFieldKeys).
+// id and parentId are pointers so that an empty string is kept apart from
+// an absent or null one; the others are kept as JSON and decoded only
+// when present.
+type fieldAnswer struct {
+	ghlField
+	ID                *string         `json:"id"`
+	ParentID          *string         `json:"parentId"`
+	Placeholder       json.RawMessage `json:"placeholder"`
+	AcceptedFormats   json.RawMessage `json:"acceptedFormats"`
+	MaxFileLimit      json.RawMessage `json:"maxFileLimit"`
+	AllowCustomOption json.RawMessage `json:"allowCustomOption"`
+}
+
+// boxedDataTypes holds GHL's dataTypes as RawDetails values: a known type
+// is stored as this shared value instead of a copy per property.
+var boxedDataTypes = func() map[string]any {
+	m := make(map[string]any, len(ghlToNeutral))
+	for dt := range ghlToNeutral {
+		m[dt] = dt
 	}
-	var all map[string]any
-	_ = json.Unmarshal(raw, &all)
+	return m
+}()
+
+// propertyFromGHL maps one GHL field (raw JSON) of objectKey. The JSON is
+// decoded once. Decoded schemas stay in the gateway's hot set while they
+// are used, so strings likely to repeat (property ids, labels and option
+// values across locations set up alike; the folder id across an object's
+// fields) are interned; GHL's dataType is a shared constant.
+func propertyFromGHL(objectKey string, raw json.RawMessage) (crm.Property, ghlField, error) {
+	var a fieldAnswer
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return crm.Property{}, a.ghlField, fmt.Errorf("decoding GHL field: %w", err)
+	}
+	f := a.ghlField
+	if a.ID != nil {
+		f.ID = *a.ID
+	}
+	if a.ParentID != nil {
+		f.ParentID = *a.ParentID
+	}
 	p := crm.Property{
-		ID:          PropertyID(objectKey, f.FieldKey),
-		Label:       f.Name,
+		ID:          intern(PropertyID(objectKey, f.FieldKey)),
+		Label:       intern(f.Name),
 		Description: f.Description,
 		Type:        NeutralType(f.DataType),
-		RawDetails:  map[string]any{},
+		RawDetails:  make(map[string]any, 4),
 	}
 	if f.DataType != "" {
-		p.RawDetails[RawDataType] = f.DataType
-	}
-	for _, k := range rawFieldKeys {
-		if v, ok := all[k]; ok && v != nil {
-			p.RawDetails[k] = v
+		if v, ok := boxedDataTypes[f.DataType]; ok {
+			p.RawDetails[RawDataType] = v
+		} else {
+			p.RawDetails[RawDataType] = f.DataType
 		}
 	}
-	urls := map[string]any{}
+	// rawFieldKeys; nulls are left out.
+	if a.ID != nil {
+		p.RawDetails[RawID] = f.ID
+	}
+	if f.ShowInForms != nil {
+		p.RawDetails[RawShowInForms] = *f.ShowInForms
+	}
+	if a.ParentID != nil {
+		p.RawDetails[RawParentID] = intern(f.ParentID) // the folder: shared by the object's fields
+	}
+	for _, r := range [...]struct {
+		key string
+		raw json.RawMessage
+	}{
+		{RawPlaceholder, a.Placeholder}, {RawAcceptedFormats, a.AcceptedFormats},
+		{RawMaxFileLimit, a.MaxFileLimit}, {RawAllowCustomOption, a.AllowCustomOption},
+	} {
+		if len(r.raw) == 0 || string(r.raw) == "null" {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal(r.raw, &v); err != nil {
+			return crm.Property{}, f, fmt.Errorf("decoding GHL field: %w", err)
+		}
+		p.RawDetails[r.key] = v
+	}
+	var urls map[string]any
+	if len(f.Options) > 0 {
+		p.Options = make([]crm.Option, 0, len(f.Options))
+	}
 	for _, o := range f.Options {
-		p.Options = append(p.Options, crm.Option{Value: o.Key, Label: o.Label})
+		p.Options = append(p.Options, crm.Option{Value: intern(o.Key), Label: intern(o.Label)})
 		if o.URL != "" {
+			if urls == nil {
+				urls = map[string]any{}
+			}
 			urls[o.Key] = o.URL
 		}
 	}
@@ -192,6 +258,14 @@ func propertyFromGHL(objectKey string, raw json.RawMessage) (crm.Property, ghlFi
 		p.RawDetails[RawOptionURLs] = urls
 	}
 	return p, f, nil
+}
+
+// intern returns the canonical copy of s.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
 }
 
 // createFieldBody is GHL's CreateCustomFieldsDTO.

@@ -251,3 +251,57 @@ func TestRecordProperties(t *testing.T) {
 		t.Errorf("empty key: %v", err)
 	}
 }
+
+// TestPropertyRawDetails: RawDetails holds GHL's dataType and, exactly as
+// GHL sent them, the attributes named in rawFieldKeys that are present and
+// not null (whatever their JSON type), plus the option urls; nothing else.
+func TestPropertyRawDetails(t *testing.T) {
+	fields := []string{
+		`{"id":"f1","fieldKey":"custom_objects.pet.name","name":"Name","dataType":"TEXT","parentId":"d1","showInForms":true,"locationId":"l","dateAdded":"x"}`,
+		`{"id":"","fieldKey":"custom_objects.pet.a","dataType":"FILE_UPLOAD","parentId":"","showInForms":false,"acceptedFormats":".pdf","maxFileLimit":3,"placeholder":""}`,
+		`{"id":null,"fieldKey":"custom_objects.pet.b","dataType":"RADIO","parentId":null,"showInForms":null,"placeholder":null,"allowCustomOption":true,
+		  "options":[{"key":"a","label":"A","url":"https://e/a.png"},{"key":"b","label":"B","url":""}]}`,
+		`{"fieldKey":"custom_objects.pet.c","dataType":"FUTURE_TYPE","placeholder":{"x":[1,"y"]},"maxFileLimit":"10","allowCustomOption":"yes","acceptedFormats":[".pdf",".png"]}`,
+		`{"fieldKey":"custom_objects.pet.d"}`,
+		`{"fieldKey":"custom_objects.pet.e","dataType":"","maxFileLimit":1.5e3,"options":null}`,
+	}
+	for _, raw := range fields {
+		p, _, err := propertyFromGHL(petKey, json.RawMessage(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		var all map[string]any
+		if err := json.Unmarshal([]byte(raw), &all); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{}
+		if dt, _ := all["dataType"].(string); dt != "" {
+			want[RawDataType] = dt
+		}
+		for _, k := range rawFieldKeys {
+			if v := all[k]; v != nil {
+				want[k] = v
+			}
+		}
+		urls := map[string]any{}
+		opts, _ := all["options"].([]any)
+		for _, o := range opts {
+			o := o.(map[string]any)
+			if u, _ := o["url"].(string); u != "" {
+				urls[o["key"].(string)] = u
+			}
+		}
+		if len(urls) > 0 {
+			want[RawOptionURLs] = urls
+		}
+		if !reflect.DeepEqual(p.RawDetails, want) {
+			t.Errorf("%s:\n got %#v\nwant %#v", raw, p.RawDetails, want)
+		}
+	}
+	// A typed attribute of the wrong JSON type is an undecodable field.
+	for _, raw := range []string{`{"id":5}`, `{"parentId":true}`, `{"showInForms":"yes"}`} {
+		if _, _, err := propertyFromGHL(petKey, json.RawMessage(raw)); err == nil {
+			t.Errorf("%s: decoded", raw)
+		}
+	}
+}
