@@ -87,4 +87,5 @@ fuzz ./internal/unified FuzzSearchBody
 fuzz ./internal/unified FuzzSchemaBodies
 fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
+fuzz ./internal/restjson FuzzMarshal
 echo "all fuzz targets ran clean"

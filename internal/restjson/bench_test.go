@@ -1,0 +1,58 @@
+package restjson
+
+import (
+	"fmt"
+	"testing"
+
+	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// BenchmarkMarshal compares runtime.JSONPb (impl=jsonpb, what the gateway
+// used) with Marshaler (impl=restjson) on the hot REST responses:
+//
+//	go test -run '^$' -bench Marshal -benchmem -count 6 ./internal/restjson | tee new.txt
+//	benchstat -col /impl new.txt
+func BenchmarkMarshal(b *testing.B) {
+	list := &crmv1.ListRecordsResponse{NextCursor: "cursor", HasNextPage: true}
+	for i := range 100 {
+		list.Items = append(list.Items, petRecord(fmt.Sprintf("rec_%03d", i)))
+	}
+	props := &crmv1.ListPropertiesResponse{}
+	for i := range 10 {
+		props.Items = append(props.Items, &crmv1.Property{
+			Id: fmt.Sprintf("field_%d", i), Label: "Field", Type: "picklist",
+			Options: []*crmv1.Option{{Label: "Dog", Value: "dog"}, {Label: "Cat", Value: "cat"}},
+			RawDetails: fields("ghl_data_type", str("SINGLE_OPTIONS"), "id", str("abc123"),
+				"parentId", str("def456"), "showInForms", structpb.NewBoolValue(true)),
+		})
+	}
+	msgs := []struct {
+		name string
+		msg  any
+	}{
+		{"get_record", &crmv1.GetRecordResponse{Record: petRecord("rec_001")}},
+		{"list_100_records", list},
+		{"list_properties", props},
+	}
+	impls := []struct {
+		name string
+		m    runtime.Marshaler
+	}{
+		{"jsonpb", reference()},
+		{"restjson", newTest()},
+	}
+	for _, msg := range msgs {
+		for _, impl := range impls {
+			b.Run("msg="+msg.name+"/impl="+impl.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := impl.m.Marshal(msg.msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

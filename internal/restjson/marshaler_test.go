@@ -1,0 +1,318 @@
+package restjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// reference is the marshaler the gateway used before: the one Marshaler
+// must match.
+func reference() *runtime.JSONPb {
+	return &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
+}
+
+func newTest() *Marshaler { return New(slog.New(slog.DiscardHandler)) }
+
+// compact removes insignificant whitespace: protojson adds random spaces
+// after commas, and nothing else differs between two encodings of the
+// same fields in the same order with the same literals.
+func compact(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		t.Fatalf("invalid JSON %q: %v", b, err)
+	}
+	return out.Bytes()
+}
+
+// same fails unless m.Marshal(v) and the reference agree: both fail with
+// the same error, or both succeed with the same JSON.
+func same(t testing.TB, m *Marshaler, v any) {
+	t.Helper()
+	want, wantErr := reference().Marshal(v)
+	got, gotErr := m.Marshal(v)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("error mismatch: got %v, protojson %v", gotErr, wantErr)
+	}
+	if wantErr != nil {
+		if gotErr.Error() != wantErr.Error() {
+			t.Fatalf("error mismatch: got %q, protojson %q", gotErr, wantErr)
+		}
+		return
+	}
+	if g, w := compact(t, got), compact(t, want); !bytes.Equal(g, w) {
+		t.Fatalf("JSON mismatch\n got %s\nwant %s", g, w)
+	}
+	// Belt and braces for readers who trust a decoder more than Compact.
+	var gv, wv any
+	if err := json.Unmarshal(got, &gv); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &wv); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gv, wv) {
+		t.Fatalf("decoded mismatch\n got %v\nwant %v", gv, wv)
+	}
+}
+
+func num(f float64) *structpb.Value { return structpb.NewNumberValue(f) }
+func str(s string) *structpb.Value  { return structpb.NewStringValue(s) }
+
+func fields(kv ...any) *structpb.Struct {
+	s := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	for i := 0; i < len(kv); i += 2 {
+		v, _ := kv[i+1].(*structpb.Value)
+		s.Fields[kv[i].(string)] = v
+	}
+	return s
+}
+
+func list(vs ...*structpb.Value) *structpb.Value {
+	return structpb.NewListValue(&structpb.ListValue{Values: vs})
+}
+
+func ts(secs int64, nanos int32) *timestamppb.Timestamp {
+	return &timestamppb.Timestamp{Seconds: secs, Nanos: nanos}
+}
+
+// petRecord is a record as the GHL provider returns one (see the e2e
+// golden record_get.golden.json).
+func petRecord(id string) *crmv1.Record {
+	return &crmv1.Record{
+		Id:         id,
+		ObjectName: "pet",
+		Properties: fields(
+			"age", num(3),
+			"birthday", str("2021-06-15"),
+			"email", str("rex@example.com"),
+			"name", str("Rex"),
+			"notes", str("Good boy"),
+			"phone", str("+15551234567"),
+			"price", structpb.NewStructValue(fields("currency", str("default"), "value", num(120))),
+			"species", str("dog"),
+			"tags", list(str("friendly"), str("rescue")),
+			"vaccinated", list(str("rabies"), str("parvo")),
+		),
+		OwnerIds:  []string{"user_1"},
+		CreatedAt: ts(1718000000, 123000000),
+		UpdatedAt: ts(1718000500, 0),
+	}
+}
+
+func record(p *structpb.Struct) *crmv1.GetRecordResponse {
+	return &crmv1.GetRecordResponse{Record: &crmv1.Record{Properties: p}}
+}
+
+func withTime(t *timestamppb.Timestamp) *crmv1.GetRecordResponse {
+	return &crmv1.GetRecordResponse{Record: &crmv1.Record{CreatedAt: t}}
+}
+
+func TestMarshalMatchesProtojson(t *testing.T) {
+	m := newTest()
+	hundred := &crmv1.ListRecordsResponse{NextCursor: "c2", HasNextPage: true}
+	for i := range 100 {
+		hundred.Items = append(hundred.Items, petRecord("rec_"+strings.Repeat("x", i%7)))
+	}
+	cases := []struct {
+		name string
+		msg  any
+		// fast: the fast path must encode it (false: it must hand it to
+		// protojson, because protojson fails or writes something unusual).
+		fast bool
+	}{
+		{"get record", &crmv1.GetRecordResponse{Record: petRecord("r1")}, true},
+		{"get record, no record", &crmv1.GetRecordResponse{}, true},
+		{"empty record", &crmv1.GetRecordResponse{Record: &crmv1.Record{}}, true},
+		{"empty struct", record(&structpb.Struct{}), true},
+		{"raw data", &crmv1.GetRecordResponse{Record: &crmv1.Record{RawData: fields("a", num(1))}}, true},
+		{"create record", &crmv1.CreateRecordResponse{Record: petRecord("r2"), Warnings: []string{"w1", "w\"2"}}, true},
+		{"create record, nothing", &crmv1.CreateRecordResponse{}, true},
+		{"update record", &crmv1.UpdateRecordResponse{Record: petRecord("r3"), Warnings: []string{}}, true},
+		{"list 100 records", hundred, true},
+		{"list no records", &crmv1.ListRecordsResponse{}, true},
+		{"list nil record", &crmv1.ListRecordsResponse{Items: []*crmv1.Record{petRecord("a"), nil}}, false},
+		{"search", &crmv1.SearchRecordsResponse{Items: []*crmv1.Record{petRecord("a")}, Total: math.MaxInt64}, true},
+		{"search negative total", &crmv1.SearchRecordsResponse{Total: -7}, true},
+		{"strings escaped", record(fields(
+			"ctl", str("\x00\x01\x07\x08\x09\x0a\x0b\x0c\x0d\x1b\x1f\x7f"),
+			"quote\"key\\", str(`a"b\c/d`),
+			"html", str("<script>&amp;</script>"),
+			"unicode", str("é€😀\u2028\u2029\ufffd"),
+			"", str(""),
+		)), true},
+		{"keys sorted by bytes", record(fields(
+			"b", num(1), "a", num(2), "B", num(3), "é", num(4), "aa", num(5), "a b", num(6), "😀", num(7), "\u00ff", num(8),
+		)), true},
+		{"numbers", record(fields(
+			"zero", num(0), "negzero", num(math.Copysign(0, -1)), "int", num(42), "neg", num(-1.5),
+			"big", num(1e21), "below big", num(999999999999999999999), "bigger", num(1.5e300),
+			"small", num(1e-6), "smaller", num(1e-7), "tiny", num(5e-324), "max", num(math.MaxFloat64),
+			"pi", num(math.Pi), "2^53+1", num(9007199254740993), "neg small", num(-1.25e-10),
+			"e-100", num(1e-100), "third", num(1.0/3),
+		)), true},
+		{"NaN", record(fields("n", num(math.NaN()))), false},
+		{"+Inf", record(fields("n", num(math.Inf(1)))), false},
+		{"-Inf in list", record(fields("n", list(num(1), num(math.Inf(-1))))), false},
+		{"values of every kind", record(fields(
+			"null", structpb.NewNullValue(), "odd null", &structpb.Value{Kind: &structpb.Value_NullValue{NullValue: 5}},
+			"t", structpb.NewBoolValue(true), "f", structpb.NewBoolValue(false),
+			"empty list", list(), "nil list values", structpb.NewListValue(&structpb.ListValue{}),
+			"empty struct", structpb.NewStructValue(&structpb.Struct{}),
+			"nested", list(list(structpb.NewStructValue(fields("x", list(structpb.NewNullValue()))))),
+		)), true},
+		{"nil value in struct", record(fields("v", nil)), false},
+		{"value without kind", record(fields("v", &structpb.Value{})), false},
+		{"nil value in list", record(fields("v", list(str("a"), nil))), false},
+		{"nil struct value", record(fields("v", &structpb.Value{Kind: &structpb.Value_StructValue{}})), false},
+		{"nil list value", record(fields("v", &structpb.Value{Kind: &structpb.Value_ListValue{}})), false},
+		{"typed nil null wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_NullValue)(nil)})), false},
+		{"typed nil number wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_NumberValue)(nil)})), false},
+		{"typed nil string wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_StringValue)(nil)})), false},
+		{"typed nil bool wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_BoolValue)(nil)})), false},
+		{"typed nil struct wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_StructValue)(nil)})), false},
+		{"typed nil list wrapper", record(fields("v", &structpb.Value{Kind: (*structpb.Value_ListValue)(nil)})), false},
+		{"invalid UTF-8 in id", &crmv1.GetRecordResponse{Record: &crmv1.Record{Id: "a\xffb"}}, false},
+		{"invalid UTF-8 in owner", &crmv1.GetRecordResponse{Record: &crmv1.Record{OwnerIds: []string{"ok", "\xc3"}}}, false},
+		{"invalid UTF-8 in key", record(fields("k\x80", num(1))), false},
+		{"invalid UTF-8 in value", record(fields("k", str("\xed\xa0\x80"))), false},
+		{"invalid UTF-8 in warning", &crmv1.CreateRecordResponse{Warnings: []string{"\xfe"}}, false},
+		{"epoch", withTime(ts(0, 0)), true},
+		{"millis", withTime(ts(1, 1_000_000)), true},
+		{"micros", withTime(ts(1, 1_000)), true},
+		{"nanos", withTime(ts(1, 1)), true},
+		{"all nanos", withTime(ts(1, 999_999_999)), true},
+		{"before epoch", withTime(ts(-1, 500_000_000)), true},
+		{"min timestamp", withTime(ts(minTimestampSeconds, 0)), true},
+		{"max timestamp", withTime(ts(maxTimestampSeconds, maxNanos)), true},
+		{"leap year", withTime(ts(951782400, 0)), true},
+		{"seconds too small", withTime(ts(minTimestampSeconds-1, 0)), false},
+		{"seconds too big", withTime(ts(maxTimestampSeconds+1, 0)), false},
+		{"negative nanos", withTime(ts(0, -1)), false},
+		{"nanos too big", withTime(ts(0, 1_000_000_000)), false},
+		{"list properties", &crmv1.ListPropertiesResponse{Items: []*crmv1.Property{
+			{Id: "name", Label: "Name", Type: "text", RawDetails: fields("ghl_data_type", str("TEXT"), "showInForms", structpb.NewBoolValue(true))},
+			{Id: "species", Label: "Species", Type: "picklist", IsRequired: true, Precision: -3, Scale: math.MaxInt32, GroupName: "g",
+				Options: []*crmv1.Option{{Label: "Dog", Value: "dog"}, {Label: "Cat", Value: "cat", Description: "d", Hidden: true}}},
+		}}, true},
+		{"list no properties", &crmv1.ListPropertiesResponse{}, true},
+		{"nil property", &crmv1.ListPropertiesResponse{Items: []*crmv1.Property{nil}}, false},
+		{"nil option", &crmv1.ListPropertiesResponse{Items: []*crmv1.Property{{Options: []*crmv1.Option{nil}}}}, false},
+		{"property body", &crmv1.Property{Id: "p", Precision: math.MinInt32}, true},
+		{"object body", &crmv1.Object{Name: "pet", Type: "custom", Labels: &crmv1.Labels{Singular: "Pet", Plural: "Pets"},
+			PrimaryFieldId: "name", CreatedAt: ts(1, 0), RawData: fields("id", str("x"))}, true},
+		{"object without labels", &crmv1.Object{}, true},
+		{"typed nil get record", (*crmv1.GetRecordResponse)(nil), false},
+		{"typed nil list", (*crmv1.ListRecordsResponse)(nil), false},
+		{"typed nil object", (*crmv1.Object)(nil), false},
+		{"other message", &crmv1.ListRelationsResponse{Items: []*crmv1.Relation{{Id: "x"}}}, false},
+		{"bare record", petRecord("r"), false},
+		{"non-proto value", []string{"a"}, false},
+		{"nil", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			same(t, m, tc.msg)
+			if _, ok := m.marshalFast(tc.msg); ok != tc.fast {
+				t.Fatalf("fast path taken = %v, want %v", ok, tc.fast)
+			}
+		})
+	}
+}
+
+func TestLayouts(t *testing.T) {
+	if err := checkLayouts(fastLayouts()); err != nil {
+		t.Fatalf("update messages.go and fastLayouts for the proto change: %v", err)
+	}
+}
+
+func TestLayoutMismatchTurnsFastPathOff(t *testing.T) {
+	layouts := fastLayouts()
+	for msg, want := range layouts {
+		if _, ok := msg.(*crmv1.Record); ok {
+			layouts[msg] = want[:len(want)-1] // as if raw_data were new
+		}
+	}
+	err := checkLayouts(layouts)
+	if !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), "crmgate.crm.v1.Record") {
+		t.Fatalf("checkLayouts = %v, want ErrLayout naming Record", err)
+	}
+	var logs bytes.Buffer
+	m := newMarshaler(slog.New(slog.NewTextHandler(&logs, nil)), layouts)
+	if !strings.Contains(logs.String(), "fast path off") {
+		t.Errorf("no warning logged: %q", logs.String())
+	}
+	msg := &crmv1.GetRecordResponse{Record: petRecord("r")}
+	if _, ok := m.marshalFast(msg); ok {
+		t.Error("fast path still on after a layout mismatch")
+	}
+	same(t, m, msg)
+}
+
+func TestDelegates(t *testing.T) {
+	m, ref := newTest(), reference()
+	if got, want := m.ContentType(nil), ref.ContentType(nil); got != want {
+		t.Errorf("ContentType = %q, want %q", got, want)
+	}
+	if got, want := m.Delimiter(), ref.Delimiter(); !bytes.Equal(got, want) {
+		t.Errorf("Delimiter = %q, want %q", got, want)
+	}
+	var in crmv1.CreateRecordRequest
+	if err := m.Unmarshal([]byte(`{"object_name":"pet","record":{"properties":{"a":1}}}`), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.GetObjectName() != "pet" || in.GetRecord().GetProperties().GetFields()["a"].GetNumberValue() != 1 {
+		t.Errorf("Unmarshal = %v", &in)
+	}
+	if err := m.Unmarshal([]byte(`{"unknown":1}`), &in); err == nil {
+		t.Error("Unmarshal accepted an unknown field (DiscardUnknown must stay false)")
+	}
+	var dec crmv1.RecordInput
+	if err := m.NewDecoder(strings.NewReader(`{"owner_ids":["u"]}`)).Decode(&dec); err != nil || dec.GetOwnerIds()[0] != "u" {
+		t.Errorf("NewDecoder: %v, %v", err, &dec)
+	}
+	var buf bytes.Buffer
+	msg := &crmv1.GetRecordResponse{Record: petRecord("r")}
+	if err := m.NewEncoder(&buf).Encode(msg); err != nil {
+		t.Fatal(err)
+	}
+	want, err := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(compact(t, buf.Bytes()), compact(t, want)) {
+		t.Errorf("NewEncoder wrote %s, want %s", buf.Bytes(), want)
+	}
+}
+
+// TestOutputNotShared checks each Marshal result owns its bytes: the
+// pooled buffer is reused by the next call.
+func TestOutputNotShared(t *testing.T) {
+	m := newTest()
+	first, err := m.Marshal(&crmv1.GetRecordResponse{Record: petRecord("first")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := bytes.Clone(first)
+	if _, err := m.Marshal(&crmv1.GetRecordResponse{Record: petRecord("second")}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, keep) {
+		t.Fatalf("first result changed by the second call:\n%s\n%s", first, keep)
+	}
+}
