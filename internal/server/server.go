@@ -29,13 +29,13 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/gen/openapi"
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/restjson"
 	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
@@ -127,10 +127,9 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// Keep %2F inside path parameters escaped, so "a%2Fb" is one
 		// (invalid) parameter answered 400, not a different route.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		// protojson (proto names, unpopulated fields emitted), with a
+		// hand-written encoder for the record and schema responses.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, restjson.New(log)),
 		runtime.WithErrorHandler(apierr.GatewayErrorHandler),
 		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
 	)
