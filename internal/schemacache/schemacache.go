@@ -146,6 +146,9 @@ func load[T any](ctx context.Context, p *Provider, key func(epoch string) string
 			var v T
 			if err := decode(raw, &v); err == nil {
 				if p.w.local != nil {
+					if s, ok := any(&v).(*crm.Schema); ok {
+						compact(s)
+					}
 					p.w.local.set(k, v, p.w.ttl)
 				}
 				p.observe(ctx, "hit")
