@@ -69,7 +69,8 @@ func gcPercentForFloor(live, floor uint64) int {
 	if live == 0 || floor/live >= maxFloorGCPercent/100+1 {
 		return maxFloorGCPercent
 	}
-	p := int(floor*100/live) - 100
+	// floor/live < 11 here: the float product cannot overflow an int.
+	p := int(float64(floor)/float64(live)*100) - 100
 	return min(max(p, 100), maxFloorGCPercent)
 }
 

@@ -120,6 +120,7 @@ func TestGCPercentForFloor(t *testing.T) {
 		{"above half the floor: Go's default", 40 * mib, 64 * mib, 100},
 		{"far above the floor", 1024 * mib, 64 * mib, 100},
 		{"huge floor", 1, 1 << 62, maxFloorGCPercent},
+		{"huge floor and heap", 1 << 60, 1 << 62, 300},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

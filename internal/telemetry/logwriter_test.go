@@ -16,7 +16,7 @@ func TestBufferedWriter(t *testing.T) {
 	t.Run("holds lines until flushed", func(t *testing.T) {
 		var out testenv.LogBuffer
 		b := telemetry.NewBufferedWriter(&out, time.Hour, 1024)
-		defer b.Close()
+		defer func() { _ = b.Close() }()
 		_, _ = b.Write([]byte("one\n"))
 		_, _ = b.Write([]byte("two\n"))
 		if got := out.String(); got != "" {
@@ -32,7 +32,7 @@ func TestBufferedWriter(t *testing.T) {
 	t.Run("flushes when full, and writes a line larger than the buffer whole", func(t *testing.T) {
 		var out testenv.LogBuffer
 		b := telemetry.NewBufferedWriter(&out, time.Hour, 8)
-		defer b.Close()
+		defer func() { _ = b.Close() }()
 		_, _ = b.Write([]byte("aaaa\n"))
 		_, _ = b.Write([]byte("bbbb\n")) // does not fit: aaaa is written first
 		if got := out.String(); got != "aaaa\n" {
@@ -46,7 +46,7 @@ func TestBufferedWriter(t *testing.T) {
 	t.Run("flushes on its interval", func(t *testing.T) {
 		var out testenv.LogBuffer
 		b := telemetry.NewBufferedWriter(&out, 10*time.Millisecond, 1024)
-		defer b.Close()
+		defer func() { _ = b.Close() }()
 		_, _ = b.Write([]byte("tick\n"))
 		deadline := time.Now().Add(5 * time.Second)
 		for out.String() == "" && time.Now().Before(deadline) {
