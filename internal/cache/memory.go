@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 )
@@ -21,8 +22,9 @@ var errBadTTL = errors.New("cache: ttl must be positive")
 // room). Values are copied on Set and Get, so callers may reuse or mutate
 // their slices freely. The zero value is not usable; see NewMemory.
 type Memory struct {
-	max int
-	now func() time.Time
+	max  int
+	now  func() time.Time
+	base time.Time // expiries are kept as offsets from it
 
 	mu      sync.Mutex
 	entries map[string]memEntry
@@ -30,7 +32,7 @@ type Memory struct {
 
 type memEntry struct {
 	value   []byte
-	expires time.Time
+	expires time.Duration // since Memory.base: a third of a time.Time, in every slot
 }
 
 var _ Cache = (*Memory)(nil)
@@ -46,7 +48,7 @@ func NewMemoryWithClock(maxEntries int, now func() time.Time) *Memory {
 	if maxEntries < 1 {
 		panic("cache: NewMemory: maxEntries must be at least 1")
 	}
-	return &Memory{max: maxEntries, now: now, entries: make(map[string]memEntry)}
+	return &Memory{max: maxEntries, now: now, base: now(), entries: make(map[string]memEntry)}
 }
 
 // Get returns a copy of the value stored under key, or ErrMiss.
@@ -57,7 +59,7 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	if !ok {
 		return nil, ErrMiss
 	}
-	if !m.now().Before(e.expires) {
+	if m.since(m.now()) >= e.expires {
 		delete(m.entries, key)
 		return nil, ErrMiss
 	}
@@ -77,7 +79,7 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 	if _, ok := m.entries[key]; !ok && len(m.entries) >= m.max {
 		m.evict(now)
 	}
-	m.entries[key] = memEntry{value: value, expires: now.Add(ttl)}
+	m.entries[key] = memEntry{value: value, expires: m.expiry(now, ttl)}
 	return nil
 }
 
@@ -87,15 +89,16 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 func (m *Memory) evict(now time.Time) {
 	var (
 		victim   string
-		earliest time.Time
+		earliest time.Duration
 		freed    bool
 		seen     int
 	)
+	t := m.since(now)
 	for k, e := range m.entries {
-		if !now.Before(e.expires) {
+		if t >= e.expires {
 			delete(m.entries, k) // deleting during range is allowed
 			freed = true
-		} else if seen == 0 || e.expires.Before(earliest) {
+		} else if seen == 0 || e.expires < earliest {
 			victim, earliest = k, e.expires
 		}
 		if seen++; seen >= evictionSample {
@@ -105,6 +108,18 @@ func (m *Memory) evict(now time.Time) {
 	if !freed {
 		delete(m.entries, victim)
 	}
+}
+
+// since is t as an offset from m.base (monotonic when both readings are).
+func (m *Memory) since(t time.Time) time.Duration { return t.Sub(m.base) }
+
+// expiry is the offset at which an entry set at now for ttl expires.
+func (m *Memory) expiry(now time.Time, ttl time.Duration) time.Duration {
+	d := m.since(now)
+	if d > 0 && ttl > math.MaxInt64-d {
+		return math.MaxInt64
+	}
+	return d + ttl
 }
 
 // Delete removes the keys; absent keys are ignored.

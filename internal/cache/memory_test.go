@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"testing"
@@ -52,6 +53,22 @@ func TestMemoryExpiryBoundary(t *testing.T) {
 	}
 	if n := m.Len(); n != 0 {
 		t.Errorf("Len after lazy expiry = %d, want 0", n)
+	}
+}
+
+// A ttl too long to add to the clock keeps the entry rather than wrapping
+// around into the past.
+func TestMemoryLongTTL(t *testing.T) {
+	clk := newFakeClock()
+	m := cache.NewMemoryWithClock(10, clk.Now)
+	ctx := t.Context()
+	clk.Advance(time.Hour)
+	if err := m.Set(ctx, "k", []byte("v"), math.MaxInt64); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	if _, err := m.Get(ctx, "k"); err != nil {
+		t.Fatalf("Get = %v", err)
 	}
 }
 
