@@ -13,9 +13,31 @@ import (
 // marker: a schema's JSON (GHL's raw object, every property's raw details)
 // is mostly repeated keys, so it shrinks about four times, which is what
 // lets thousands of connections' schemas stay in memory (and in Redis)
-// cheaply. Entries without the marker are plain JSON (written by earlier
-// versions) and still read.
-const markerFlate = 0x01
+// cheaply. Entries are written with markerFlateDict; the other forms
+// (written by earlier versions) are still read.
+const (
+	markerFlate     = 0x01 // DEFLATE
+	markerFlateDict = 0x02 // DEFLATE with flateDict as preset dictionary
+)
+
+// flateDict primes the compressor with what every entry repeats: the
+// neutral schema's JSON keys and the common provider attributes. An entry
+// is about 1 KB compressed, too short for DEFLATE to find much of that in
+// the entry itself: with it, the GHL pet schema takes 790 bytes instead of
+// 1,091. It must never change under the same marker (entries outlive a
+// deployment in Redis): a new dictionary takes a new marker.
+const flateDict = `{"Object":{"Name":"","Type":"custom","Labels":{"Singular":"","Plural":""},"Description":"","PrimaryFieldID":"",` +
+	`"CreatedAt":"0001-01-01T00:00:00Z","UpdatedAt":"0001-01-01T00:00:00Z","Raw":{"id":"","standard":false,"key":"custom_objects.",` +
+	`"labels":{"singular":"","plural":""},"description":"","locationId":"","primaryDisplayProperty":"custom_objects.","dateAdded":"",` +
+	`"dateUpdated":"","type":"USER_DEFINED","searchableProperties":["custom_objects."]}},"Properties":[{"ID":"","Label":"",` +
+	`"Description":"","Type":"text","IsRequired":false,"Options":null,"Precision":0,"Scale":0,"GroupName":"","RawDetails":` +
+	`{"ghl_data_type":"TEXT","id":"","parentId":"","showInForms":true}},{"ID":"","Label":"","Description":"","Type":"picklist",` +
+	`"IsRequired":false,"Options":[{"Label":"","Value":"","Description":"","Hidden":false}],"Precision":0,"Scale":0,"GroupName":"",` +
+	`"RawDetails":{"ghl_data_type":"SINGLE_OPTIONS","id":"","parentId":"","showInForms":true}}]}`
+
+// flateLevel: with the dictionary, level 4 is smaller than BestSpeed and
+// no slower (BestSpeed does not use a dictionary well).
+const flateLevel = 4
 
 // maxDecoded bounds what decode inflates, against a corrupt or hostile
 // entry.
@@ -48,9 +70,9 @@ type encoder struct {
 // e is released.
 func (e *encoder) encode(v any) ([]byte, error) {
 	e.out.Reset()
-	e.out.WriteByte(markerFlate)
+	e.out.WriteByte(markerFlateDict)
 	if e.zw == nil {
-		zw, err := flate.NewWriter(&e.out, flate.BestSpeed)
+		zw, err := flate.NewWriterDict(&e.out, flateLevel, []byte(flateDict))
 		if err != nil {
 			return nil, err
 		}
@@ -88,24 +110,32 @@ func encode(v any) ([]byte, error) {
 
 // decoder inflates entries into raw.
 type decoder struct {
-	src bytes.Reader
-	zr  io.ReadCloser // a flate.Resetter
-	raw bytes.Buffer
+	src  bytes.Reader
+	zr   io.ReadCloser // a flate.Resetter
+	raw  bytes.Buffer
+	dict []byte // flateDict
 }
 
 func decode(b []byte, v any) error {
 	if len(b) == 0 {
 		return errors.New("empty entry")
 	}
-	if b[0] != markerFlate {
+	if b[0] != markerFlate && b[0] != markerFlateDict {
 		return json.Unmarshal(b, v)
 	}
 	d := decoders.Get().(*decoder)
 	defer d.release()
+	var dict []byte
+	if b[0] == markerFlateDict {
+		if d.dict == nil {
+			d.dict = []byte(flateDict)
+		}
+		dict = d.dict
+	}
 	d.src.Reset(b[1:])
 	if d.zr == nil {
-		d.zr = flate.NewReader(&d.src)
-	} else if err := d.zr.(flate.Resetter).Reset(&d.src, nil); err != nil {
+		d.zr = flate.NewReaderDict(&d.src, dict)
+	} else if err := d.zr.(flate.Resetter).Reset(&d.src, dict); err != nil {
 		return err
 	}
 	d.raw.Reset()

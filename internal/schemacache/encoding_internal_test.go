@@ -1,6 +1,8 @@
 package schemacache
 
 import (
+	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -31,13 +33,25 @@ func TestEncodeDecode(t *testing.T) {
 	if !reflect.DeepEqual(got, s) {
 		t.Fatalf("round trip changed the schema:\n got %+v\nwant %+v", got, s)
 	}
-	// Entries written as plain JSON (earlier versions) still decode.
-	var old crm.Schema
-	if err := decode(plain, &old); err != nil || !reflect.DeepEqual(old, s) {
-		t.Fatalf("plain JSON entry: %v", err)
+	// Entries written by earlier versions still decode: plain JSON, and
+	// DEFLATE without a dictionary.
+	var undictionaried bytes.Buffer
+	undictionaried.WriteByte(markerFlate)
+	zw, _ := flate.NewWriter(&undictionaried, flate.BestSpeed)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	for name, entry := range map[string][]byte{"plain JSON": plain, "DEFLATE": undictionaried.Bytes()} {
+		var old crm.Schema
+		if err := decode(entry, &old); err != nil || !reflect.DeepEqual(old, s) {
+			t.Fatalf("%s entry: %v", name, err)
+		}
+	}
+	// The dictionary is what the entry needs to be read.
+	if err := decode(append([]byte{markerFlate}, b[1:]...), &crm.Schema{}); err == nil {
+		t.Error("an entry decoded without its dictionary")
 	}
 	// Corrupt entries fail (the caller refetches).
-	for _, bad := range [][]byte{nil, {markerFlate}, {markerFlate, 0xff, 0x00}, b[:len(b)/2]} {
+	for _, bad := range [][]byte{nil, {markerFlate}, {markerFlate, 0xff, 0x00}, {markerFlateDict}, b[:len(b)/2]} {
 		var v crm.Schema
 		if err := decode(bad, &v); err == nil {
 			t.Errorf("decode(%x) succeeded", bad)
@@ -64,11 +78,15 @@ func ghlPetSchema(tb testing.TB) crm.Schema {
 func BenchmarkEncodeEntry(b *testing.B) {
 	s := ghlPetSchema(b)
 	b.ReportAllocs()
+	var n int
 	for b.Loop() {
-		if _, err := encode(s); err != nil {
+		raw, err := encode(s)
+		if err != nil {
 			b.Fatal(err)
 		}
+		n = len(raw)
 	}
+	b.ReportMetric(float64(n), "bytes/entry")
 }
 
 // BenchmarkDecodeEntry is what a hit in the encoded tier costs when the
