@@ -184,6 +184,28 @@ func seg(s string) string { return url.PathEscape(s) }
 // token that can be refreshed (OAuth) refreshes it once and repeats the
 // request once; a 401 about scopes is not a token problem and is returned.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) ([]byte, error) {
+	b, status, err := c.doRaw(ctx, method, path, q, body)
+	if err != nil {
+		return nil, err
+	}
+	if out != nil {
+		if err := decodeAnswer(method, path, status, b, out); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// decodeAnswer decodes a 2xx body into out as do does.
+func decodeAnswer(method, path string, status int, b []byte, out any) error {
+	if err := decodeJSON(b, out); err != nil {
+		return &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
+	}
+	return nil
+}
+
+// doRaw is do without the decoding: the 2xx body and its status.
+func (c *Client) doRaw(ctx context.Context, method, path string, q url.Values, body any) ([]byte, int, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -194,13 +216,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(body); err != nil {
-			return nil, fmt.Errorf("ghl: encoding %s %s: %w", method, path, err)
+			return nil, 0, fmt.Errorf("ghl: encoding %s %s: %w", method, path, err)
 		}
 		payload = bytes.TrimRight(buf.Bytes(), "\n")
 	}
 	tok, err := c.token.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("ghl: getting token: %w", err)
+		return nil, 0, fmt.Errorf("ghl: getting token: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
 		b, status, err := c.send(ctx, method, path, u, payload, body != nil, tok)
@@ -208,20 +230,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			if rt, ok := c.token.(RefreshingToken); ok && !scopeRefusal(err) {
 				c.log.DebugContext(ctx, "ghl refused the access token; refreshing it and retrying once", "method", method, "path", path)
 				if tok, err = rt.Refresh(ctx, tok); err != nil {
-					return nil, fmt.Errorf("ghl: refreshing a refused token: %w", err)
+					return nil, 0, fmt.Errorf("ghl: refreshing a refused token: %w", err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		if out != nil {
-			if err := decodeJSON(b, out); err != nil {
-				return nil, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
-			}
-		}
-		return b, nil
+		return b, status, nil
 	}
 }
 
@@ -241,57 +258,110 @@ func (c *Client) send(ctx context.Context, method, path, u string, payload []byt
 	}
 	// Tell the resilience transport which budget this spends and whether a
 	// repeat is harmless: record search is a POST that only reads.
-	call, _ := upstream.CallFrom(ctx)
+	prev, had := upstream.CallFrom(ctx)
+	call := prev
 	if c.budget != "" {
 		call.Budget = c.budget
 	}
 	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search")
-	req, err := http.NewRequestWithContext(upstream.WithCall(ctx, call), method, u, rd)
+	if !had || call != prev {
+		ctx = upstream.WithCall(ctx, call)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, 0, fmt.Errorf("ghl: building %s %s: %w", method, path, err)
 	}
-	req.Header.Set("Version", APIVersion)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Accept", "application/json")
+	// Canonical keys set directly (Header.Set would canonicalise each);
+	// the constant values are shared, never written to.
+	h := req.Header
+	h["Version"] = versionHeader
+	h["Authorization"] = []string{"Bearer " + tok}
+	h["Accept"] = jsonHeader
 	if hasBody {
-		req.Header.Set("Content-Type", "application/json")
+		h["Content-Type"] = jsonHeader
 	}
 
+	debug := c.log.Enabled(ctx, slog.LevelDebug)
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.log.DebugContext(ctx, "ghl request failed", "method", method, "path", path, "error", err)
+		if debug {
+			c.log.DebugContext(ctx, "ghl request failed", "method", method, "path", path, "error", err)
+		}
 		return nil, 0, &crm.ProviderError{Provider: providerName, Cause: err}
 	}
+	drained := false
 	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
+		if !drained {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBodyBytes))
+		}
 		resp.Body.Close()
 	}()
-	c.log.DebugContext(ctx, "ghl request", "method", method, "path", path, "status", resp.StatusCode, "duration", time.Since(start))
+	if debug {
+		c.log.DebugContext(ctx, "ghl request", "method", method, "path", path, "status", resp.StatusCode, "duration", time.Since(start))
+	}
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		return nil, resp.StatusCode, providerError(resp, b)
 	}
-	b, err := readBounded(resp.Body, c.maxBody)
+	b, err := readBody(resp.Body, c.maxBody, resp.ContentLength)
 	if err != nil {
 		return nil, resp.StatusCode, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("reading %s %s response: %w", method, path, err)}
 	}
+	drained = true // read to its end
 	return b, resp.StatusCode, nil
 }
+
+// Header values every request carries (len = cap = 1: an Add appends to
+// a copy).
+var (
+	versionHeader = []string{APIVersion}
+	jsonHeader    = []string{"application/json"}
+)
 
 // errResponseTooLarge is the cause when a response exceeds MaxResponseBytes.
 var errResponseTooLarge = errors.New("response body too large")
 
+// readBounded reads r to its end, failing with errResponseTooLarge past
+// limit bytes.
 func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	return readBody(r, limit, -1)
+}
+
+// readBody is readBounded for a body of declared size (the response's
+// Content-Length; -1 unknown): a declared size within limit is read into
+// one buffer of that size (one byte more for the read that meets the
+// end), instead of growing one from 512 bytes.
+func readBody(r io.Reader, limit, size int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 && size < limit {
+		n = size + 1
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", errResponseTooLarge, limit)
+	b := make([]byte, 0, min(n, limit+1))
+	for {
+		if int64(len(b)) > limit {
+			return nil, fmt.Errorf("%w: more than %d bytes", errResponseTooLarge, limit)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):cap(b)]
+		if left := limit + 1 - int64(len(b)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		m, err := r.Read(room)
+		b = b[:len(b)+m]
+		if err == io.EOF { //nolint:errorlint // io.EOF is returned unwrapped by contract
+			if int64(len(b)) > limit {
+				return nil, fmt.Errorf("%w: more than %d bytes", errResponseTooLarge, limit)
+			}
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return b, nil
 }
 
 // decodeJSON decodes one JSON value from b with a json.Decoder; an empty

@@ -234,10 +234,24 @@ func (c *Client) recordBody(in crm.RecordInput, create bool) (recordBody, error)
 
 // recordCall sends a request answering {record} and maps it.
 func (c *Client) recordCall(ctx context.Context, op, method, path, objectName string, q map[string][]string, body any) (crm.Record, error) {
+	b, status, err := c.doRaw(ctx, method, path, q, body)
+	if err != nil {
+		return crm.Record{}, err
+	}
+	if r, raw, ok := fastRecordAnswer(b); ok {
+		rec, err := recordFromDecoded(objectName, r)
+		if err != nil {
+			return crm.Record{}, badAnswer(op, err)
+		}
+		rec.Raw = raw
+		return rec, nil
+	}
+	// Not the usual shape: decode it the general way (and report its
+	// errors as such).
 	var resp struct {
 		Record json.RawMessage `json:"record"`
 	}
-	if _, err := c.do(ctx, method, path, q, body, &resp); err != nil {
+	if err := decodeAnswer(method, path, status, b, &resp); err != nil {
 		return crm.Record{}, err
 	}
 	rec, _, err := recordFromGHL(objectName, resp.Record)
@@ -427,20 +441,42 @@ func (c *Client) SearchRecords(ctx context.Context, objectName string, q crm.Rec
 	return page, nil
 }
 
-// search sends one search request and maps its records: with raw, each
-// record's own JSON is kept (a second decoding pass per record); without,
-// the answer is decoded in one pass. It returns the page, the last GHL
+// search sends one search request and maps its records, keeping each
+// record's own JSON with raw. The usual answer is read in one pass
+// (fastSearchAnswer); any other goes through encoding/json: with raw,
+// each record's own JSON is kept (a second decoding pass per record);
+// without, the answer is decoded in one pass. It returns the page, the last GHL
 // record (for searchAfter) and the number of records.
 func (c *Client) search(ctx context.Context, key, objectName string, body searchBody, raw bool) (crm.RecordPage, ghlRecord, int, error) {
 	var last ghlRecord
 	page := crm.RecordPage{Total: -1}
+	path := "/objects/" + seg(key) + "/records/search"
+	b, status, err := c.doRaw(ctx, http.MethodPost, path, nil, body)
+	if err != nil {
+		return page, last, 0, err
+	}
 	var total *float64
-	if raw {
+	if recs, raws, tot, ok := fastSearchAnswer(b, raw); ok {
+		// The usual shape, read in one pass.
+		page.Items = make([]crm.Record, 0, len(recs))
+		for i := range recs {
+			rec, err := recordFromDecoded(objectName, recs[i])
+			if err != nil {
+				return crm.RecordPage{}, last, 0, badAnswer("search records", err)
+			}
+			if raw {
+				rec.Raw = raws[i]
+			}
+			page.Items = append(page.Items, rec)
+			last = recs[i]
+		}
+		total = tot
+	} else if raw {
 		var resp struct {
 			Records []json.RawMessage `json:"records"`
 			Total   *float64          `json:"total"`
 		}
-		if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+		if err := decodeAnswer(http.MethodPost, path, status, b, &resp); err != nil {
 			return page, last, 0, err
 		}
 		page.Items = make([]crm.Record, 0, len(resp.Records))
@@ -458,7 +494,7 @@ func (c *Client) search(ctx context.Context, key, objectName string, body search
 			Records []*ghlRecord `json:"records"`
 			Total   *float64     `json:"total"`
 		}
-		if _, err := c.do(ctx, http.MethodPost, "/objects/"+seg(key)+"/records/search", nil, body, &resp); err != nil {
+		if err := decodeAnswer(http.MethodPost, path, status, b, &resp); err != nil {
 			return page, last, 0, err
 		}
 		page.Items = make([]crm.Record, 0, len(resp.Records))
