@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +61,7 @@ type Metrics struct {
 
 	upstreamCalls    *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
+	attempts         attemptSeries
 	rateLimitWait    *prometheus.HistogramVec
 	rateLimitReject  *prometheus.CounterVec
 	circuitOpen      *prometheus.GaugeVec
@@ -184,8 +186,46 @@ func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration)
 
 // UpstreamAttempt implements upstream.Observer.
 func (m *Metrics) UpstreamAttempt(_ context.Context, provider, endpoint, status string, d time.Duration) {
-	m.upstreamCalls.WithLabelValues(provider, endpoint, status).Inc()
-	m.upstreamDuration.WithLabelValues(provider, endpoint, status).Observe(d.Seconds())
+	s := m.attempts.get(attemptLabels{provider, endpoint, status}, m)
+	s.calls.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// attemptLabels are the labels of one upstream attempt series.
+type attemptLabels struct{ provider, endpoint, status string }
+
+// attemptSeries keeps the counter and histogram of each label set once
+// resolved, so that an attempt costs one map lookup rather than two
+// label hashings and lookups in the vectors (its labels are bounded:
+// providers × endpoint templates × statuses).
+type attemptSeries struct {
+	mu sync.RWMutex
+	m  map[attemptLabels]*attemptMetrics
+}
+
+type attemptMetrics struct {
+	calls    prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (a *attemptSeries) get(l attemptLabels, m *Metrics) *attemptMetrics {
+	a.mu.RLock()
+	s := a.m[l]
+	a.mu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = &attemptMetrics{
+		calls:    m.upstreamCalls.WithLabelValues(l.provider, l.endpoint, l.status),
+		duration: m.upstreamDuration.WithLabelValues(l.provider, l.endpoint, l.status),
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = make(map[attemptLabels]*attemptMetrics)
+	}
+	a.m[l] = s
+	return s
 }
 
 // RateLimitWaited implements upstream.Observer.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -86,8 +88,16 @@ type Breaker struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	hosts map[string]*circuit
+	hosts map[hostKey]*circuit
 }
+
+// hostKey names a provider host (scheme://host) without building the
+// string on every call.
+type hostKey struct{ scheme, host string }
+
+func hostKeyOf(u *url.URL) hostKey { return hostKey{u.Scheme, u.Host} }
+
+func (k hostKey) String() string { return k.scheme + "://" + k.host }
 
 const breakerBuckets = 10
 
@@ -113,14 +123,18 @@ func NewBreaker(next http.RoundTripper, p BreakerPolicy, log *slog.Logger) *Brea
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Breaker{next: next, policy: p.withDefaults(), log: log, obs: NopObserver{}, now: time.Now, hosts: make(map[string]*circuit)}
+	return &Breaker{next: next, policy: p.withDefaults(), log: log, obs: NopObserver{}, now: time.Now, hosts: make(map[hostKey]*circuit)}
 }
 
 // State returns the state of host's circuit (host as scheme://host).
 func (b *Breaker) State(host string) BreakerState {
+	scheme, h, ok := strings.Cut(host, "://")
+	if !ok {
+		return StateClosed
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	c := b.hosts[host]
+	c := b.hosts[hostKey{scheme, h}]
 	if c == nil {
 		return StateClosed
 	}
@@ -132,7 +146,7 @@ func (b *Breaker) State(host string) BreakerState {
 
 // RoundTrip implements http.RoundTripper.
 func (b *Breaker) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.URL.Scheme + "://" + req.URL.Host
+	host := hostKeyOf(req.URL)
 	gen, err := b.allow(host, EndpointFrom(req.Context()).Provider)
 	if err != nil {
 		closeBody(req)
@@ -166,7 +180,7 @@ func outcomeOf(resp *http.Response, err error) outcome {
 	return success
 }
 
-func (b *Breaker) allow(host, provider string) (uint64, error) {
+func (b *Breaker) allow(host hostKey, provider string) (uint64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.hosts[host]
@@ -179,20 +193,20 @@ func (b *Breaker) allow(host, provider string) (uint64, error) {
 	if c.state == StateOpen {
 		reopen := c.openedAt.Add(b.policy.OpenFor)
 		if now.Before(reopen) {
-			return 0, &CircuitOpenError{Host: host, RetryAfter: reopen.Sub(now)}
+			return 0, &CircuitOpenError{Host: host.String(), RetryAfter: reopen.Sub(now)}
 		}
 		c.setState(StateHalfOpen)
 	}
 	if c.state == StateHalfOpen {
 		if c.inflight >= b.policy.Probes {
-			return 0, &CircuitOpenError{Host: host, RetryAfter: b.policy.OpenFor / 10}
+			return 0, &CircuitOpenError{Host: host.String(), RetryAfter: b.policy.OpenFor / 10}
 		}
 		c.inflight++
 	}
 	return c.gen, nil
 }
 
-func (b *Breaker) done(ctx context.Context, host string, gen uint64, o outcome) {
+func (b *Breaker) done(ctx context.Context, host hostKey, gen uint64, o outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.hosts[host]
@@ -207,13 +221,13 @@ func (b *Breaker) done(ctx context.Context, host string, gen uint64, o outcome) 
 		switch o {
 		case failure:
 			c.open(now)
-			b.log.WarnContext(ctx, "circuit re-opened: probe failed", "host", host, "open_for", b.policy.OpenFor)
+			b.log.WarnContext(ctx, "circuit re-opened: probe failed", "host", host.String(), "open_for", b.policy.OpenFor)
 		case success:
 			if c.successes++; c.successes >= b.policy.Probes {
 				c.setState(StateClosed)
 				c.buckets = [breakerBuckets]bucket{}
 				c.consec = 0
-				b.log.InfoContext(ctx, "circuit closed", "host", host)
+				b.log.InfoContext(ctx, "circuit closed", "host", host.String())
 			}
 		}
 	case StateClosed:
@@ -232,7 +246,7 @@ func (b *Breaker) done(ctx context.Context, host string, gen uint64, o outcome) 
 		if c.consec >= b.policy.Consecutive ||
 			(calls >= b.policy.MinCalls && float64(failures) >= b.policy.FailureRatio*float64(calls)) {
 			c.open(now)
-			b.log.WarnContext(ctx, "circuit opened: provider failing", "host", host,
+			b.log.WarnContext(ctx, "circuit opened: provider failing", "host", host.String(),
 				"calls", calls, "failures", failures, "consecutive", c.consec, "open_for", b.policy.OpenFor)
 		}
 	}

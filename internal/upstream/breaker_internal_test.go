@@ -94,15 +94,22 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 	b, _, _, clock, url := newTestBreaker(t, BreakerPolicy{Consecutive: 1, OpenFor: time.Second})
 	host := "http://" + url[len("http://"):]
 	// Open it by hand: one failure.
-	gen, _ := b.allow(host, "p")
-	b.done(context.Background(), host, gen, failure)
+	key := hostKey{"http", url[len("http://"):]}
+	gen, _ := b.allow(key, "p")
+	b.done(context.Background(), key, gen, failure)
 	clock.advance(time.Second)
-	if _, err := b.allow(host, "p"); err != nil {
+	if _, err := b.allow(key, "p"); err != nil {
 		t.Fatalf("first probe refused: %v", err)
 	}
 	var co *CircuitOpenError
-	if _, err := b.allow(host, "p"); !errors.As(err, &co) {
+	if _, err := b.allow(key, "p"); !errors.As(err, &co) {
 		t.Fatalf("second concurrent probe admitted: %v", err)
+	}
+	if co.Host != host {
+		t.Errorf("CircuitOpenError.Host = %q, want %q", co.Host, host)
+	}
+	if got := b.State(host); got != StateHalfOpen {
+		t.Errorf("State(%q) = %v, want half-open", host, got)
 	}
 }
 

@@ -34,24 +34,44 @@ type Budget struct {
 	ObservedAt      time.Time `json:"observed_at"`
 }
 
+// The rate-limit headers' canonical keys (http.Header.Get would
+// canonicalise the names above, allocating, on every lookup: "RateLimit"
+// is not canonical).
+const (
+	keyRateLimitMax            = "X-Ratelimit-Max"
+	keyRateLimitRemaining      = "X-Ratelimit-Remaining"
+	keyRateLimitInterval       = "X-Ratelimit-Interval-Milliseconds"
+	keyRateLimitDaily          = "X-Ratelimit-Limit-Daily"
+	keyRateLimitDailyRemaining = "X-Ratelimit-Daily-Remaining"
+)
+
 // BudgetFromHeaders reads the X-RateLimit-* headers; ok is false when none
 // is present.
 func BudgetFromHeaders(h http.Header, at time.Time) (Budget, bool) {
 	b := Budget{
-		BurstLimit:      headerInt(h, HeaderRateLimitMax),
-		BurstRemaining:  headerInt(h, HeaderRateLimitRemaining),
-		BurstIntervalMS: int64(headerInt(h, HeaderRateLimitInterval)),
-		DailyLimit:      headerInt(h, HeaderRateLimitDaily),
-		DailyRemaining:  headerInt(h, HeaderRateLimitDailyRemaining),
+		BurstLimit:      headerInt(h, keyRateLimitMax),
+		BurstRemaining:  headerInt(h, keyRateLimitRemaining),
+		BurstIntervalMS: int64(headerInt(h, keyRateLimitInterval)),
+		DailyLimit:      headerInt(h, keyRateLimitDaily),
+		DailyRemaining:  headerInt(h, keyRateLimitDailyRemaining),
 		ObservedAt:      at.UTC(),
 	}
 	ok := b.BurstLimit >= 0 || b.BurstRemaining >= 0 || b.BurstIntervalMS >= 0 || b.DailyLimit >= 0 || b.DailyRemaining >= 0
 	return b, ok
 }
 
-// headerInt parses a non-negative integer header; -1 if absent or bad.
-func headerInt(h http.Header, name string) int {
-	v := strings.TrimSpace(h.Get(name))
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// headerInt parses a non-negative integer header (canonical key); -1 if
+// absent or bad.
+func headerInt(h http.Header, key string) int {
+	v := strings.TrimSpace(headerValue(h, key))
 	if v == "" {
 		return -1
 	}

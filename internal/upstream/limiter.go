@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -81,17 +82,24 @@ type Limiter interface {
 type MemoryLimiter struct {
 	limits Limits
 	now    func() time.Time
+	// epoch is the limiter's first reading of now: instants are kept as
+	// nanoseconds since it (8 bytes instead of a time.Time's 24, per slot
+	// and per key; monotonic when now is, like time.Time's comparisons).
+	epoch time.Time
 
 	mu   sync.Mutex
 	keys map[string]*memBudget
 }
 
+// never is an instant long past: no block.
+const never = math.MinInt64
+
 type memBudget struct {
-	log        []time.Time // granted slots, ascending, may lie in the future
-	day        int64       // UTC day number of dayCount
+	log        []int64 // granted slots (since epoch), ascending, may lie in the future
+	day        int64   // UTC day number of dayCount
 	dayCount   int
-	blockUntil time.Time
-	dailyUntil time.Time
+	blockUntil int64 // since epoch; never: not blocked
+	dailyUntil int64
 }
 
 var _ Limiter = (*MemoryLimiter)(nil)
@@ -101,68 +109,73 @@ func NewMemoryLimiter(limits Limits, now func() time.Time) *MemoryLimiter {
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryLimiter{limits: limits.withDefaults(), now: now, keys: make(map[string]*memBudget)}
+	return &MemoryLimiter{limits: limits.withDefaults(), now: now, epoch: now(), keys: make(map[string]*memBudget)}
 }
+
+// since is t as nanoseconds since the limiter's epoch.
+func (m *MemoryLimiter) since(t time.Time) int64 { return int64(t.Sub(m.epoch)) }
 
 // Reserve implements Limiter.
 func (m *MemoryLimiter) Reserve(_ context.Context, key string, maxWait time.Duration) (Reservation, error) {
 	now := m.now()
+	n := m.since(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	b := m.budget(key, now)
-	if now.Before(b.dailyUntil) {
-		return Reservation{Delay: b.dailyUntil.Sub(now), Daily: true}, nil
+	b := m.budget(key, now, n)
+	if n < b.dailyUntil {
+		return Reservation{Delay: time.Duration(b.dailyUntil - n), Daily: true}, nil
 	}
 	if m.limits.Daily > 0 && b.dayCount >= m.limits.Daily {
 		return Reservation{Delay: untilNextUTCDay(now), Daily: true}, nil
 	}
-	at := m.slot(b, now)
-	if d := at.Sub(now); d > maxWait {
+	at := m.slot(b, n)
+	if d := time.Duration(at - n); d > maxWait {
 		return Reservation{Delay: d}, nil
 	}
 	m.take(b, at)
-	return Reservation{OK: true, Delay: at.Sub(now)}, nil
+	return Reservation{OK: true, Delay: time.Duration(at - n)}, nil
 }
 
 // slot returns the earliest time a new request may go.
-func (m *MemoryLimiter) slot(b *memBudget, now time.Time) time.Time {
+func (m *MemoryLimiter) slot(b *memBudget, now int64) int64 {
 	at := now
-	if b.blockUntil.After(at) {
+	if b.blockUntil > at {
 		at = b.blockUntil
 	}
 	if n, limit := len(b.log), m.limits.Burst; limit > 0 && n >= limit {
-		if free := b.log[n-limit].Add(m.limits.span()); free.After(at) {
+		if free := b.log[n-limit] + int64(m.limits.span()); free > at {
 			at = free
 		}
 	}
 	return at
 }
 
-func (m *MemoryLimiter) take(b *memBudget, at time.Time) {
+func (m *MemoryLimiter) take(b *memBudget, at int64) {
 	if m.limits.Burst > 0 {
 		// Keep the log sorted; slots are granted in non-decreasing order
 		// except around a Block, which only ever moves them later.
 		i := len(b.log)
-		for i > 0 && b.log[i-1].After(at) {
+		for i > 0 && b.log[i-1] > at {
 			i--
 		}
-		b.log = append(b.log, time.Time{})
+		b.log = append(b.log, 0)
 		copy(b.log[i+1:], b.log[i:])
 		b.log[i] = at
 	}
 	b.dayCount++
 }
 
-// budget returns key's state, dropping what left the window.
-func (m *MemoryLimiter) budget(key string, now time.Time) *memBudget {
+// budget returns key's state, dropping what left the window (now is n
+// since the epoch).
+func (m *MemoryLimiter) budget(key string, now time.Time, n int64) *memBudget {
 	b := m.keys[key]
 	if b == nil {
-		b = &memBudget{}
+		b = &memBudget{blockUntil: never, dailyUntil: never}
 		m.keys[key] = b
 	}
-	cut := now.Add(-m.limits.span())
+	cut := n - int64(m.limits.span())
 	i := 0
-	for i < len(b.log) && !b.log[i].After(cut) {
+	for i < len(b.log) && b.log[i] <= cut {
 		i++
 	}
 	if i > 0 {
@@ -183,15 +196,16 @@ func (m *MemoryLimiter) Block(_ context.Context, key string, d time.Duration, da
 		return nil
 	}
 	now := m.now()
+	n := m.since(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	b := m.budget(key, now)
-	until := now.Add(d)
+	b := m.budget(key, now, n)
+	until := m.since(now.Add(d))
 	if daily {
-		if until.After(b.dailyUntil) {
+		if until > b.dailyUntil {
 			b.dailyUntil = until
 		}
-	} else if until.After(b.blockUntil) {
+	} else if until > b.blockUntil {
 		b.blockUntil = until
 	}
 	return nil
@@ -203,8 +217,9 @@ func (m *MemoryLimiter) Block(_ context.Context, key string, d time.Duration, da
 func (m *MemoryLimiter) record(key string, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	b := m.budget(key, m.now())
-	m.take(b, at)
+	now := m.now()
+	b := m.budget(key, now, m.since(now))
+	m.take(b, m.since(at))
 }
 
 func utcDay(t time.Time) int64 { return t.UnixMilli() / dayMillis }

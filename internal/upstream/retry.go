@@ -117,8 +117,12 @@ func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
-		st := &sendTrace{}
-		areq = areq.WithContext(httptrace.WithClientTrace(areq.Context(), st.hooks()))
+		var st *sendTrace
+		if !idem {
+			// Only a non-idempotent call asks whether it was sent (decide).
+			st = &sendTrace{}
+			areq = areq.WithContext(httptrace.WithClientTrace(areq.Context(), st.hooks()))
+		}
 		start := time.Now()
 		resp, err := t.next.RoundTrip(areq)
 		took := time.Since(start)
@@ -163,7 +167,8 @@ func (t *Retry) attemptRequest(req *http.Request, attempt int) (*http.Request, e
 }
 
 // decide classifies one attempt's result: whether to retry and after how
-// long; it may turn the result into an *UnknownOutcomeError.
+// long; it may turn the result into an *UnknownOutcomeError. st is nil
+// for an idempotent call (whether it was sent does not matter then).
 func (t *Retry) decide(req *http.Request, idem bool, st *sendTrace, attempt int, resp *http.Response, err error) (time.Duration, bool, *http.Response, error) {
 	ctx := req.Context()
 	if err != nil {
@@ -185,7 +190,7 @@ func (t *Retry) decide(req *http.Request, idem bool, st *sendTrace, attempt int,
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests:
-		if resp.Header.Get(HeaderRateLimitDailyRemaining) == "0" {
+		if headerValue(resp.Header, keyRateLimitDailyRemaining) == "0" {
 			return 0, false, resp, nil
 		}
 		d := retryAfter(resp.Header, time.Now())

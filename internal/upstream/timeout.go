@@ -40,7 +40,14 @@ func (t *AttemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(req)
 	}
 	parent := req.Context()
-	ctx, cancel := context.WithTimeout(parent, t.d)
+	deadline := time.Now().Add(t.d)
+	if dl, ok := parent.Deadline(); ok && dl.Before(deadline) {
+		// The caller's deadline comes first: the attempt's context would
+		// only be a cancel-only copy ending with the caller's (whose end
+		// is no attempt timeout), so there is nothing to add.
+		return t.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithDeadline(parent, deadline)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		timedOut := ctx.Err() != nil && parent.Err() == nil
