@@ -36,16 +36,27 @@ type fastDecoder struct {
 	// all: ids, names, values, timestamps) are slices of it, one
 	// allocation for the answer instead of one per string.
 	s string
+	// members is a stack of the members of the objects being read, so
+	// that each map is made once at its final size.
+	members []member
 }
 
-func newFastDecoder(body []byte) fastDecoder {
-	return fastDecoder{b: body, s: string(body)}
+type member struct {
+	key   string
+	value any
+}
+
+// init readies d to read body.
+func (d *fastDecoder) init(body []byte) {
+	d.b, d.s = body, string(body)
+	d.members = make([]member, 0, 16)
 }
 
 // fastRecordAnswer decodes {"record": {...}}: the record and its raw JSON
 // (a slice of body, capped so that an append copies it).
 func fastRecordAnswer(body []byte) (ghlRecord, []byte, bool) {
-	d := newFastDecoder(body)
+	var d fastDecoder
+	d.init(body)
 	var (
 		r    ghlRecord
 		raw  []byte
@@ -79,7 +90,8 @@ func fastRecordAnswer(body []byte) (ghlRecord, []byte, bool) {
 // their raw JSON when raw is set (slices of body), and total (nil if
 // absent or null).
 func fastSearchAnswer(body []byte, raw bool) ([]ghlRecord, [][]byte, *float64, bool) {
-	d := newFastDecoder(body)
+	var d fastDecoder
+	d.init(body)
 	var (
 		recs      []ghlRecord
 		raws      [][]byte
@@ -240,15 +252,15 @@ func (d *fastDecoder) literal(lit string) bool {
 // object reads an object, calling field with each key (escape-free and
 // ASCII, else the fast path gives up) with the decoder at its value.
 func (d *fastDecoder) object(field func(key []byte) bool) bool {
-	return d.members(func(start, end int, esc bool) bool {
+	return d.objectTokens(func(start, end int, esc bool) bool {
 		return !esc && field(d.b[start+1:end-1])
 	})
 }
 
-// members reads an object, calling field with each key's token
+// objectTokens reads an object, calling field with each key's token
 // (d.b[start:end], quotes included; esc: it holds escapes) with the
 // decoder at its value.
-func (d *fastDecoder) members(field func(start, end int, esc bool) bool) bool {
+func (d *fastDecoder) objectTokens(field func(start, end int, esc bool) bool) bool {
 	if d.peek() != '{' {
 		return false
 	}
@@ -496,19 +508,25 @@ func (d *fastDecoder) anyObject(depth int) (map[string]any, bool) {
 	if depth > maxFastDepth || d.peek() != '{' {
 		return nil, false
 	}
-	m := make(map[string]any)
-	ok := d.members(func(start, end int, esc bool) bool {
+	mark := len(d.members)
+	ok := d.objectTokens(func(start, end int, esc bool) bool {
 		k, ok := d.text(start, end, esc)
 		if !ok {
 			return false
 		}
 		v, ok := d.anyValue(depth)
-		m[k] = v
+		d.members = append(d.members, member{k, v})
 		return ok
 	})
 	if !ok {
 		return nil, false
 	}
+	m := make(map[string]any, len(d.members)-mark)
+	for _, kv := range d.members[mark:] {
+		m[kv.key] = kv.value // in order: a repeated key keeps its last value
+	}
+	clear(d.members[mark:]) // let the values go with the answer
+	d.members = d.members[:mark]
 	return m, true
 }
 
@@ -519,7 +537,7 @@ func (d *fastDecoder) skip(depth int) bool {
 	}
 	switch c := d.peek(); {
 	case c == '{':
-		return d.members(func(int, int, bool) bool { return d.skip(depth + 1) })
+		return d.objectTokens(func(int, int, bool) bool { return d.skip(depth + 1) })
 	case c == '[':
 		return d.array(func() bool { return d.skip(depth + 1) })
 	case c == '"':

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/upstream"
 )
 
 // MaxPageSize is GHL's largest pageLimit for record search.
@@ -232,9 +233,25 @@ func (c *Client) recordBody(in crm.RecordInput, create bool) (recordBody, error)
 	return b, nil
 }
 
+// Endpoint templates of the record calls (entries of Endpoints). The
+// record calls name them on their context themselves, so that the
+// provider transport (upstream.Endpoints) need not match each path against
+// the route table and copy the request to name it.
+const (
+	endpointGetRecord     = "GET /objects/{schemaKey}/records/{id}"
+	endpointCreateRecord  = "POST /objects/{schemaKey}/records"
+	endpointUpdateRecord  = "PUT /objects/{schemaKey}/records/{id}"
+	endpointSearchRecords = "POST /objects/{schemaKey}/records/search"
+)
+
+// withEndpoint names a record call's endpoint (template) on ctx.
+func withEndpoint(ctx context.Context, template string) context.Context {
+	return upstream.WithEndpoint(ctx, upstream.Endpoint{Provider: providerName, Template: template})
+}
+
 // recordCall sends a request answering {record} and maps it.
-func (c *Client) recordCall(ctx context.Context, op, method, path, objectName string, q map[string][]string, body any) (crm.Record, error) {
-	b, status, err := c.doRaw(ctx, method, path, q, body)
+func (c *Client) recordCall(ctx context.Context, op, endpoint, method, path, objectName string, q map[string][]string, body any) (crm.Record, error) {
+	b, status, err := c.doRaw(withEndpoint(ctx, endpoint), method, path, q, body)
 	if err != nil {
 		return crm.Record{}, err
 	}
@@ -274,7 +291,7 @@ func (c *Client) GetRecord(ctx context.Context, objectName, id string) (crm.Reco
 	if id == "" {
 		return crm.Record{}, crm.Invalid("id", "required")
 	}
-	return c.recordCall(ctx, "get record", http.MethodGet, recordPath(key, id), objectName, nil, nil)
+	return c.recordCall(ctx, "get record", endpointGetRecord, http.MethodGet, recordPath(key, id), objectName, nil, nil)
 }
 
 // CreateRecord creates a record: POST /objects/{schemaKey}/records with
@@ -289,7 +306,7 @@ func (c *Client) CreateRecord(ctx context.Context, objectName string, in crm.Rec
 	if err != nil {
 		return crm.Record{}, err
 	}
-	return c.recordCall(ctx, "create record", http.MethodPost, "/objects/"+seg(key)+"/records", objectName, nil, body)
+	return c.recordCall(ctx, "create record", endpointCreateRecord, http.MethodPost, "/objects/"+seg(key)+"/records", objectName, nil, body)
 }
 
 // UpdateRecord changes the given properties of a record (and its owners or
@@ -306,7 +323,7 @@ func (c *Client) UpdateRecord(ctx context.Context, objectName, id string, in crm
 	if err != nil {
 		return crm.Record{}, err
 	}
-	return c.recordCall(ctx, "update record", http.MethodPut, recordPath(key, id), objectName, c.locQuery(), body)
+	return c.recordCall(ctx, "update record", endpointUpdateRecord, http.MethodPut, recordPath(key, id), objectName, c.locQuery(), body)
 }
 
 // DeleteRecord deletes a record: DELETE /objects/{schemaKey}/records/{id}.
@@ -451,7 +468,7 @@ func (c *Client) search(ctx context.Context, key, objectName string, body search
 	var last ghlRecord
 	page := crm.RecordPage{Total: -1}
 	path := "/objects/" + seg(key) + "/records/search"
-	b, status, err := c.doRaw(ctx, http.MethodPost, path, nil, body)
+	b, status, err := c.doRaw(withEndpoint(ctx, endpointSearchRecords), http.MethodPost, path, nil, body)
 	if err != nil {
 		return page, last, 0, err
 	}
