@@ -104,6 +104,14 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// stack through the interceptors and the HTTP client
 		// (runtime.newstack was ~7% of a get record's CPU).
 		grpc.NumStreamWorkers(streamWorkers()),
+		// Fixed flow-control windows, as large as the biggest request
+		// allowed, instead of grpc-go's bandwidth-delay estimation: that
+		// sends a PING (one more write, and a read of its ack) after the
+		// first request on an idle connection, i.e. on most calls at low
+		// load. Windows only matter for what clients send, and a unary
+		// request is at most MaxBodyBytes.
+		grpc.InitialWindowSize(flowWindow(cfg.MaxBodyBytes)),
+		grpc.InitialConnWindowSize(flowWindow(cfg.MaxBodyBytes)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
 		tracingServerOption(cfg.Tracing),
@@ -255,4 +263,11 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 // scheduler uses (calls mostly wait on the provider).
 func streamWorkers() uint32 {
 	return uint32(min(max(goruntime.GOMAXPROCS(0), 1), 1024) * 4) //nolint:gosec // bounded to 1..4096 above
+}
+
+// flowWindow is the gRPC flow-control window for a body limit: the limit,
+// at least 64 KiB (HTTP/2's default, below which grpc-go would keep its
+// estimation on) and at most 1 GiB.
+func flowWindow(maxBody int64) int32 {
+	return int32(min(max(maxBody, 64<<10), 1<<30)) //nolint:gosec // bounded to [64 KiB, 1 GiB] just above
 }
