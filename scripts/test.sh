@@ -82,6 +82,7 @@ step "short fuzz runs of the edge decoders (FUZZTIME, default 5000 inputs each)"
 fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5000x}" -timeout 10m; }
 fuzz ./internal/providers/ghl FuzzDecoders
 fuzz ./internal/providers/ghl FuzzClientAnswers
+fuzz ./internal/providers/ghl FuzzFastRecordDecoder
 fuzz ./internal/unified FuzzRecordBody
 fuzz ./internal/unified FuzzSearchBody
 fuzz ./internal/unified FuzzSchemaBodies
