@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -252,4 +253,38 @@ func (a *admin) createConnection(ctx context.Context, cfgID string, i int) (stri
 		"settings":            map[string]string{"location_id": connLocation(i), "private_integration_token": connToken(i)},
 	}, &out)
 	return out.ID, err
+}
+
+// MetricSum returns the sum over labels of one metric of the gateway's
+// /metrics (e.g. go_memstats_mallocs_total: heap allocations so far).
+func MetricSum(ctx context.Context, httpURL, name string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpURL+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	var n float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			return 0, fmt.Errorf("metrics line %q: %w", line, err)
+		}
+		n += v
+	}
+	return int64(n), nil
 }

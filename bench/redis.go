@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"io"
-	"net/http"
 )
 
 // Redis is a Redis server the benchmark counts commands on: a private
@@ -126,38 +124,4 @@ func diffCommands(before, after map[string]int64) map[string]int64 {
 // but are not round trips.
 func RoundTrips(ctx context.Context, httpURL string) (int64, error) {
 	return MetricSum(ctx, httpURL, "crmgate_redis_round_trips_total")
-}
-
-// MetricSum returns the sum over labels of one metric of the gateway's
-// /metrics (e.g. go_memstats_mallocs_total: heap allocations so far).
-func MetricSum(ctx context.Context, httpURL, name string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpURL+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	var n float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("metrics line %q: %w", line, err)
-		}
-		n += v
-	}
-	return int64(n), nil
 }

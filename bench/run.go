@@ -522,13 +522,7 @@ func walk(ctx context.Context, o Options, gw *Gateway, cl *clients, conn string,
 		}
 		cursor = nextCursor
 	}
-	w.Took = time.Since(start)
-	next := tally.next
-	w.Records = next
-	w.OK = next == o.WalkRecords
-	if !w.OK {
-		w.Problem = fmt.Sprintf("walk ended after %d records, want %d", next, o.WalkRecords)
-	}
+	tally.done(start, o.WalkRecords, "walk")
 	return w
 }
 
@@ -891,4 +885,16 @@ func (t *walkTally) add(id string) bool {
 		t.chunkStart = now
 	}
 	return true
+}
+
+// done records the walk's time and record count once the last page came
+// in; false (with w.Problem set) when records are missing at the end.
+func (t *walkTally) done(start time.Time, want int, what string) bool {
+	t.w.Took = time.Since(start)
+	t.w.Records = t.next
+	t.w.OK = t.next == want
+	if !t.w.OK {
+		t.w.Problem = fmt.Sprintf("%s ended after %d records, want %d", what, t.next, want)
+	}
+	return t.w.OK
 }

@@ -53,12 +53,7 @@ func walkStream(ctx context.Context, o Options, gw *Gateway, cl *clients, conn s
 			}
 		}
 	}
-	w.Took = time.Since(start)
-	next := tally.next
-	w.Records = next
-	w.OK = next == o.WalkRecords
-	if !w.OK {
-		w.Problem = fmt.Sprintf("stream ended after %d records, want %d", next, o.WalkRecords)
+	if !tally.done(start, o.WalkRecords, "stream") {
 		return w
 	}
 	if len(w.RSS) > 1 {
