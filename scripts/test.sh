@@ -88,5 +88,6 @@ fuzz ./internal/unified FuzzSearchBody
 fuzz ./internal/unified FuzzSchemaBodies
 fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
+fuzz ./internal/unified FuzzSyntax
 fuzz ./internal/restjson FuzzMarshal
 echo "all fuzz targets ran clean"

@@ -279,7 +279,7 @@ func BenchmarkCursor(b *testing.B) {
 func BenchmarkRequestChecks(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		if checkObjectName("object_name", "pet") != nil || checkID("id", "6b02d7d9cc77358d7720bda2") != nil || !idRe.MatchString("conn_ghl_0123456789abcdef") {
+		if checkObjectName("object_name", "pet") != nil || checkID("id", "6b02d7d9cc77358d7720bda2") != nil || !idName.match("conn_ghl_0123456789abcdef") {
 			b.Fatal("unexpected")
 		}
 	}

@@ -52,7 +52,7 @@ func (s *Service) open(ctx context.Context) (call, error) {
 	if id == "" {
 		return call{}, apierr.New(codes.InvalidArgument, "CONNECTION_ID_MISSING", "missing x-connection-id header")
 	}
-	if !idRe.MatchString(id) {
+	if !idName.match(id) {
 		return call{}, apierr.New(codes.InvalidArgument, "CONNECTION_ID_INVALID", "x-connection-id %q is not a valid connection id", clip(id))
 	}
 	p, err := s.conns.Open(ctx, pr.OrganisationID, id)

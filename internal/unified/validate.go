@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -13,11 +12,53 @@ import (
 	"github.com/crmgate/crmgate/internal/crm"
 )
 
+// The syntax of names and ids: a byte loop, not a regexp (matching a
+// regexp was ~1% of a get record's CPU, for two ids per call).
 var (
-	nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-	idRe   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-	propRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,99}$`)
+	objectName = syntax{first: charset("az"), rest: charset("az", "09", "_"), max: 64}              // ^[a-z][a-z0-9_]{0,63}$
+	idName     = syntax{first: charset("az", "AZ", "09", "_", "-"), max: 128}                       // ^[A-Za-z0-9_-]{1,128}$
+	propName   = syntax{first: charset("az", "AZ"), rest: charset("az", "AZ", "09", "_"), max: 100} // ^[A-Za-z][A-Za-z0-9_]{0,99}$
 )
+
+// asciiSet is a set of ASCII bytes, a bit each.
+type asciiSet [2]uint64
+
+// charset builds a set from ranges ("az": a to z) and single bytes ("_").
+func charset(ranges ...string) asciiSet {
+	var s asciiSet
+	for _, r := range ranges {
+		lo, hi := r[0], r[len(r)-1]
+		for c := lo; c <= hi; c++ {
+			s[c>>6] |= 1 << (c & 63)
+		}
+	}
+	return s
+}
+
+func (s *asciiSet) has(c byte) bool { return c < 128 && s[c>>6]&(1<<(c&63)) != 0 }
+
+// syntax is a name of 1 to max bytes: one of first, then any of rest (rest
+// empty: first again).
+type syntax struct {
+	first, rest asciiSet
+	max         int
+}
+
+func (x *syntax) match(v string) bool {
+	if v == "" || len(v) > x.max || !x.first.has(v[0]) {
+		return false
+	}
+	rest := &x.rest
+	if *rest == (asciiSet{}) {
+		rest = &x.first
+	}
+	for i := 1; i < len(v); i++ {
+		if !rest.has(v[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // Page sizes.
 const (
@@ -29,7 +70,7 @@ func checkObjectName(field, v string) error {
 	if v == "" {
 		return crm.Invalid(field, "is required")
 	}
-	if !nameRe.MatchString(v) {
+	if !objectName.match(v) {
 		return crm.Invalid(field, "%q is not a valid object name (lowercase letters, digits and _, starting with a letter, at most 64)", clip(v))
 	}
 	return nil
@@ -39,7 +80,7 @@ func checkID(field, v string) error {
 	if v == "" {
 		return crm.Invalid(field, "is required")
 	}
-	if !idRe.MatchString(v) {
+	if !idName.match(v) {
 		return crm.Invalid(field, "%q is not a valid id (letters, digits, _ and -, at most 128)", clip(v))
 	}
 	return nil
@@ -49,7 +90,7 @@ func checkPropertyID(field, v string) error {
 	if v == "" {
 		return crm.Invalid(field, "is required")
 	}
-	if !propRe.MatchString(v) {
+	if !propName.match(v) {
 		return crm.Invalid(field, "%q is not a valid property id (letters, digits and _, starting with a letter, at most 100)", clip(v))
 	}
 	return nil
