@@ -37,19 +37,20 @@ func (o Op) String() string {
 // Target is a way to make the calls.
 type Target int
 
-// The four targets.
+// The targets.
 const (
-	TDirect Target = iota
-	TProxy
-	TREST
-	TGRPC
+	TDirect      Target = iota // straight to the lean upstream
+	TProxy                     // through the bare proxy process: the floor the targets compare with
+	TREST                      // through crmgate REST
+	TGRPC                      // through crmgate gRPC
+	TProxyInproc               // through the bare proxy inside the bench process (reference)
 )
 
 // Targets lists every target, in report order.
-var Targets = []Target{TDirect, TProxy, TREST, TGRPC}
+var Targets = []Target{TDirect, TProxy, TProxyInproc, TREST, TGRPC}
 
 func (t Target) String() string {
-	return [...]string{"direct", "bare proxy", "crmgate REST", "crmgate gRPC"}[t]
+	return [...]string{"direct", "bare proxy", "crmgate REST", "crmgate gRPC", "bare proxy in bench process"}[t]
 }
 
 // Call makes one call; it returns an error for a transport failure or a
@@ -62,8 +63,9 @@ type clients struct {
 	grpc      crmv1.CrmServiceClient
 	grpcConn  *grpc.ClientConn
 	fx        *Fixtures
-	upstream  string // lean upstream URL
-	proxy     string // bare proxy URL
+	upstream  string        // lean upstream URL
+	proxy     *ProxyProcess // the bare proxy process
+	inproc    string        // the in-process bare proxy's URL
 	gwHTTP    string
 	apiKey    string
 	recordID  string
@@ -71,14 +73,14 @@ type clients struct {
 	restCreat []byte
 }
 
-func newClients(fx *Fixtures, upstream, proxy string, gw *Gateway, workers int) (*clients, error) {
+func newClients(fx *Fixtures, upstream string, proxy *ProxyProcess, inproc string, gw *Gateway, workers int) (*clients, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 4 * workers
 	tr.MaxIdleConnsPerHost = 2 * workers
 	tr.DisableCompression = true
 	c := &clients{
 		hc: &http.Client{Transport: tr, Timeout: 60 * time.Second}, fx: fx,
-		upstream: upstream, proxy: proxy, recordID: fx.RecordID,
+		upstream: upstream, proxy: proxy, inproc: inproc, recordID: fx.RecordID,
 	}
 	props, err := structpb.NewStruct(map[string]any{
 		"name": "Rex", "species": "dog", "age": 4, "price": map[string]any{"currency": "default", "value": 120}, "tags": []any{"friendly"},
@@ -160,11 +162,8 @@ func ghlHeaders(h http.Header) {
 // of each crmgate call.
 func (c *clients) call(op Op, t Target, conn func() string) Call {
 	switch t {
-	case TDirect, TProxy:
-		base := c.upstream
-		if t == TProxy {
-			base = c.proxy
-		}
+	case TDirect, TProxy, TProxyInproc:
+		base := map[Target]string{TDirect: c.upstream, TProxy: c.proxy.URL, TProxyInproc: c.inproc}[t]
 		switch op {
 		case OpGetRecord:
 			u := base + "/objects/" + petKey + "/records/" + c.recordID

@@ -21,11 +21,11 @@ import (
 	"time"
 )
 
-// BuildGateway compiles a gateway main package (./cmd/gateway, or the
-// bench's pprof-enabled twin) of the module rooted at moduleDir into dir,
-// and returns the binary's path.
-func BuildGateway(ctx context.Context, moduleDir, pkg, dir string, flags ...string) (string, error) {
-	out := filepath.Join(dir, "gateway-under-test")
+// Build compiles a main package of the module rooted at moduleDir (the
+// gateway, the bench's pprof-enabled twin of it, or the bare proxy) into
+// dir/name, and returns the binary's path.
+func Build(ctx context.Context, moduleDir, pkg, dir, name string, flags ...string) (string, error) {
+	out := filepath.Join(dir, name)
 	args := append(append([]string{"build"}, flags...), "-o", out, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...) //nolint:gosec // go build of this module
 	cmd.Dir = moduleDir

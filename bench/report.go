@@ -69,7 +69,8 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			p("- noise: other processes on the machine used %.2f CPUs on average during the matrix (%.2f in the worst cell), from /proc/stat", cpu.Seconds()/wall.Seconds(), worst)
 		}
 	}
-	p("- gateway: `go build ./cmd/gateway`, separate process, SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9); load generator, lean upstream and bare proxy share the same %d CPUs in the bench process", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv), r.Machine.CPUs)
+	p("- gateway: `go build ./cmd/gateway`, separate process, SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9)", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv))
+	p("- bare proxy: `go build ./bench/cmd/bareproxy` (net/http/httputil.ReverseProxy), a separate process like the gateway; the same proxy also runs inside the bench process (\"bare proxy in bench process\", for reference); load generator, lean upstream and that in-process proxy share the bench process; everything shares the same %d CPUs", r.Machine.CPUs)
 	p("")
 
 	if len(r.Cells) == 0 {
@@ -80,17 +81,20 @@ func (r *Results) Markdown(w io.Writer, command string) {
 
 	p("### Throughput at saturation (req/s, closed loop, %d workers)", o.Workers)
 	p("")
-	p("| operation | direct | bare proxy | crmgate REST | crmgate gRPC | REST / proxy | gRPC / proxy | other processes' load (CPUs) |")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	p("Ratios are to the bare proxy process, the like-for-like floor (a separate process, as the gateway is); the last two are to the same proxy inside the bench process, which shares the load generator's Go runtime and so is never woken across a process boundary.")
+	p("")
+	p("| operation | direct | bare proxy | bare proxy in bench process | crmgate REST | crmgate gRPC | REST / proxy | gRPC / proxy | REST / in-process proxy | gRPC / in-process proxy | other processes' load (CPUs) |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, op := range r.Options.Ops {
-		d, px, re, gr := cell(op, TDirect, sat), cell(op, TProxy, sat), cell(op, TREST, sat), cell(op, TGRPC, sat)
+		d, px, ip, re, gr := cell(op, TDirect, sat), cell(op, TProxy, sat), cell(op, TProxyInproc, sat), cell(op, TREST, sat), cell(op, TGRPC, sat)
 		rr, gg := re.Throughput()/px.Throughput(), gr.Throughput()/px.Throughput()
 		rs, gs := fmt.Sprintf("%.2f", rr), fmt.Sprintf("%.2f", gg)
 		if op == OpGetRecord {
 			rs += fmt.Sprintf(" (target ≥ %.2f: %s)", TargetRESTThroughput, mark(rr >= TargetRESTThroughput))
 			gs += fmt.Sprintf(" (target ≥ %.2f: %s)", TargetGRPCThroughput, mark(gg >= TargetGRPCThroughput))
 		}
-		p("| %v | %.0f | %.0f | %.0f | %.0f | %s | %s | %s |", op, d.Throughput(), px.Throughput(), re.Throughput(), gr.Throughput(), rs, gs, foreign(d, px, re, gr))
+		p("| %v | %.0f | %.0f | %.0f | %.0f | %.0f | %s | %s | %.2f | %.2f | %s |", op, d.Throughput(), px.Throughput(), ip.Throughput(), re.Throughput(), gr.Throughput(), rs, gs,
+			re.Throughput()/ip.Throughput(), gr.Throughput()/ip.Throughput(), foreign(d, px, ip, re, gr))
 	}
 	p("")
 
@@ -106,12 +110,12 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			}
 		}
 		p("")
-		p("Added latency per call over the bare proxy at %v (ms):", m)
+		p("Added latency per call over the bare proxy at %v (ms); the last two columns are over the bare proxy in the bench process, for reference:", m)
 		p("")
-		p("| operation | REST +p50 | REST +p99 | gRPC +p50 | gRPC +p99 |")
-		p("|---|---:|---:|---:|---:|")
+		p("| operation | REST +p50 | REST +p99 | gRPC +p50 | gRPC +p99 | REST +p50 / +p99 over in-process proxy | gRPC +p50 / +p99 over in-process proxy |")
+		p("|---|---:|---:|---:|---:|---:|---:|")
 		for _, op := range r.Options.Ops {
-			px := cell(op, TProxy, m)
+			px, ip := cell(op, TProxy, m), cell(op, TProxyInproc, m)
 			var cols []string
 			for _, t := range []Target{TREST, TGRPC} {
 				c := cell(op, t, m)
@@ -124,6 +128,10 @@ func (r *Results) Markdown(w io.Writer, command string) {
 				}
 				cols = append(cols, s50, s99)
 			}
+			for _, t := range []Target{TREST, TGRPC} {
+				c := cell(op, t, m)
+				cols = append(cols, sms(c.Percentile(.5)-ip.Percentile(.5))+" / "+sms(c.Percentile(.99)-ip.Percentile(.99)))
+			}
 			p("| %v | %s |", op, strings.Join(cols, " | "))
 		}
 		if m.Rate == targetRate {
@@ -135,34 +143,37 @@ func (r *Results) Markdown(w io.Writer, command string) {
 
 	p("### Gateway cost: CPU per call and memory")
 	p("")
-	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included), its heap allocations per call (`go_memstats_mallocs_total` from its /metrics, read around each slice; the scrape's own allocations taken off) and, for the bare proxy, the extra CPU of the bench process over a direct call (the proxy hop's own cost). RSS is the largest VmRSS sampled every 50 ms during the cells; it is sticky (the Go runtime returns freed memory to the OS slowly), so a cell after an overloaded one inherits its memory: see the memory phase below for clean figures.")
+	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included), its heap allocations per call (`go_memstats_mallocs_total` from its /metrics, read around each slice; the scrape's own allocations taken off) the CPU per call of the bare proxy process (the floor of a hop, measured the same way) and, for the proxy in the bench process, the extra CPU of the bench process over a direct call. RSS is the largest VmRSS sampled every 50 ms during the cells; it is sticky (the Go runtime returns freed memory to the OS slowly), so a cell after an overloaded one inherits its memory: see the memory phase below for clean figures.")
 	p("")
-	p("| operation | load | gateway CPU / call, REST | gateway CPU / call, gRPC | proxy hop CPU / call | gateway heap allocations / call, REST / gRPC | gateway RSS peak |")
-	p("|---|---|---:|---:|---:|---:|---:|")
+	p("| operation | load | gateway CPU / call, REST | gateway CPU / call, gRPC | bare proxy process CPU / call | in-process proxy hop CPU / call | gateway heap allocations / call, REST / gRPC | gateway RSS peak |")
+	p("|---|---|---:|---:|---:|---:|---:|---:|")
 	for _, m := range r.Modes {
 		for _, op := range r.Options.Ops {
-			d, px, re, gr := cell(op, TDirect, m), cell(op, TProxy, m), cell(op, TREST, m), cell(op, TGRPC, m)
+			d, px, ip, re, gr := cell(op, TDirect, m), cell(op, TProxy, m), cell(op, TProxyInproc, m), cell(op, TREST, m), cell(op, TGRPC, m)
 			hop := "–"
-			if d.Issued > 0 && px.Issued > 0 {
-				hop = fmt.Sprintf("%.0f µs", float64(px.BenchCPU.Microseconds())/float64(px.Issued)-float64(d.BenchCPU.Microseconds())/float64(d.Issued))
+			if d.Issued > 0 && ip.Issued > 0 {
+				hop = fmt.Sprintf("%.0f µs", float64(ip.BenchCPU.Microseconds())/float64(ip.Issued)-float64(d.BenchCPU.Microseconds())/float64(d.Issued))
 			}
-			p("| %v | %v | %s | %s | %s | %s / %s | %s |", op, m, perCall(re.GatewayCPU, re.Issued), perCall(gr.GatewayCPU, gr.Issued), hop, allocsPerCall(re), allocsPerCall(gr), mib(max(re.MaxRSS, gr.MaxRSS)))
+			p("| %v | %v | %s | %s | %s | %s | %s / %s | %s |", op, m, perCall(re.GatewayCPU, re.Issued), perCall(gr.GatewayCPU, gr.Issued), perCall(px.ProxyCPU, px.Issued), hop, allocsPerCall(re), allocsPerCall(gr), mib(max(re.MaxRSS, gr.MaxRSS)))
 		}
 	}
 	p("")
-	p("Total CPU per call at saturation, both processes (bench = load generator + lean upstream + bare proxy; the machine has %d CPUs, so throughput ≈ %d CPU-seconds / total CPU per call):", r.Machine.CPUs, r.Machine.CPUs)
+	p("Total CPU per call at saturation, by process (bench = load generator + lean upstream + in-process proxy; the machine has %d CPUs, so throughput ≈ %d CPU-seconds / total CPU per call, less idle time):", r.Machine.CPUs, r.Machine.CPUs)
 	p("")
-	p("| operation | direct: bench | bare proxy: bench | crmgate REST: bench + gateway | crmgate gRPC: bench + gateway |")
-	p("|---|---:|---:|---:|---:|")
+	p("| operation | direct: bench | bare proxy: bench + proxy | bare proxy in bench process: bench | crmgate REST: bench + gateway | crmgate gRPC: bench + gateway |")
+	p("|---|---:|---:|---:|---:|---:|")
 	for _, op := range r.Options.Ops {
 		var cols []string
 		for _, t := range Targets {
 			c := cell(op, t, sat)
-			if t == TDirect || t == TProxy {
+			switch t {
+			case TDirect, TProxyInproc:
 				cols = append(cols, perCall(c.BenchCPU, c.Issued))
-				continue
+			case TProxy:
+				cols = append(cols, perCall(c.BenchCPU, c.Issued)+" + "+perCall(c.ProxyCPU, c.Issued))
+			default:
+				cols = append(cols, perCall(c.BenchCPU, c.Issued)+" + "+perCall(c.GatewayCPU, c.Issued))
 			}
-			cols = append(cols, perCall(c.BenchCPU, c.Issued)+" + "+perCall(c.GatewayCPU, c.Issued))
 		}
 		p("| %v | %s |", op, strings.Join(cols, " | "))
 	}
@@ -336,6 +347,9 @@ func (r *Results) Summary(w io.Writer) {
 		rr := get(OpGetRecord, TREST, sat).Throughput() / px
 		gg := get(OpGetRecord, TGRPC, sat).Throughput() / px
 		p("get record throughput: REST/proxy %.2f (target ≥ %.2f %s), gRPC/proxy %.2f (target ≥ %.2f %s)", rr, TargetRESTThroughput, mark(rr >= TargetRESTThroughput), gg, TargetGRPCThroughput, mark(gg >= TargetGRPCThroughput))
+		if ip := get(OpGetRecord, TProxyInproc, sat); ip != nil && ip.Throughput() > 0 {
+			p("  over the proxy inside the bench process (reference): REST %.2f, gRPC %.2f", get(OpGetRecord, TREST, sat).Throughput()/ip.Throughput(), get(OpGetRecord, TGRPC, sat).Throughput()/ip.Throughput())
+		}
 	}
 	m := Mode{targetRate}
 	for _, op := range r.Options.Ops {

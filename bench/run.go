@@ -100,7 +100,8 @@ type CellKey struct {
 type Cell struct {
 	Sample
 	GatewayCPU time.Duration    // CPU of the gateway process during the cell's slices
-	BenchCPU   time.Duration    // CPU of this process (load generator, upstream, proxy)
+	ProxyCPU   time.Duration    // CPU of the bare proxy process during the cell's slices
+	BenchCPU   time.Duration    // CPU of this process (load generator, upstream, in-process proxy)
 	ForeignCPU time.Duration    // CPU used by every other process of the machine (noise)
 	Wall       time.Duration    // wall time of the cell's slices, warm-up included
 	MaxRSS     int64            // largest sampled gateway RSS during the cell
@@ -246,7 +247,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		pkg = "./bench/cmd/crmgate-pprof"
 	}
 	o.logf("building %s", pkg)
-	bin, err := BuildGateway(ctx, o.ModuleDir, pkg, dir, o.BuildFlags...)
+	bin, err := Build(ctx, o.ModuleDir, pkg, dir, "gateway-under-test", o.BuildFlags...)
+	if err != nil {
+		return nil, err
+	}
+	// The proxy is built with the gateway's flags (-race in the smoke test),
+	// so the two hops stay comparable.
+	proxyBin, err := Build(ctx, o.ModuleDir, "./bench/cmd/bareproxy", dir, "bareproxy", o.BuildFlags...)
 	if err != nil {
 		return nil, err
 	}
@@ -261,11 +268,16 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return nil, err
 	}
 	defer up.Close()
-	px, err := NewProxy(up.URL, 4*o.Workers)
+	px, err := StartProxyProcess(ctx, proxyBin, up.URL, 4*o.Workers)
 	if err != nil {
 		return nil, err
 	}
-	defer px.Close()
+	defer px.Stop()
+	inproc, err := NewProxy(up.URL, 4*o.Workers)
+	if err != nil {
+		return nil, err
+	}
+	defer inproc.Close()
 
 	t0 = time.Now()
 	gwOpts := GatewayOptions{
@@ -287,7 +299,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create connection: %w", err)
 	}
-	cl, err := newClients(fx, up.URL, px.URL, gw, o.Workers)
+	cl, err := newClients(fx, up.URL, px, inproc.URL, gw, o.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +316,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 	}
 	res.SetupTook = time.Since(t0)
-	o.logf("gateway pid %d, upstream %s, proxy %s, connection %s", gw.Pid(), up.URL, px.URL, conn0)
+	o.logf("gateway pid %d, upstream %s, bare proxy pid %d %s, in-process proxy %s, connection %s", gw.Pid(), up.URL, px.Pid(), px.URL, inproc.URL, conn0)
 
 	if o.ProfileDir != "" {
 		err := profile(ctx, o, res, gw, cl, one, func() ([]string, error) {
@@ -364,7 +376,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 }
 
 // slice runs one measured slice of a cell and adds it to the cell.
-func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Call, t Target, m Mode, d time.Duration, c *Cell) {
+func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, px *ProxyProcess, call Call, t Target, m Mode, d time.Duration, c *Cell) {
 	upBefore := up.Counts()
 	// Heap allocations from the gateway's /metrics, read outside the CPU
 	// window; a scrape's own allocations are measured by a second scrape
@@ -376,6 +388,7 @@ func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Ca
 		mallocs1, _ = MetricSum(ctx, gw.HTTPURL, "go_memstats_mallocs_total")
 	}
 	gwBefore, _ := ProcCPU(gw.Pid())
+	pxBefore, _ := ProcCPU(px.Pid())
 	selfBefore := SelfCPU()
 	sysBefore := SystemBusy()
 	wallBefore := time.Now()
@@ -388,15 +401,17 @@ func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, call Ca
 	}
 	c.MaxRSS = max(c.MaxRSS, rss.Stop())
 	gwAfter, _ := ProcCPU(gw.Pid())
+	pxAfter, _ := ProcCPU(px.Pid())
 	self := SelfCPU() - selfBefore
 	c.GatewayCPU += gwAfter - gwBefore
+	c.ProxyCPU += pxAfter - pxBefore
 	if gatewayTarget {
 		if mallocs2, err := MetricSum(ctx, gw.HTTPURL, "go_memstats_mallocs_total"); err == nil && mallocs1 > 0 {
 			c.Allocs += max(mallocs2-mallocs1-(mallocs1-mallocs0), 0)
 		}
 	}
 	c.BenchCPU += self
-	c.ForeignCPU += max(SystemBusy()-sysBefore-self-(gwAfter-gwBefore), 0)
+	c.ForeignCPU += max(SystemBusy()-sysBefore-self-(gwAfter-gwBefore)-(pxAfter-pxBefore), 0)
 	c.Wall += time.Since(wallBefore)
 	if c.Upstream == nil {
 		c.Upstream = map[string]int64{}
@@ -428,7 +443,7 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, up *Upstr
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
-					runSlice(ctx, o, gw, up, cl.call(op, t, conn), t, m, slice, res.Cells[CellKey{op, t, m}])
+					runSlice(ctx, o, gw, up, cl.proxy, cl.call(op, t, conn), t, m, slice, res.Cells[CellKey{op, t, m}])
 				}
 			}
 		}
@@ -645,7 +660,7 @@ func memoryPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 		for _, t := range []Target{TREST, TGRPC} {
 			m.PeakReset = ResetPeakRSS(gw.Pid())
 			c := &Cell{}
-			runSlice(ctx, o, gw, up, cl.call(op, t, one), t, Mode{m.Rate}, o.GrowthTime, c)
+			runSlice(ctx, o, gw, up, cl.proxy, cl.call(op, t, one), t, Mode{m.Rate}, o.GrowthTime, c)
 			_, hwm, _ := ProcMem(gw.Pid())
 			m.Rows = append(m.Rows, MemoryRow{Op: op, Target: t, Cell: c, HWM: hwm})
 		}
@@ -744,7 +759,7 @@ func growthPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 		for _, op := range []Op{OpGetRecord, OpCreateRecord} {
 			for _, t := range []Target{TREST, TGRPC} {
 				c := &Cell{}
-				runSlice(ctx, o, gw, up, cl.call(op, t, random), t, m, o.GrowthTime, c)
+				runSlice(ctx, o, gw, up, cl.proxy, cl.call(op, t, random), t, m, o.GrowthTime, c)
 				g.Cells[CellKey{op, t, m}] = c
 			}
 		}

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -353,36 +349,3 @@ func (u *Upstream) walkPage(w http.ResponseWriter, body []byte) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(buf)))
 	_, _ = w.Write(buf)
 }
-
-// Proxy is a bare net/http/httputil reverse proxy in front of the upstream:
-// the floor of any gateway hop.
-type Proxy struct {
-	srv *http.Server
-	URL string
-}
-
-// NewProxy starts the bare reverse proxy on a loopback port. Its transport
-// keeps up to idleConns idle connections to the upstream, so it does not
-// churn connections under load.
-func NewProxy(upstreamURL string, idleConns int) (*Proxy, error) {
-	target, err := url.Parse(upstreamURL)
-	if err != nil {
-		return nil, err
-	}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = idleConns
-	tr.MaxIdleConnsPerHost = idleConns
-	rp.Transport = tr
-	rp.ErrorLog = log.New(io.Discard, "", 0) // failures reach the client as 502s, counted there
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	p := &Proxy{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}}
-	go func() { _ = p.srv.Serve(ln) }()
-	return p, nil
-}
-
-// Close stops the proxy.
-func (p *Proxy) Close() { _ = p.srv.Close() }
