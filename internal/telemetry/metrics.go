@@ -15,10 +15,12 @@ package telemetry
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -55,13 +57,15 @@ type Metrics struct {
 
 	rpcRequests *prometheus.CounterVec
 	rpcDuration *prometheus.HistogramVec
+	rpcs        *seriesCache[rpcLabels]
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	https        *seriesCache[httpLabels]
 
 	upstreamCalls    *prometheus.CounterVec
 	upstreamDuration *prometheus.HistogramVec
-	attempts         attemptSeries
+	attempts         *seriesCache[attemptLabels]
 	rateLimitWait    *prometheus.HistogramVec
 	rateLimitReject  *prometheus.CounterVec
 	circuitOpen      *prometheus.GaugeVec
@@ -142,6 +146,10 @@ func NewMetrics() *Metrics {
 		Help: "Round trips to Redis by command (lower case; a pipeline counts once as \"pipeline\"; commands run inside Lua scripts are not round trips).",
 	}, []string{"command"})
 
+	m.rpcs = newSeriesCache[rpcLabels](m.rpcRequests, m.rpcDuration)
+	m.https = newSeriesCache[httpLabels](m.httpRequests, m.httpDuration)
+	m.attempts = newSeriesCache[attemptLabels](m.upstreamCalls, m.upstreamDuration)
+
 	for _, c := range []prometheus.Collector{
 		m.redisRoundTrips,
 		m.rpcRequests, m.rpcDuration, m.httpRequests, m.httpDuration,
@@ -172,59 +180,108 @@ func splitMethod(full string) (service, method string) {
 
 // ObserveRPC records one call of an RPC (fullMethod as gRPC names it).
 func (m *Metrics) ObserveRPC(transport, fullMethod, code string, d time.Duration) {
-	svc, meth := splitMethod(fullMethod)
-	m.rpcRequests.WithLabelValues(transport, svc, meth, code).Inc()
-	m.rpcDuration.WithLabelValues(transport, svc, meth, code).Observe(d.Seconds())
+	m.rpcs.get(rpcLabels{transport, fullMethod, code}).observe(d)
 }
 
 // ObserveHTTP records one HTTP request (route: a pattern, never a path).
 func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
-	s := statusLabel(status)
-	m.httpRequests.WithLabelValues(method, route, s).Inc()
-	m.httpDuration.WithLabelValues(method, route, s).Observe(d.Seconds())
+	if status < 100 || status > 999 {
+		status = 0 // statusLabel's "other": one series, so one cache entry
+	}
+	m.https.get(httpLabels{method, route, status}).observe(d)
 }
 
 // UpstreamAttempt implements upstream.Observer.
 func (m *Metrics) UpstreamAttempt(_ context.Context, provider, endpoint, status string, d time.Duration) {
-	s := m.attempts.get(attemptLabels{provider, endpoint, status}, m)
-	s.calls.Inc()
-	s.duration.Observe(d.Seconds())
+	m.attempts.get(attemptLabels{provider, endpoint, status}).observe(d)
 }
 
-// attemptLabels are the labels of one upstream attempt series.
+// rpcLabels key an RPC's series: transport, the method as gRPC names it
+// (split into service and method labels when first seen) and code.
+type rpcLabels struct{ transport, fullMethod, code string }
+
+func (l rpcLabels) values() []string {
+	svc, meth := splitMethod(l.fullMethod)
+	return []string{l.transport, svc, meth, l.code}
+}
+
+// httpLabels key an HTTP request's series (status 0: out of range).
+type httpLabels struct {
+	method, route string
+	status        int
+}
+
+func (l httpLabels) values() []string {
+	return []string{l.method, l.route, statusLabel(l.status)}
+}
+
+// attemptLabels key an upstream attempt's series.
 type attemptLabels struct{ provider, endpoint, status string }
 
-// attemptSeries keeps the counter and histogram of each label set once
-// resolved, so that an attempt costs one map lookup rather than two
-// label hashings and lookups in the vectors (its labels are bounded:
-// providers × endpoint templates × statuses).
-type attemptSeries struct {
-	mu sync.RWMutex
-	m  map[attemptLabels]*attemptMetrics
+func (l attemptLabels) values() []string {
+	return []string{l.provider, l.endpoint, l.status}
 }
 
-type attemptMetrics struct {
-	calls    prometheus.Counter
+// seriesKey is a label set as a comparable struct; values gives the
+// label values in the vectors' order.
+type seriesKey interface {
+	comparable
+	values() []string
+}
+
+// countedSeries is the counter and the duration histogram of one label
+// set, resolved.
+type countedSeries struct {
+	count    prometheus.Counter
 	duration prometheus.Observer
 }
 
-func (a *attemptSeries) get(l attemptLabels, m *Metrics) *attemptMetrics {
-	a.mu.RLock()
-	s := a.m[l]
-	a.mu.RUnlock()
-	if s != nil {
+func (s *countedSeries) observe(d time.Duration) {
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// seriesCache keeps the counter and histogram of each label set once
+// resolved, so that an observation costs one map lookup rather than two
+// label hashings and lookups in the vectors. Its keys are the label
+// sets seen, bounded as the labels are: each comes from fixed sets
+// (registered RPCs, route patterns, provider endpoint templates, codes).
+//
+// The map is copied on write (a new label set, seen once per series) and
+// read without a lock: at saturation every call reads it, and readers of
+// a sync.RWMutex all write its reader count, one cache line every core
+// contends for (measured on 2 cores: 95 ns a lookup under RLock, 25 ns
+// without; sync.Map 27 ns).
+type seriesCache[K seriesKey] struct {
+	counts    *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+
+	series atomic.Pointer[map[K]*countedSeries] // never modified once stored
+	mu     sync.Mutex                           // held to store a new map
+}
+
+func newSeriesCache[K seriesKey](counts *prometheus.CounterVec, durations *prometheus.HistogramVec) *seriesCache[K] {
+	c := &seriesCache[K]{counts: counts, durations: durations}
+	c.series.Store(&map[K]*countedSeries{})
+	return c
+}
+
+func (c *seriesCache[K]) get(k K) *countedSeries {
+	if s := (*c.series.Load())[k]; s != nil {
 		return s
 	}
-	s = &attemptMetrics{
-		calls:    m.upstreamCalls.WithLabelValues(l.provider, l.endpoint, l.status),
-		duration: m.upstreamDuration.WithLabelValues(l.provider, l.endpoint, l.status),
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.series.Load()
+	if s := old[k]; s != nil {
+		return s
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = make(map[attemptLabels]*attemptMetrics)
-	}
-	a.m[l] = s
+	v := k.values()
+	s := &countedSeries{count: c.counts.WithLabelValues(v...), duration: c.durations.WithLabelValues(v...)}
+	m := make(map[K]*countedSeries, len(old)+1)
+	maps.Copy(m, old)
+	m[k] = s
+	c.series.Store(&m)
 	return s
 }
 
