@@ -80,30 +80,6 @@ func (c *call) end(ctx context.Context, log *slog.Logger, m *telemetry.Metrics, 
 	if m != nil {
 		m.ObserveRPC(c.transport, c.method, code.String(), d)
 	}
-	attrs := make([]slog.Attr, 0, 10)
-	attrs = append(attrs,
-		slog.String("request_id", c.id),
-		slog.String("transport", c.transport),
-		slog.String("rpc", c.method),
-		slog.String("code", code.String()),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-		slog.Int64("upstream_calls", c.upstream.Load()),
-	)
-	c.info.mu.Lock()
-	org := c.info.org
-	c.info.mu.Unlock()
-	if org != "" {
-		attrs = append(attrs, slog.String("org", org))
-	}
-	if conn := auth.MetadataValue(ctx, auth.HeaderConnectionID); conn != "" {
-		if !telemetry.ValidRequestID(conn) { // same bounded, safe charset
-			conn = "(invalid)"
-		}
-		attrs = append(attrs, slog.String("connection_id", conn))
-	}
-	if tid := telemetry.TraceID(ctx); tid != "" {
-		attrs = append(attrs, slog.String("trace_id", tid))
-	}
 	level := slog.LevelInfo
 	switch {
 	case code == codes.Internal || code == codes.Unknown:
@@ -111,7 +87,28 @@ func (c *call) end(ctx context.Context, log *slog.Logger, m *telemetry.Metrics, 
 	case public(c.method):
 		level = slog.LevelDebug // health probes would drown the log
 	}
-	log.LogAttrs(ctx, level, "rpc", attrs...)
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	line := telemetry.RPCLine{
+		RequestID:     c.id,
+		Transport:     c.transport,
+		RPC:           c.method,
+		Code:          code.String(),
+		Duration:      d,
+		UpstreamCalls: c.upstream.Load(),
+		TraceID:       telemetry.TraceID(ctx),
+	}
+	c.info.mu.Lock()
+	line.Org = c.info.org
+	c.info.mu.Unlock()
+	if conn := auth.MetadataValue(ctx, auth.HeaderConnectionID); conn != "" {
+		if !telemetry.ValidRequestID(conn) { // same bounded, safe charset
+			conn = "(invalid)"
+		}
+		line.ConnectionID = conn
+	}
+	telemetry.LogRPC(ctx, log, level, line)
 }
 
 // observeUnary is the outermost unary interceptor: request id, metrics

@@ -35,17 +35,22 @@ func RedactAttr(_ []string, a slog.Attr) slog.Attr {
 	if SecretKey(a.Key) {
 		return slog.String(a.Key, Redacted)
 	}
-	if a.Value.Kind() == slog.KindString {
-		v := a.Value.String()
-		if len(v) > 6 && (strings.EqualFold(v[:7], "bearer ") || strings.EqualFold(v[:6], "basic ")) {
-			return slog.String(a.Key, Redacted)
-		}
+	if a.Value.Kind() == slog.KindString && credential(a.Value.String()) {
+		return slog.String(a.Key, Redacted)
 	}
 	return a
 }
 
+// credential tells whether a string is an HTTP credential ("Bearer ...",
+// "Basic ...", any case).
+func credential(v string) bool {
+	return len(v) > 6 && (strings.EqualFold(v[:7], "bearer ") || strings.EqualFold(v[:6], "basic "))
+}
+
 // NewLogger returns crmgate's logger: JSON lines on w at level, secrets
-// redacted (RedactAttr).
+// redacted (RedactAttr), by slog's JSONHandler except the calls' "rpc"
+// lines, which LogRPC renders itself (the same bytes, cheaper). Writes to
+// w are serialised unless w is a *BufferedWriter (which serialises them).
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: RedactAttr}))
+	return slog.New(newJSONHandler(w, level))
 }
