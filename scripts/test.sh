@@ -90,4 +90,5 @@ fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
 fuzz ./internal/unified FuzzSyntax
 fuzz ./internal/restjson FuzzMarshal
+fuzz ./internal/telemetry FuzzRPCLine
 echo "all fuzz targets ran clean"
