@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ func NewProxy(upstreamURL string, idleConns int) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: bareproxy.Handler(target, idleConns), ReadHeaderTimeout: 10 * time.Second}}
+	p := &Proxy{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: bareproxy.Handler(target, idleConns, nil), ReadHeaderTimeout: 10 * time.Second}}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil
 }
@@ -67,8 +68,7 @@ func StartProxyProcess(ctx context.Context, bin, upstreamURL string, idleConns i
 	if err != nil {
 		return nil, err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	cmd.Stderr = os.Stderr // start-up failures and proxy errors (a 502's cause)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func StartProxyProcess(ctx context.Context, bin, upstreamURL string, idleConns i
 		u, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 		if !ok {
 			p.Stop()
-			return nil, fmt.Errorf("bare proxy process: unexpected first line %q: %s", line, stderr.String())
+			return nil, fmt.Errorf("bare proxy process: unexpected first line %q (its stderr is above)", line)
 		}
 		p.URL = u
 		return p, nil

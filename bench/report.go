@@ -69,7 +69,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			p("- noise: other processes on the machine used %.2f CPUs on average during the matrix (%.2f in the worst cell), from /proc/stat", cpu.Seconds()/wall.Seconds(), worst)
 		}
 	}
-	p("- gateway: `go build ./cmd/gateway`, separate process, SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9)", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv))
+	p("- gateway: `go build ./cmd/gateway`, separate process (a fresh one for each operation of the matrix), SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9)", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv))
 	p("- bare proxy: `go build ./bench/cmd/bareproxy` (net/http/httputil.ReverseProxy), a separate process like the gateway; the same proxy also runs inside the bench process (\"bare proxy in bench process\", for reference); load generator, lean upstream and that in-process proxy share the bench process; everything shares the same %d CPUs", r.Machine.CPUs)
 	p("")
 
@@ -178,7 +178,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 		p("| %v | %s |", op, strings.Join(cols, " | "))
 	}
 	p("")
-	p("VmHWM (peak RSS) of the gateway process over the whole matrix: %s.", mib(r.GatewayHWM))
+	p("Largest VmHWM (peak RSS) of the matrix's gateway processes (one per operation): %s.", mib(r.GatewayHWM))
 	p("")
 
 	if m := r.Memory; m != nil && len(m.Rows) > 0 {

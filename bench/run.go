@@ -327,13 +327,14 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return res, err
 	}
 
-	// 1. The interleaved matrix.
+	// 1. The interleaved matrix, one fresh gateway process per operation.
 	t0 = time.Now()
-	if err := matrix(ctx, o, res, gw, up, cl, one); err != nil {
+	gw, err = matrix(ctx, o, res, gw, gwOpts, up, cl, one)
+	if err != nil {
 		return nil, err
 	}
+	adm.base = gw.HTTPURL
 	res.MatrixTook = time.Since(t0)
-	_, res.GatewayHWM, _ = ProcMem(gw.Pid())
 	res.Economy = economy(res)
 
 	// 2. Growth: create the connections with this gateway (measured later on a fresh one).
@@ -422,7 +423,13 @@ func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, px *Pro
 	c.Add(s)
 }
 
-func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, up *Upstream, cl *clients, conn func() string) error {
+// matrix measures every cell. Each operation runs on a fresh gateway
+// process (gw for the first; the one running at the end is returned), so
+// an overloaded operation (list 100 records at 1,000 req/s: hundreds of
+// big answers in flight, a heap of hundreds of MiB) cannot spill its
+// garbage collection and page faults into another operation's cells.
+// Within an operation the targets are interleaved round by round.
+func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts GatewayOptions, up *Upstream, cl *clients, conn func() string) (*Gateway, error) {
 	for _, m := range res.Modes {
 		for _, op := range o.Ops {
 			for _, t := range Targets {
@@ -433,23 +440,45 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, up *Upstr
 	slice := o.Duration / time.Duration(o.Rounds)
 	total := time.Duration(len(res.Modes)*len(o.Ops)*len(Targets)) * (o.Duration + time.Duration(o.Rounds)*o.Warmup)
 	o.logf("matrix: %d cells x %v (%d rounds of %v), about %v", len(res.Cells), o.Duration, o.Rounds, slice, total.Round(time.Second))
-	for round := range o.Rounds {
-		// Rotate the target order every round so that no target always runs
-		// first (or right after a heavy one).
-		targets := append(slices.Clone(Targets[round%len(Targets):]), Targets[:round%len(Targets)]...)
-		for _, m := range res.Modes {
-			for _, op := range o.Ops {
+	for i, op := range o.Ops {
+		if i > 0 {
+			_, hwm, _ := ProcMem(gw.Pid())
+			res.GatewayHWM = max(res.GatewayHWM, hwm)
+			gw.Stop()
+			var err error
+			if gw, err = StartGateway(ctx, gwOpts); err != nil {
+				return nil, err
+			}
+			if err := cl.attach(gw); err != nil {
+				return gw, err
+			}
+			for _, t := range []Target{TREST, TGRPC} {
+				for range 3 {
+					if err := cl.call(op, t, conn)(ctx); err != nil {
+						return gw, fmt.Errorf("warm-up %v via %v: %w", op, t, err)
+					}
+				}
+			}
+		}
+		o.logf("%v: gateway pid %d", op, gw.Pid())
+		for round := range o.Rounds {
+			// Rotate the target order every round so that no target always
+			// runs first (or right after a heavy one).
+			targets := append(slices.Clone(Targets[round%len(Targets):]), Targets[:round%len(Targets)]...)
+			for _, m := range res.Modes {
 				for _, t := range targets {
 					if ctx.Err() != nil {
-						return ctx.Err()
+						return gw, ctx.Err()
 					}
 					runSlice(ctx, o, gw, up, cl.proxy, cl.call(op, t, conn), t, m, slice, res.Cells[CellKey{op, t, m}])
 				}
 			}
+			o.logf("%v: round %d/%d done", op, round+1, o.Rounds)
 		}
-		o.logf("round %d/%d done", round+1, o.Rounds)
 	}
-	return nil
+	_, hwm, _ := ProcMem(gw.Pid())
+	res.GatewayHWM = max(res.GatewayHWM, hwm)
+	return gw, nil
 }
 
 // needsSchema tells the operations whose unified call reads the schema.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -43,7 +44,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: bareproxy.Handler(target, *idle), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: bareproxy.Handler(target, *idle, log.New(os.Stderr, "bareproxy: ", log.LstdFlags|log.Lmicroseconds)), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
