@@ -69,7 +69,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 			p("- noise: other processes on the machine used %.2f CPUs on average during the matrix (%.2f in the worst cell), from /proc/stat", cpu.Seconds()/wall.Seconds(), worst)
 		}
 	}
-	p("- gateway: `go build ./cmd/gateway`, separate process (a fresh one for each operation of the matrix), SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9)", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv))
+	p("- gateway: `go build ./cmd/gateway`, separate process (a fresh one for each operation and load of the matrix), SQLite store, in-process schema cache (TTL %v), GATEWAY_LOG_LEVEL=%s%s, GHL quota pacing lifted (GATEWAY_RATE_LIMIT_BURST/DAILY=1e9)", o.SchemaTTL, o.LogLevel, envNote(o.GatewayEnv))
 	p("- bare proxy: `go build ./bench/cmd/bareproxy` (net/http/httputil.ReverseProxy), a separate process like the gateway; the same proxy also runs inside the bench process (\"bare proxy in bench process\", for reference); load generator, lean upstream and that in-process proxy share the bench process; everything shares the same %d CPUs", r.Machine.CPUs)
 	p("")
 
@@ -143,7 +143,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 
 	p("### Gateway cost: CPU per call and memory")
 	p("")
-	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included), its heap allocations per call (`go_memstats_mallocs_total` from its /metrics, read around each slice; the scrape's own allocations taken off) the CPU per call of the bare proxy process (the floor of a hop, measured the same way) and, for the proxy in the bench process, the extra CPU of the bench process over a direct call. RSS is the largest VmRSS sampled every 50 ms during the cells; it is sticky (the Go runtime returns freed memory to the OS slowly), so a cell after an overloaded one inherits its memory: see the memory phase below for clean figures.")
+	p("CPU per call of the gateway process (from /proc/<pid>/stat, warm-up calls included), its heap allocations per call (`go_memstats_mallocs_total` from its /metrics, read around each slice; the scrape's own allocations taken off), the CPU per call of the bare proxy process (the floor of a hop, measured the same way) and, for the proxy in the bench process, the extra CPU of the bench process over a direct call. RSS is the largest VmRSS sampled every 50 ms during the REST and gRPC cells of the row, on the row's own gateway process (one per operation and load).")
 	p("")
 	p("| operation | load | gateway CPU / call, REST | gateway CPU / call, gRPC | bare proxy process CPU / call | in-process proxy hop CPU / call | gateway heap allocations / call, REST / gRPC | gateway RSS peak |")
 	p("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -178,7 +178,7 @@ func (r *Results) Markdown(w io.Writer, command string) {
 		p("| %v | %s |", op, strings.Join(cols, " | "))
 	}
 	p("")
-	p("Largest VmHWM (peak RSS) of the matrix's gateway processes (one per operation): %s.", mib(r.GatewayHWM))
+	p("Largest VmHWM (peak RSS) of the matrix's gateway processes (one per operation and load): %s.", mib(r.GatewayHWM))
 	p("")
 
 	if m := r.Memory; m != nil && len(m.Rows) > 0 {

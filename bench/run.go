@@ -423,12 +423,13 @@ func runSlice(ctx context.Context, o Options, gw *Gateway, up *Upstream, px *Pro
 	c.Add(s)
 }
 
-// matrix measures every cell. Each operation runs on a fresh gateway
-// process (gw for the first; the one running at the end is returned), so
-// an overloaded operation (list 100 records at 1,000 req/s: hundreds of
-// big answers in flight, a heap of hundreds of MiB) cannot spill its
-// garbage collection and page faults into another operation's cells.
-// Within an operation the targets are interleaved round by round.
+// matrix measures every cell. Each (operation, load) pair runs on a fresh
+// gateway process (gw for the first; the one running at the end is
+// returned), so an overloaded pair (list 100 records at 1,000 req/s:
+// hundreds of big answers in flight, a heap of hundreds of MiB) cannot
+// spill its garbage collection and page faults into other cells, and each
+// pair's RSS is its own. Within a pair the five ways are interleaved
+// round by round.
 func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts GatewayOptions, up *Upstream, cl *clients, conn func() string) (*Gateway, error) {
 	for _, m := range res.Modes {
 		for _, op := range o.Ops {
@@ -440,32 +441,33 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts Ga
 	slice := o.Duration / time.Duration(o.Rounds)
 	total := time.Duration(len(res.Modes)*len(o.Ops)*len(Targets)) * (o.Duration + time.Duration(o.Rounds)*o.Warmup)
 	o.logf("matrix: %d cells x %v (%d rounds of %v), about %v", len(res.Cells), o.Duration, o.Rounds, slice, total.Round(time.Second))
-	for i, op := range o.Ops {
-		if i > 0 {
-			_, hwm, _ := ProcMem(gw.Pid())
-			res.GatewayHWM = max(res.GatewayHWM, hwm)
-			gw.Stop()
-			var err error
-			if gw, err = StartGateway(ctx, gwOpts); err != nil {
-				return nil, err
-			}
-			if err := cl.attach(gw); err != nil {
-				return gw, err
-			}
-			for _, t := range []Target{TREST, TGRPC} {
-				for range 3 {
-					if err := cl.call(op, t, conn)(ctx); err != nil {
-						return gw, fmt.Errorf("warm-up %v via %v: %w", op, t, err)
+	first := true
+	for _, op := range o.Ops {
+		for _, m := range res.Modes {
+			if !first {
+				_, hwm, _ := ProcMem(gw.Pid())
+				res.GatewayHWM = max(res.GatewayHWM, hwm)
+				gw.Stop()
+				var err error
+				if gw, err = StartGateway(ctx, gwOpts); err != nil {
+					return nil, err
+				}
+				if err := cl.attach(gw); err != nil {
+					return gw, err
+				}
+				for _, t := range []Target{TREST, TGRPC} {
+					for range 3 {
+						if err := cl.call(op, t, conn)(ctx); err != nil {
+							return gw, fmt.Errorf("warm-up %v via %v: %w", op, t, err)
+						}
 					}
 				}
 			}
-		}
-		o.logf("%v: gateway pid %d", op, gw.Pid())
-		for round := range o.Rounds {
-			// Rotate the target order every round so that no target always
-			// runs first (or right after a heavy one).
-			targets := append(slices.Clone(Targets[round%len(Targets):]), Targets[:round%len(Targets)]...)
-			for _, m := range res.Modes {
+			first = false
+			for round := range o.Rounds {
+				// Rotate the target order every round so that no target
+				// always runs first (or right after a heavy one).
+				targets := append(slices.Clone(Targets[round%len(Targets):]), Targets[:round%len(Targets)]...)
 				for _, t := range targets {
 					if ctx.Err() != nil {
 						return gw, ctx.Err()
@@ -473,7 +475,7 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts Ga
 					runSlice(ctx, o, gw, up, cl.proxy, cl.call(op, t, conn), t, m, slice, res.Cells[CellKey{op, t, m}])
 				}
 			}
-			o.logf("%v: round %d/%d done", op, round+1, o.Rounds)
+			o.logf("%v at %v done (gateway pid %d)", op, m, gw.Pid())
 		}
 	}
 	_, hwm, _ := ProcMem(gw.Pid())
