@@ -164,15 +164,21 @@ func (g *Gateway) Stop() {
 		return
 	}
 	g.stopOnce.Do(func() {
-		_ = g.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-g.exited:
-		case <-time.After(10 * time.Second):
-			_ = g.cmd.Process.Kill()
-			<-g.exited
-		}
+		terminate(g.cmd, g.exited, 10*time.Second)
 		g.log.Close()
 	})
+}
+
+// terminate sends cmd's process SIGTERM and waits until exited is closed,
+// killing the process if it is still running after grace.
+func terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
 }
 
 // randomKey returns a random API key for GATEWAY_BOOTSTRAP_API_KEY.

@@ -102,13 +102,5 @@ func StartProxyProcess(ctx context.Context, bin, upstreamURL string, idleConns i
 
 // Stop ends the proxy process (SIGTERM, then SIGKILL after 5s).
 func (p *ProxyProcess) Stop() {
-	p.stopOnce.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.exited:
-		case <-time.After(5 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
-	})
+	p.stopOnce.Do(func() { terminate(p.cmd, p.exited, 5*time.Second) })
 }
