@@ -158,6 +158,21 @@ func ghlHeaders(h http.Header) {
 	h.Set("Accept", "application/json")
 }
 
+// warm makes each operation three times through each target (schema
+// cache, connection pools) and checks that it works.
+func (c *clients) warm(ctx context.Context, ops []Op, targets []Target, conn func() string) error {
+	for _, op := range ops {
+		for _, t := range targets {
+			for range 3 {
+				if err := c.call(op, t, conn)(ctx); err != nil {
+					return fmt.Errorf("warm-up %v via %v: %w", op, t, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // call returns the Call of op against target; conn picks the connection id
 // of each crmgate call.
 func (c *clients) call(op Op, t Target, conn func() string) Call {

@@ -306,14 +306,8 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	defer cl.close()
 	one := func() string { return conn0 }
 	// Warm every path (schema cache, connection pools) and check it works.
-	for _, op := range Ops {
-		for _, t := range Targets {
-			for range 3 {
-				if err := cl.call(op, t, one)(ctx); err != nil {
-					return nil, fmt.Errorf("warm-up %v via %v: %w", op, t, err)
-				}
-			}
-		}
+	if err := cl.warm(ctx, Ops, Targets, one); err != nil {
+		return nil, err
 	}
 	res.SetupTook = time.Since(t0)
 	o.logf("gateway pid %d, upstream %s, bare proxy pid %d %s, in-process proxy %s, connection %s", gw.Pid(), up.URL, px.Pid(), px.URL, inproc.URL, conn0)
@@ -455,12 +449,8 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts Ga
 				if err := cl.attach(gw); err != nil {
 					return gw, err
 				}
-				for _, t := range []Target{TREST, TGRPC} {
-					for range 3 {
-						if err := cl.call(op, t, conn)(ctx); err != nil {
-							return gw, fmt.Errorf("warm-up %v via %v: %w", op, t, err)
-						}
-					}
+				if err := cl.warm(ctx, []Op{op}, []Target{TREST, TGRPC}, conn); err != nil {
+					return gw, err
 				}
 			}
 			first = false
@@ -660,12 +650,8 @@ func memoryPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpt
 		return err
 	}
 	one := func() string { return conn }
-	for _, op := range Ops {
-		for range 3 {
-			if err := cl.call(op, TREST, one)(ctx); err != nil {
-				return fmt.Errorf("warm-up %v: %w", op, err)
-			}
-		}
+	if err := cl.warm(ctx, Ops, []Target{TREST}, one); err != nil {
+		return err
 	}
 	m := &MemoryResult{Rate: slices.Max(o.Rates)}
 	res.Memory = m
@@ -719,12 +705,8 @@ func redisPhase(ctx context.Context, o Options, res *Results, gwOpts GatewayOpti
 		return err
 	}
 	o.logf("redis phase: gateway pid %d with %s", gw.Pid(), rd.URL)
-	for _, op := range o.Ops {
-		for range 3 {
-			if err := cl.call(op, TREST, conn)(ctx); err != nil {
-				return fmt.Errorf("warm-up %v with redis: %w", op, err)
-			}
-		}
+	if err := cl.warm(ctx, o.Ops, []Target{TREST}, conn); err != nil {
+		return fmt.Errorf("with redis: %w", err)
 	}
 	for _, op := range o.Ops {
 		for _, t := range []Target{TREST, TGRPC} {
