@@ -185,7 +185,7 @@ func (m *Metrics) ObserveRPC(transport, fullMethod, code string, d time.Duration
 
 // ObserveHTTP records one HTTP request (route: a pattern, never a path).
 func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
-	if status < 100 || status > 999 {
+	if !validStatus(status) {
 		status = 0 // statusLabel's "other": one series, so one cache entry
 	}
 	m.https.get(httpLabels{method, route, status}).observe(d)
@@ -324,8 +324,11 @@ func (m *Metrics) IdempotentReplay(_ context.Context, fullMethod string) {
 
 // statusLabel bounds an HTTP status to the three digits of a valid code.
 func statusLabel(code int) string {
-	if code < 100 || code > 999 {
+	if !validStatus(code) {
 		return "other"
 	}
 	return strconv.Itoa(code)
 }
+
+// validStatus tells whether code has the three digits of an HTTP status.
+func validStatus(code int) bool { return code >= 100 && code <= 999 }

@@ -15,9 +15,9 @@ import (
 // The syntax of names and ids: a byte loop, not a regexp (matching a
 // regexp was ~1% of a get record's CPU, for two ids per call).
 var (
-	objectName = syntax{first: charset("az"), rest: charset("az", "09", "_"), max: 64}              // ^[a-z][a-z0-9_]{0,63}$
-	idName     = syntax{first: charset("az", "AZ", "09", "_", "-"), max: 128}                       // ^[A-Za-z0-9_-]{1,128}$
-	propName   = syntax{first: charset("az", "AZ"), rest: charset("az", "AZ", "09", "_"), max: 100} // ^[A-Za-z][A-Za-z0-9_]{0,99}$
+	objectName = syntax{first: charset("az"), rest: charset("az", "09", "_"), max: 64}                                   // ^[a-z][a-z0-9_]{0,63}$
+	idName     = syntax{first: charset("az", "AZ", "09", "_", "-"), rest: charset("az", "AZ", "09", "_", "-"), max: 128} // ^[A-Za-z0-9_-]{1,128}$
+	propName   = syntax{first: charset("az", "AZ"), rest: charset("az", "AZ", "09", "_"), max: 100}                      // ^[A-Za-z][A-Za-z0-9_]{0,99}$
 )
 
 // asciiSet is a set of ASCII bytes, a bit each.
@@ -37,8 +37,7 @@ func charset(ranges ...string) asciiSet {
 
 func (s *asciiSet) has(c byte) bool { return c < 128 && s[c>>6]&(1<<(c&63)) != 0 }
 
-// syntax is a name of 1 to max bytes: one of first, then any of rest (rest
-// empty: first again).
+// syntax is a name of 1 to max bytes: one of first, then any of rest.
 type syntax struct {
 	first, rest asciiSet
 	max         int
@@ -48,12 +47,8 @@ func (x *syntax) match(v string) bool {
 	if v == "" || len(v) > x.max || !x.first.has(v[0]) {
 		return false
 	}
-	rest := &x.rest
-	if *rest == (asciiSet{}) {
-		rest = &x.first
-	}
 	for i := 1; i < len(v); i++ {
-		if !rest.has(v[i]) {
+		if !x.rest.has(v[i]) {
 			return false
 		}
 	}
