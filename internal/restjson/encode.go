@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -29,9 +30,9 @@ const (
 type encoder struct {
 	b  []byte
 	ok bool
-	// keys is scratch space for sorting Struct keys; nested Structs use
-	// the part after their parent's keys.
-	keys []string
+	// fields is scratch space for sorting a Struct's fields by key;
+	// nested Structs use the part after their parent's fields.
+	fields []field
 }
 
 func (e *encoder) reset() {
@@ -204,26 +205,30 @@ func orNull[T any](e *encoder, x *T, write func(*encoder, *T)) {
 // structValue appends s as a JSON object with its keys in byte order, as
 // protojson sorts map keys.
 func (e *encoder) structValue(s *structpb.Struct) {
-	fields := s.GetFields()
-	start := len(e.keys)
-	for k := range fields {
-		e.keys = append(e.keys, k)
+	start := len(e.fields)
+	for k, v := range s.GetFields() {
+		e.fields = append(e.fields, field{k, v})
 	}
-	end := len(e.keys)
-	slices.Sort(e.keys[start:end])
+	end := len(e.fields)
+	slices.SortFunc(e.fields[start:end], func(a, b field) int { return strings.Compare(a.key, b.key) })
 	e.b = append(e.b, '{')
 	for i := start; i < end && e.ok; i++ {
 		if i > start {
 			e.b = append(e.b, ',')
 		}
-		k := e.keys[i]
-		e.string(k)
+		e.string(e.fields[i].key)
 		e.b = append(e.b, ':')
-		e.value(fields[k])
+		e.value(e.fields[i].value)
 	}
 	e.b = append(e.b, '}')
-	clear(e.keys[start:end])
-	e.keys = e.keys[:start]
+	clear(e.fields[start:end])
+	e.fields = e.fields[:start]
+}
+
+// field is one entry of a Struct.
+type field struct {
+	key   string
+	value *structpb.Value
 }
 
 // value appends one google.protobuf.Value.

@@ -150,11 +150,15 @@ func BenchmarkRecordToProto(b *testing.B) {
 // benchListResponse is ListRecords' answer for a page of 100 records.
 func benchListResponse() *crmv1.ListRecordsResponse {
 	r := benchRecord()
-	out := &crmv1.ListRecordsResponse{NextCursor: encodeCursor("conn_ghl_0123456789abcdef", "records:pet", "", "eyJhIjpbMTcwMDAwMDAwMDAwMCwiNmIwMmQ3ZDljYzc3MzU4ZDc3MjBiZGEyIl0sIm4iOjEwMH0"), HasNextPage: true}
-	for range 100 {
-		out.Items = append(out.Items, recordToProto(r, false))
+	page := make([]crm.Record, 100)
+	for i := range page {
+		page[i] = r
 	}
-	return out
+	return &crmv1.ListRecordsResponse{
+		Items:       records(page, false),
+		NextCursor:  encodeCursor("conn_ghl_0123456789abcdef", "records:pet", "", "eyJhIjpbMTcwMDAwMDAwMDAwMCwiNmIwMmQ3ZDljYzc3MzU4ZDc3MjBiZGEyIl0sIm4iOjEwMH0"),
+		HasNextPage: true,
+	}
 }
 
 // BenchmarkListPageToProto converts a page of 100 records (ListRecords).
@@ -166,10 +170,7 @@ func BenchmarkListPageToProto(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		out := &crmv1.ListRecordsResponse{Items: make([]*crmv1.Record, 0, len(page))}
-		for _, rec := range page {
-			out.Items = append(out.Items, recordToProto(rec, false))
-		}
+		_ = &crmv1.ListRecordsResponse{Items: records(page, false)}
 	}
 }
 

@@ -188,11 +188,7 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &crmv1.ListRecordsResponse{Items: make([]*crmv1.Record, 0, len(pg.Items)), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}
-	for _, r := range pg.Items {
-		out.Items = append(out.Items, recordToProto(r, req.GetIncludeRawData()))
-	}
-	return out, nil
+	return &crmv1.ListRecordsResponse{Items: records(pg.Items, req.GetIncludeRawData()), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}, nil
 }
 
 // SearchRecords implements CrmService.
@@ -204,11 +200,7 @@ func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsReq
 	if err != nil {
 		return nil, err
 	}
-	out := &crmv1.SearchRecordsResponse{Items: make([]*crmv1.Record, 0, len(pg.Items)), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: pg.Total}
-	for _, r := range pg.Items {
-		out.Items = append(out.Items, recordToProto(r, req.GetIncludeRawData()))
-	}
-	return out, nil
+	return &crmv1.SearchRecordsResponse{Items: records(pg.Items, req.GetIncludeRawData()), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: pg.Total}, nil
 }
 
 // CreateRelation implements CrmService.

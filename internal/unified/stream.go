@@ -53,11 +53,8 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 			return notFound(err, "object %q not found", object)
 		}
 		msg := &crmv1.StreamRecordsResponse{
-			Items:      make([]*crmv1.Record, 0, len(pg.Items)),
+			Items:      records(pg.Items, raw),
 			NextCursor: encodeCursor(c.connID, target, "", pg.NextCursor),
-		}
-		for _, r := range pg.Items {
-			msg.Items = append(msg.Items, recordToProto(r, raw))
 		}
 		if err := stream.Send(msg); err != nil {
 			return err

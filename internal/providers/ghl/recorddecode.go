@@ -207,7 +207,8 @@ func foldsTo(key []byte, names ...string) bool {
 		}
 	}
 	for _, n := range names {
-		if strings.EqualFold(string(key), n) {
+		// Both are ASCII here, so only keys of the same length fold.
+		if len(key) == len(n) && strings.EqualFold(string(key), n) {
 			return true
 		}
 	}
@@ -428,7 +429,7 @@ func (d *fastDecoder) number() (float64, bool) {
 	if !d.scanNumber() {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
+	f, err := strconv.ParseFloat(d.s[start:d.i], 64)
 	return f, err == nil
 }
 

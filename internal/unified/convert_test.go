@@ -1,0 +1,132 @@
+package unified
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/crm"
+)
+
+// reference is what a record's proto must be: structpb's own
+// constructors, message by message (validUTF8 aside, which structpb
+// refuses instead of repairing).
+func reference(t *testing.T, r crm.Record, raw bool) *crmv1.Record {
+	t.Helper()
+	props, err := structpb.NewStruct(orEmpty(r.Properties))
+	if err != nil {
+		t.Fatalf("reference struct: %v", err)
+	}
+	out := &crmv1.Record{
+		Id: r.ID, ObjectName: r.ObjectName, Properties: props,
+		OwnerIds: r.OwnerIDs, FollowerIds: r.FollowerIDs,
+	}
+	if !r.CreatedAt.IsZero() {
+		out.CreatedAt = timestamppb.New(r.CreatedAt)
+	}
+	if !r.UpdatedAt.IsZero() {
+		out.UpdatedAt = timestamppb.New(r.UpdatedAt)
+	}
+	if raw && len(r.Raw) > 0 {
+		var m map[string]any
+		if err := json.Unmarshal(r.Raw, &m); err != nil {
+			t.Fatalf("reference raw: %v", err)
+		}
+		if out.RawData, err = structpb.NewStruct(m); err != nil {
+			t.Fatalf("reference raw struct: %v", err)
+		}
+	}
+	return out
+}
+
+// TestRecordsBuilder checks the block builder against structpb on records
+// of every value kind, on pages long enough to span several blocks (512
+// values each at most) and lists longer than the shared element slices.
+func TestRecordsBuilder(t *testing.T) {
+	long := make([]any, 100) // > 64: its own element slice
+	for i := range long {
+		long[i] = float64(i)
+	}
+	at := time.Date(2026, 11, 22, 11, 54, 1, 264_000_000, time.UTC)
+	record := func(i int) crm.Record {
+		return crm.Record{
+			ID: fmt.Sprintf("rec_%03d", i), ObjectName: "pet",
+			Properties: map[string]any{
+				"name":   fmt.Sprintf("Rex %d", i),
+				"age":    float64(i),
+				"ok":     i%2 == 0,
+				"none":   nil,
+				"price":  map[string]any{"currency": "default", "value": 120.5},
+				"tags":   []any{"friendly", fmt.Sprint(i), []any{}, map[string]any{}},
+				"nested": map[string]any{"a": map[string]any{"b": []any{nil, true, -0.5}}},
+			},
+			OwnerIDs: []string{"u1"}, FollowerIDs: []string{},
+			CreatedAt: at, UpdatedAt: at.Add(time.Duration(i) * time.Second),
+			Raw: json.RawMessage(fmt.Sprintf(`{"id":"rec_%03d","properties":{"n":%d}}`, i, i)),
+		}
+	}
+	cases := []struct {
+		name string
+		page []crm.Record
+		raw  bool
+	}{
+		{"empty page", nil, false},
+		{"one record", []crm.Record{record(0)}, false},
+		{"record without properties or times", []crm.Record{{ID: "r", ObjectName: "pet"}}, false},
+		{"long list", []crm.Record{{ID: "r", ObjectName: "pet", Properties: map[string]any{"l": long}}}, false},
+		{"page of 100", nil, false},
+		{"page of 100 with raw data", nil, true},
+	}
+	for i := range 100 {
+		cases[4].page = append(cases[4].page, record(i))
+	}
+	cases[5].page = cases[4].page
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := records(tc.page, tc.raw)
+			if len(got) != len(tc.page) {
+				t.Fatalf("got %d records, want %d", len(got), len(tc.page))
+			}
+			for i, r := range tc.page {
+				want := reference(t, r, tc.raw)
+				if !proto.Equal(got[i], want) {
+					t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
+				}
+				if one := recordToProto(r, tc.raw); !proto.Equal(one, want) {
+					t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
+				}
+			}
+			// Messages from one builder share blocks, not values: changing
+			// one record's properties leaves the others as they were.
+			if len(got) > 1 {
+				got[0].GetProperties().GetFields()["name"].Kind = &structpb.Value_StringValue{StringValue: "changed"}
+				got[0].GetProperties().GetFields()["tags"].GetListValue().Values[0] = structpb.NewBoolValue(false)
+				if !proto.Equal(got[1], reference(t, tc.page[1], tc.raw)) {
+					t.Fatalf("record 1 changed with record 0: %v", got[1])
+				}
+			}
+		})
+	}
+}
+
+// TestRecordsBuilderRepairsUTF8 checks that invalid UTF-8 in keys and
+// strings is replaced, as protobuf strings must be valid.
+func TestRecordsBuilderRepairsUTF8(t *testing.T) {
+	got := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
+	want, err := structpb.NewStruct(map[string]any{"k\uFFFD": "v\uFFFD", "l": []any{"\uFFFD"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got.GetProperties(), want) {
+		t.Fatalf("got %v, want %v", got.GetProperties(), want)
+	}
+	if _, err := proto.Marshal(got); err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+}
