@@ -90,5 +90,6 @@ fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
 fuzz ./internal/unified FuzzSyntax
 fuzz ./internal/restjson FuzzMarshal
+fuzz ./internal/grpccodec FuzzMarshal
 fuzz ./internal/telemetry FuzzRPCLine
 echo "all fuzz targets ran clean"

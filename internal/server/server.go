@@ -35,6 +35,7 @@ import (
 	"github.com/crmgate/crmgate/gen/openapi"
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/grpccodec"
 	"github.com/crmgate/crmgate/internal/restjson"
 	"github.com/crmgate/crmgate/internal/telemetry"
 )
@@ -112,6 +113,13 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// request is at most MaxBodyBytes.
 		grpc.InitialWindowSize(flowWindow(cfg.MaxBodyBytes)),
 		grpc.InitialConnWindowSize(flowWindow(cfg.MaxBodyBytes)),
+		// Record-bearing answers are written by a hand-written protobuf
+		// encoder (proto.Marshal's bytes; what it cannot match, and all
+		// else, goes to grpc-go's codec):
+		// grpc-go's codec took 42% of a list call's CPU, ~500 µs and
+		// 2,401 allocations for a page of 100 records; the encoder takes
+		// ~72 µs and 1 (BenchmarkMarshalListPage in internal/grpccodec).
+		grpc.ForceServerCodecV2(grpccodec.New(log)),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
 		tracingServerOption(cfg.Tracing),
