@@ -1,6 +1,7 @@
 package ghl
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -328,6 +329,16 @@ func (d *fastDecoder) array(elem func() bool) bool {
 func (d *fastDecoder) rawString() (s []byte, esc, ok bool) {
 	d.i++ // opening quote
 	start := d.i
+	// Eight bytes at a time while none is a quote, a backslash or a
+	// control character (ids, timestamps, names: most strings end within
+	// a few words); the byte loop below takes over from the first one.
+	for d.i+8 <= len(d.b) {
+		w := binary.LittleEndian.Uint64(d.b[d.i:])
+		if special(w) {
+			break
+		}
+		d.i += 8
+	}
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
@@ -363,6 +374,20 @@ func (d *fastDecoder) rawString() (s []byte, esc, ok bool) {
 		}
 	}
 	return nil, false, false
+}
+
+// special tells whether any byte of w is '"', '\\' or below 0x20 (the
+// classic has-zero-byte test on w itself and on w with '"' and '\\' made
+// zero; it can report a byte above 0x80 too, which only costs the byte
+// loop a look).
+func special(w uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	quote := w ^ ('"' * ones)
+	slash := w ^ ('\\' * ones)
+	return ((w-0x20*ones)|(quote-ones)|(slash-ones))&highs != 0
 }
 
 // str reads a string value as encoding/json decodes it.
