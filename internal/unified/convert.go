@@ -42,7 +42,8 @@ func (b *builder) rawStruct(raw json.RawMessage, include bool) *structpb.Struct 
 // two allocations (the Value and its oneof wrapper), the largest part of a
 // list's allocations and so of its garbage-collection cost. A block stays
 // alive while any message in it does, which is the whole answer's
-// lifetime. The zero builder is ready; it is not safe for concurrent use.
+// lifetime. sizeFor sizes the first blocks from the records to convert.
+// The zero builder is ready; it is not safe for concurrent use.
 type builder struct {
 	values  block[structpb.Value]
 	strs    block[structpb.Value_StringValue]
@@ -55,33 +56,108 @@ type builder struct {
 	lvs     block[structpb.ListValue]
 	records block[crmv1.Record]
 	stamps  block[timestamppb.Timestamp]
-	elems   []*structpb.Value
+	elems   []*structpb.Value // list elements, carved by elemSlice
+	// elemsNext is the size of the next elems block.
+	elemsNext int
 }
 
-// block hands out zero Ts from blocks that double from 8 to 512.
+// block hands out zero Ts from blocks of next items (8 when unset);
+// after a block, the next is twice as large, within 8 and 512.
 type block[T any] struct {
 	free []T
-	n    int
+	next int
 }
 
 func (k *block[T]) take() *T {
 	if len(k.free) == 0 {
-		k.n = min(512, max(8, 2*k.n))
-		k.free = make([]T, k.n)
+		n := k.next
+		if n <= 0 {
+			n = 8
+		}
+		k.free = make([]T, n)
+		k.next = min(512, max(8, 2*n))
 	}
 	p := &k.free[0]
 	k.free = k.free[1:]
 	return p
 }
 
+// sizeFor sizes the first blocks for n records shaped like r: a single
+// record gets one block of each kind of message it holds, of the size it
+// needs, and a page of records alike one block of each kind (a larger
+// record later takes further blocks).
+func (b *builder) sizeFor(r crm.Record, n int) {
+	var c counts
+	c.structs++ // the properties
+	c.object(r.Properties)
+	b.values.next = n * c.values
+	b.strs.next = n * c.strs
+	b.nums.next = n * c.nums
+	b.bools.next = n * c.bools
+	b.nulls.next = n * c.nulls
+	b.inner.next = n * c.inner
+	b.lists.next = n * c.lists
+	b.structs.next = n * c.structs
+	b.lvs.next = n * c.lists
+	b.records.next = n
+	b.stamps.next = 2 * n
+	b.elemsNext = n * c.elems
+}
+
+// counts are the messages a JSON-shaped value becomes.
+type counts struct {
+	values, strs, nums, bools, nulls, inner, lists, structs, elems int
+}
+
+func (c *counts) object(m map[string]any) {
+	for _, v := range m {
+		c.value(v)
+	}
+}
+
+func (c *counts) value(v any) {
+	c.values++
+	switch x := v.(type) {
+	case nil:
+		c.nulls++
+	case string:
+		c.strs++
+	case bool:
+		c.bools++
+	case float64:
+		c.nums++
+	case map[string]any:
+		c.inner++
+		c.structs++
+		c.object(x)
+	case []any:
+		c.lists++
+		if len(x) <= maxSharedElems {
+			c.elems += len(x)
+		}
+		for _, e := range x {
+			c.value(e)
+		}
+	}
+}
+
+// maxSharedElems is the longest list whose elements come from the shared
+// elems block; a longer one gets a slice of its own.
+const maxSharedElems = 64
+
 // elemSlice returns a slice of n Value pointers (capacity n, so appending
 // to it never reaches a neighbour).
 func (b *builder) elemSlice(n int) []*structpb.Value {
-	if n > 64 {
+	if n > maxSharedElems {
 		return make([]*structpb.Value, n)
 	}
 	if len(b.elems) < n {
-		b.elems = make([]*structpb.Value, max(n, 256))
+		size := max(n, b.elemsNext)
+		if b.elemsNext <= 0 {
+			size = max(n, 16)
+		}
+		b.elems = make([]*structpb.Value, size)
+		b.elemsNext = min(256, max(16, 2*size))
 	}
 	out := b.elems[:n:n]
 	b.elems = b.elems[n:]
@@ -231,6 +307,7 @@ func optionsFromProto(in []*crmv1.Option) []crm.Option {
 // recordToProto converts one record; a page's records share a builder.
 func recordToProto(r crm.Record, raw bool) *crmv1.Record {
 	var b builder
+	b.sizeFor(r, 1)
 	return b.record(r, raw)
 }
 
@@ -250,6 +327,9 @@ func (b *builder) record(r crm.Record, raw bool) *crmv1.Record {
 // records converts a page; its records share one builder.
 func records(in []crm.Record, raw bool) []*crmv1.Record {
 	var b builder
+	if len(in) > 0 {
+		b.sizeFor(in[0], len(in))
+	}
 	out := make([]*crmv1.Record, len(in))
 	for i, r := range in {
 		out[i] = b.record(r, raw)
