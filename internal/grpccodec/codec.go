@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/protolayout"
 )
 
 const (
@@ -43,7 +44,7 @@ func New(log *slog.Logger) *Codec {
 
 // newCodec is New with the expected layouts as a parameter, so tests can
 // check what a mismatch does.
-func newCodec(log *slog.Logger, layouts []layout) *Codec {
+func newCodec(log *slog.Logger, layouts []protolayout.Layout) *Codec {
 	base := encoding.GetCodecV2(Name)
 	if c, ok := base.(*Codec); ok {
 		// A Codec registered in place of grpc-go's: delegate to what it

@@ -449,7 +449,7 @@ func TestLayouts(t *testing.T) {
 	}
 	// A mismatch turns the fast path off: everything goes to grpc-go.
 	layouts := fastLayouts()
-	layouts[6].fields = layouts[6].fields[:7] // as if Record had no raw_data
+	layouts[6].Fields = layouts[6].Fields[:7] // as if Record had no raw_data
 	var logged bytes.Buffer
 	c := newCodec(slog.New(slog.NewTextHandler(&logged, nil)), layouts)
 	if c.fast || !strings.Contains(logged.String(), "crmgate.crm.v1.Record") {

@@ -8,6 +8,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/crmgate/crmgate/internal/protolayout"
 )
 
 // maxPooledBuffer bounds the scratch buffer kept for reuse, so one huge
@@ -35,7 +37,7 @@ func New(log *slog.Logger) *Marshaler { return newMarshaler(log, fastLayouts()) 
 
 // newMarshaler is New with the expected layouts as a parameter, so tests
 // can check what a mismatch does.
-func newMarshaler(log *slog.Logger, layouts map[proto.Message][]string) *Marshaler {
+func newMarshaler(log *slog.Logger, layouts []protolayout.Layout) *Marshaler {
 	m := &Marshaler{
 		pb: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},

@@ -243,9 +243,9 @@ func TestLayouts(t *testing.T) {
 
 func TestLayoutMismatchTurnsFastPathOff(t *testing.T) {
 	layouts := fastLayouts()
-	for msg, want := range layouts {
-		if _, ok := msg.(*crmv1.Record); ok {
-			layouts[msg] = want[:len(want)-1] // as if raw_data were new
+	for i, l := range layouts {
+		if _, ok := l.Message.(*crmv1.Record); ok {
+			layouts[i].Fields = l.Fields[:len(l.Fields)-1] // as if raw_data were new
 		}
 	}
 	err := checkLayouts(layouts)
