@@ -86,23 +86,32 @@ func (k *block[T]) take() *T {
 // record gets one block of each kind of message it holds, of the size it
 // needs, and a page of records alike one block of each kind (a larger
 // record later takes further blocks).
+//
+// No first block is larger than maxFirstBlock items, so an unusually large
+// first record does not make the builder reserve that much for every
+// record of the page.
 func (b *builder) sizeFor(r crm.Record, n int) {
 	var c counts
 	c.structs++ // the properties
 	c.object(r.Properties)
-	b.values.next = n * c.values
-	b.strs.next = n * c.strs
-	b.nums.next = n * c.nums
-	b.bools.next = n * c.bools
-	b.nulls.next = n * c.nulls
-	b.inner.next = n * c.inner
-	b.lists.next = n * c.lists
-	b.structs.next = n * c.structs
-	b.lvs.next = n * c.lists
-	b.records.next = n
-	b.stamps.next = 2 * n
-	b.elemsNext = n * c.elems
+	first := func(per int) int { return min(n*per, maxFirstBlock) }
+	b.values.next = first(c.values)
+	b.strs.next = first(c.strs)
+	b.nums.next = first(c.nums)
+	b.bools.next = first(c.bools)
+	b.nulls.next = first(c.nulls)
+	b.inner.next = first(c.inner)
+	b.lists.next = first(c.lists)
+	b.structs.next = first(c.structs)
+	b.lvs.next = first(c.lists)
+	b.records.next = first(1)
+	b.stamps.next = first(2)
+	b.elemsNext = first(c.elems)
 }
+
+// maxFirstBlock bounds the blocks sizeFor asks for (a page of 100 records
+// of ~15 values each takes 1,500).
+const maxFirstBlock = 4096
 
 // counts are the messages a JSON-shaped value becomes.
 type counts struct {

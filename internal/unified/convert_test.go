@@ -87,6 +87,17 @@ func TestRecordsBuilder(t *testing.T) {
 		cases[4].page = append(cases[4].page, record(i))
 	}
 	cases[5].page = cases[4].page
+	// A first record far larger than the rest: its blocks are bounded
+	// (maxFirstBlock), the rest of the page still converts.
+	big := record(0)
+	for i := range 5000 {
+		big.Properties[fmt.Sprint("p", i)] = []any{fmt.Sprint(i), float64(i)}
+	}
+	cases = append(cases, struct {
+		name string
+		page []crm.Record
+		raw  bool
+	}{"large first record", []crm.Record{big, record(1), record(2)}, false})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := records(tc.page, tc.raw)
