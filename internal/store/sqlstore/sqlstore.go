@@ -105,7 +105,7 @@ func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring, log *s
 		log:     log.With("component", "sqlstore", "dialect", t.dialect.String()),
 		now:     func() time.Time { return time.Now() },
 	}
-	if err := db.PingContext(ctx); err != nil {
+	if err := ping(ctx, db, t.dialect); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", t.display, err)
 	}
@@ -222,6 +222,34 @@ func (s *Store) classify(err error) (violation, string) {
 	}
 	return noViolation, ""
 }
+
+// ping opens the first connection. For SQLite it tries again, for up to
+// busyWait, while the file answers SQLITE_BUSY: a connection's set-up
+// (journal_mode=WAL on a new file, or reading a WAL another connection is
+// recovering) can fail with SQLITE_BUSY without going through SQLite's
+// busy handler, as seen with eight stores opening one new file at once
+// (TestConcurrentOpen).
+func ping(ctx context.Context, db *sql.DB, d dialect) error {
+	deadline := time.Now().Add(busyWait)
+	delay := 5 * time.Millisecond
+	for {
+		err := db.PingContext(ctx)
+		var liteErr *sqlite.Error
+		if d != sqliteDialect || !errors.As(err, &liteErr) || liteErr.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().Add(delay).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 200*time.Millisecond)
+	}
+}
+
+// busyWait is how long ping waits out SQLITE_BUSY, as busy_timeout does
+// for statements (see sqliteParams).
+const busyWait = 5 * time.Second
 
 // conflict wraps store.ErrConflict for a unique violation.
 func conflict(what, constraint string) error {
