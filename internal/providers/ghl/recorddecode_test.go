@@ -2,7 +2,6 @@ package ghl
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"testing"
@@ -187,28 +186,4 @@ func BenchmarkRecordAnswer(b *testing.B) {
 			}
 		}
 	})
-}
-
-// TestSpecial checks the eight-byte test of the string scanner for every
-// byte value at every position: a quote, a backslash or a control
-// character is always found; other ASCII never is (bytes from 0x80 may
-// be, the byte loop then looks at them).
-func TestSpecial(t *testing.T) {
-	for pos := range 8 {
-		for v := range 256 {
-			w := []byte("abcdefgh")
-			w[pos] = byte(v)
-			got := special(binary.LittleEndian.Uint64(w))
-			switch {
-			case v == '"' || v == '\\' || v < 0x20:
-				if !got {
-					t.Errorf("byte %#x at %d: not found", v, pos)
-				}
-			case v < 0x80:
-				if got {
-					t.Errorf("byte %#x at %d: reported", v, pos)
-				}
-			}
-		}
-	}
 }

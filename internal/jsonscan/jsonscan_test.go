@@ -1,0 +1,95 @@
+package jsonscan
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// scanSeeds cover the grammar's corners; the fuzz target grows them.
+//
+//	go test ./internal/jsonscan -run '^$' -fuzz FuzzScanner -fuzztime 30s
+var scanSeeds = []string{
+	``, ` `, `null`, `true`, `false`, `nul`, `tru`, `0`, `-0`, `01`, `-`, `1.`, `.5`, `1e`, `1e+`, `1E-2`, `-12.5e-3`,
+	`1e308`, `1e309`, `-1e400`, `123456789012345678901234567890`,
+	`""`, `"a"`, `"\""`, `"\\"`, `"\/"`, `"\b\f\n\r\t"`, `"\u00e9"`, `"\uD83D\uDE00"`, `"\ud800"`, `"\x"`, `"\u12"`, `"\u12g4"`,
+	"\"a\x01\"", "\"\xff\"", "\"caf\xc3\xa9\"", `"abcdefghijklmnopqrstuvwxyz"`, `"abcdefg\"hij"`, `"unterminated`,
+	`{}`, `[]`, `{"a":1}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[1,]`, `[,1]`, `[1 2]`, ` [ 1 , { "x" : [ ] } ] `,
+	`{"a":{"b":[1,{"c":null}]},"d":"e"}`, `{"a":1}x`, `[1e999]`, `{"n":1e999}`,
+	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),
+	strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2),
+}
+
+func FuzzScanner(f *testing.F) {
+	for _, s := range scanSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkScan(t, s) })
+}
+
+func TestScanner(t *testing.T) {
+	for _, s := range scanSeeds {
+		checkScan(t, s)
+	}
+}
+
+// checkScan: Skip accepts exactly what json.Valid does, Check exactly
+// what json.Unmarshal into an interface value accepts, and Str and Number
+// decode as encoding/json does (within MaxDepth; deeper input may be
+// refused).
+func checkScan(t *testing.T, s string) {
+	t.Helper()
+	deep := strings.Count(s, "[")+strings.Count(s, "{") > MaxDepth
+	d := Scanner{S: s}
+	skipped := d.Skip(0) && d.End()
+	if valid := json.Valid([]byte(s)); skipped != valid && !(deep && valid) {
+		t.Errorf("Skip(%q) = %v, json.Valid %v", s, skipped, valid)
+	}
+	var v any
+	err := json.Unmarshal([]byte(s), &v)
+	d = Scanner{S: s}
+	if checked := d.Check(0) && d.End(); checked != (err == nil) && !(deep && err == nil) {
+		t.Errorf("Check(%q) = %v, json.Unmarshal: %v", s, checked, err)
+	}
+	d = Scanner{S: s}
+	switch d.Peek() {
+	case '"':
+		got, ok := d.Str()
+		if ok = ok && d.End(); ok != (err == nil) || ok && got != v {
+			t.Errorf("Str(%q) = %q, %v; encoding/json %q, %v", s, got, ok, v, err)
+		}
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		got, ok := d.Number()
+		if ok = ok && d.End(); ok != (err == nil) || ok && got != v {
+			t.Errorf("Number(%q) = %v, %v; encoding/json %v, %v", s, got, ok, v, err)
+		}
+	}
+}
+
+// TestSpecial checks the eight-byte test of the string scanner for every
+// byte value at every position: a quote, a backslash or a control
+// character is always found; other ASCII never is (bytes from 0x80 may
+// be, the byte loop then looks at them).
+func TestSpecial(t *testing.T) {
+	for pos := range 8 {
+		for v := range 256 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(v)
+			if load64(string(w), 0) != binary.LittleEndian.Uint64(w) {
+				t.Fatalf("load64 of %q", w)
+			}
+			got := special(binary.LittleEndian.Uint64(w))
+			switch {
+			case v == '"' || v == '\\' || v < 0x20:
+				if !got {
+					t.Errorf("byte %#x at %d: not found", v, pos)
+				}
+			case v < 0x80:
+				if got {
+					t.Errorf("byte %#x at %d: reported", v, pos)
+				}
+			}
+		}
+	}
+}
