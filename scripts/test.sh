@@ -83,12 +83,14 @@ fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5000x}" -ti
 fuzz ./internal/providers/ghl FuzzDecoders
 fuzz ./internal/providers/ghl FuzzClientAnswers
 fuzz ./internal/providers/ghl FuzzFastRecordDecoder
+fuzz ./internal/jsonscan FuzzScanner
 fuzz ./internal/unified FuzzRecordBody
 fuzz ./internal/unified FuzzSearchBody
 fuzz ./internal/unified FuzzSchemaBodies
 fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
 fuzz ./internal/unified FuzzSyntax
+fuzz ./internal/unified FuzzJSONStruct
 fuzz ./internal/restjson FuzzMarshal
 fuzz ./internal/grpccodec FuzzMarshal
 fuzz ./internal/telemetry FuzzRPCLine

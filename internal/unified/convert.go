@@ -11,6 +11,7 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/jsonscan"
 )
 
 func ts(t time.Time) *timestamppb.Timestamp {
@@ -25,6 +26,9 @@ func ts(t time.Time) *timestamppb.Timestamp {
 func (b *builder) rawStruct(raw json.RawMessage, include bool) *structpb.Struct {
 	if !include || len(raw) == 0 {
 		return nil
+	}
+	if s, ok := b.jsonStruct(string(raw)); ok {
+		return s
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -59,6 +63,11 @@ type builder struct {
 	elems   []*structpb.Value // list elements, carved by elemSlice
 	// elemsNext is the size of the next elems block.
 	elemsNext int
+	// members and stack hold the members and elements of the JSON
+	// objects and arrays jsonStruct is reading, so that each map and list
+	// is made once at its final size.
+	members []jsonMember
+	stack   []*structpb.Value
 }
 
 // block hands out zero Ts from blocks of next items (8 when unset);
@@ -92,8 +101,12 @@ func (k *block[T]) take() *T {
 // record of the page.
 func (b *builder) sizeFor(r crm.Record, n int) {
 	var c counts
-	c.structs++ // the properties
-	c.object(r.Properties)
+	if r.PropertiesJSON != "" {
+		c.jsonObject(&jsonscan.Scanner{S: r.PropertiesJSON}, 0)
+	} else {
+		c.structs++ // the properties
+		c.object(r.Properties)
+	}
 	first := func(per int) int { return min(n*per, maxFirstBlock) }
 	b.values.next = first(c.values)
 	b.strs.next = first(c.strs)
@@ -314,36 +327,45 @@ func optionsFromProto(in []*crmv1.Option) []crm.Option {
 }
 
 // recordToProto converts one record; a page's records share a builder.
-func recordToProto(r crm.Record, raw bool) *crmv1.Record {
+// It fails only when the adapter broke the record contract (properties
+// JSON that is not an object).
+func recordToProto(r crm.Record, raw bool) (*crmv1.Record, error) {
 	var b builder
 	b.sizeFor(r, 1)
 	return b.record(r, raw)
 }
 
-func (b *builder) record(r crm.Record, raw bool) *crmv1.Record {
+func (b *builder) record(r crm.Record, raw bool) (*crmv1.Record, error) {
+	props, err := b.properties(r)
+	if err != nil {
+		return nil, err
+	}
 	out := b.records.take()
 	out.Id = r.ID
 	out.ObjectName = r.ObjectName
-	out.Properties = b.toStruct(orEmpty(r.Properties))
+	out.Properties = props
 	out.OwnerIds = r.OwnerIDs
 	out.FollowerIds = r.FollowerIDs
 	out.CreatedAt = b.ts(r.CreatedAt)
 	out.UpdatedAt = b.ts(r.UpdatedAt)
 	out.RawData = b.rawStruct(r.Raw, raw)
-	return out
+	return out, nil
 }
 
 // records converts a page; its records share one builder.
-func records(in []crm.Record, raw bool) []*crmv1.Record {
+func records(in []crm.Record, raw bool) ([]*crmv1.Record, error) {
 	var b builder
 	if len(in) > 0 {
 		b.sizeFor(in[0], len(in))
 	}
 	out := make([]*crmv1.Record, len(in))
 	for i, r := range in {
-		out[i] = b.record(r, raw)
+		var err error
+		if out[i], err = b.record(r, raw); err != nil {
+			return nil, err
+		}
 	}
-	return out
+	return out, nil
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -19,7 +19,11 @@ import (
 // refuses instead of repairing).
 func reference(t *testing.T, r crm.Record, raw bool) *crmv1.Record {
 	t.Helper()
-	props, err := structpb.NewStruct(orEmpty(r.Properties))
+	m, err := r.PropertyMap()
+	if err != nil {
+		t.Fatalf("reference properties: %v", err)
+	}
+	props, err := structpb.NewStruct(m)
 	if err != nil {
 		t.Fatalf("reference struct: %v", err)
 	}
@@ -98,9 +102,32 @@ func TestRecordsBuilder(t *testing.T) {
 		page []crm.Record
 		raw  bool
 	}{"large first record", []crm.Record{big, record(1), record(2)}, false})
+	// Each page again with its properties as JSON, as an adapter that
+	// hands its provider's JSON through delivers them.
+	for _, tc := range cases {
+		var page []crm.Record
+		for _, r := range tc.page {
+			if r.Properties != nil {
+				js, err := json.Marshal(r.Properties)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Properties, r.PropertiesJSON = nil, string(js)
+			}
+			page = append(page, r)
+		}
+		cases = append(cases, struct {
+			name string
+			page []crm.Record
+			raw  bool
+		}{tc.name + " as JSON", page, tc.raw})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := records(tc.page, tc.raw)
+			got, err := records(tc.page, tc.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if len(got) != len(tc.page) {
 				t.Fatalf("got %d records, want %d", len(got), len(tc.page))
 			}
@@ -109,7 +136,7 @@ func TestRecordsBuilder(t *testing.T) {
 				if !proto.Equal(got[i], want) {
 					t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
 				}
-				if one := recordToProto(r, tc.raw); !proto.Equal(one, want) {
+				if one, err := recordToProto(r, tc.raw); err != nil || !proto.Equal(one, want) {
 					t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
 				}
 			}
@@ -129,7 +156,10 @@ func TestRecordsBuilder(t *testing.T) {
 // TestRecordsBuilderRepairsUTF8 checks that invalid UTF-8 in keys and
 // strings is replaced, as protobuf strings must be valid.
 func TestRecordsBuilderRepairsUTF8(t *testing.T) {
-	got := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
+	got, err := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want, err := structpb.NewStruct(map[string]any{"k\uFFFD": "v\uFFFD", "l": []any{"\uFFFD"}})
 	if err != nil {
 		t.Fatal(err)

@@ -74,19 +74,32 @@ func benchFullProps() map[string]any {
 	return p
 }
 
-// benchRecord is a record as the GHL adapter returns it.
+// benchRecord is a record as the GHL adapter returns it: its properties
+// handed through as JSON.
 func benchRecord() crm.Record {
 	var r struct {
-		Properties map[string]any `json:"properties"`
+		Properties json.RawMessage `json:"properties"`
 	}
 	if err := json.Unmarshal([]byte(benchRaw), &r); err != nil {
 		panic(err)
 	}
 	t := time.Date(2026, 11, 22, 11, 54, 1, 264_000_000, time.UTC)
 	return crm.Record{
-		ID: "6b02d7d9cc77358d7720bda2", ObjectName: "pet", Properties: r.Properties,
+		ID: "6b02d7d9cc77358d7720bda2", ObjectName: "pet", PropertiesJSON: string(r.Properties),
 		OwnerIDs: []string{}, FollowerIDs: []string{}, CreatedAt: t, UpdatedAt: t, Raw: json.RawMessage(benchRaw),
 	}
+}
+
+// benchRecordMap is benchRecord with its properties as a map (an adapter
+// that maps them, or GHL's TEXTBOX_LIST regrouping).
+func benchRecordMap() crm.Record {
+	r := benchRecord()
+	m, err := r.PropertyMap()
+	if err != nil {
+		panic(err)
+	}
+	r.Properties, r.PropertiesJSON = m, ""
+	return r
 }
 
 func BenchmarkValidateRecord(b *testing.B) {
@@ -132,19 +145,24 @@ func BenchmarkRecordInputFromProto(b *testing.B) {
 }
 
 func BenchmarkRecordToProto(b *testing.B) {
-	r := benchRecord()
-	b.Run("properties", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = recordToProto(r, false)
-		}
-	})
-	b.Run("with_raw_data", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			_ = recordToProto(r, true)
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		r    crm.Record
+		raw  bool
+	}{
+		{"properties", benchRecord(), false},
+		{"properties_map", benchRecordMap(), false},
+		{"with_raw_data", benchRecord(), true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := recordToProto(tc.r, tc.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // benchListResponse is ListRecords' answer for a page of 100 records.
@@ -154,23 +172,39 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 	for i := range page {
 		page[i] = r
 	}
+	items, err := records(page, false)
+	if err != nil {
+		panic(err)
+	}
 	return &crmv1.ListRecordsResponse{
-		Items:       records(page, false),
+		Items:       items,
 		NextCursor:  encodeCursor("conn_ghl_0123456789abcdef", "records:pet", "", "eyJhIjpbMTcwMDAwMDAwMDAwMCwiNmIwMmQ3ZDljYzc3MzU4ZDc3MjBiZGEyIl0sIm4iOjEwMH0"),
 		HasNextPage: true,
 	}
 }
 
-// BenchmarkListPageToProto converts a page of 100 records (ListRecords).
+// BenchmarkListPageToProto converts a page of 100 records (ListRecords),
+// their properties as JSON (as GHL's adapter hands them through) or as
+// maps.
 func BenchmarkListPageToProto(b *testing.B) {
-	r := benchRecord()
-	page := make([]crm.Record, 100)
-	for i := range page {
-		page[i] = r
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = &crmv1.ListRecordsResponse{Items: records(page, false)}
+	for _, tc := range []struct {
+		name string
+		r    crm.Record
+	}{{"json", benchRecord()}, {"map", benchRecordMap()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			page := make([]crm.Record, 100)
+			for i := range page {
+				page[i] = tc.r
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				items, err := records(page, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = &crmv1.ListRecordsResponse{Items: items}
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package unified
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
@@ -68,7 +69,11 @@ func (s *Service) CreateRecord(ctx context.Context, req *crmv1.CreateRecordReque
 	if err != nil {
 		return nil, inRequest(err, "record.")
 	}
-	return &crmv1.CreateRecordResponse{Record: recordToProto(r, false), Warnings: []string{}}, nil
+	out, err := recordToProto(r, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %q of %q was created, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
+	}
+	return &crmv1.CreateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
 // GetRecord implements CrmService.
@@ -91,7 +96,11 @@ func (s *Service) GetRecord(ctx context.Context, req *crmv1.GetRecordRequest) (*
 	if err != nil {
 		return nil, recordNotFound(err, req.GetObjectName(), req.GetId())
 	}
-	return &crmv1.GetRecordResponse{Record: recordToProto(r, req.GetIncludeRawData())}, nil
+	out, err := recordToProto(r, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
+	return &crmv1.GetRecordResponse{Record: out}, nil
 }
 
 // UpdateRecord implements CrmService.
@@ -121,7 +130,11 @@ func (s *Service) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordReque
 	if err != nil {
 		return nil, recordNotFound(inRequest(err, "record."), req.GetObjectName(), req.GetId())
 	}
-	return &crmv1.UpdateRecordResponse{Record: recordToProto(r, false), Warnings: []string{}}, nil
+	out, err := recordToProto(r, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %q of %q was updated, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
+	}
+	return &crmv1.UpdateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
 // DeleteRecord implements CrmService.
@@ -188,7 +201,11 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 	if err != nil {
 		return nil, err
 	}
-	return &crmv1.ListRecordsResponse{Items: records(pg.Items, req.GetIncludeRawData()), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}, nil
+	items, err := records(pg.Items, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
+	return &crmv1.ListRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}, nil
 }
 
 // SearchRecords implements CrmService.
@@ -200,7 +217,11 @@ func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsReq
 	if err != nil {
 		return nil, err
 	}
-	return &crmv1.SearchRecordsResponse{Items: records(pg.Items, req.GetIncludeRawData()), NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: pg.Total}, nil
+	items, err := records(pg.Items, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
+	return &crmv1.SearchRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: pg.Total}, nil
 }
 
 // CreateRelation implements CrmService.

@@ -52,8 +52,12 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 		if err != nil {
 			return notFound(err, "object %q not found", object)
 		}
+		items, err := records(pg.Items, raw)
+		if err != nil {
+			return err
+		}
 		msg := &crmv1.StreamRecordsResponse{
-			Items:      records(pg.Items, raw),
+			Items:      items,
 			NextCursor: encodeCursor(c.connID, target, "", pg.NextCursor),
 		}
 		if err := stream.Send(msg); err != nil {

@@ -96,12 +96,12 @@ func TestFakeDemoData(t *testing.T) {
 	if len(page.Items) == 0 {
 		t.Fatal("search Luna found nothing")
 	}
-	r := page.Items[0]
-	if _, ok := r.Properties["age"].(float64); !ok {
-		t.Errorf("age is %T", r.Properties["age"])
+	props := propsOf(t, page.Items[0])
+	if _, ok := props["age"].(float64); !ok {
+		t.Errorf("age is %T", props["age"])
 	}
-	if price, ok := r.Properties["price"].(map[string]any); !ok || price["currency"] != "default" {
-		t.Errorf("price %#v", r.Properties["price"])
+	if price, ok := props["price"].(map[string]any); !ok || price["currency"] != "default" {
+		t.Errorf("price %#v", props["price"])
 	}
 }
 
@@ -164,11 +164,12 @@ func TestFakeGHLSpecificTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]any{"a": "first", "b": "changed"}; !reflect.DeepEqual(got.Properties["boxes"], want) {
-		t.Errorf("boxes = %#v, want %#v", got.Properties["boxes"], want)
+	props := propsOf(t, got)
+	if want := map[string]any{"a": "first", "b": "changed"}; !reflect.DeepEqual(props["boxes"], want) {
+		t.Errorf("boxes = %#v, want %#v", props["boxes"], want)
 	}
-	if !reflect.DeepEqual(got.Properties["checks"], []any{"a"}) || got.Properties["radio"] != "b" {
-		t.Errorf("record %+v", got.Properties)
+	if !reflect.DeepEqual(props["checks"], []any{"a"}) || props["radio"] != "b" {
+		t.Errorf("record %+v", props)
 	}
 }
 
@@ -193,7 +194,7 @@ func TestFakeStandardObjects(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateRecord(account): %v", err)
 	}
-	if r.ObjectName != "account" || r.Properties["tier"] != "gold" {
+	if r.ObjectName != "account" || propsOf(t, r)["tier"] != "gold" {
 		t.Errorf("account record %+v", r)
 	}
 	if _, err := c.CreateRecord(ctx, "contact", crm.RecordInput{}); !errors.Is(err, crm.ErrUnsupported) {
@@ -231,4 +232,14 @@ func TestFakeAuthAndRateLimit(t *testing.T) {
 			t.Errorf("UpdateObject(contact): %v, want ErrUnsupported", err)
 		}
 	})
+}
+
+// propsOf is r's properties as the gateway reads them.
+func propsOf(t *testing.T, r crm.Record) map[string]any {
+	t.Helper()
+	m, err := r.PropertyMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

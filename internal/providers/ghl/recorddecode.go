@@ -12,6 +12,10 @@ import (
 // encoding/json scans such an answer three times (a json.Decoder copy and
 // scan, the RawMessage of each record, then the record itself) and
 // reflects over ghlRecord; this reads the bytes once into the same values.
+// Properties already in the neutral shape (no TEXTBOX_LIST keys to
+// regroup) are checked and handed through as JSON, crm.Record's
+// PropertiesJSON: the gateway builds its answer from them directly, and no
+// map[string]any of boxed values is made only to be read once.
 //
 // It is a fast path, not a second implementation: it succeeds only on
 // input where it gives exactly what encoding/json gives (the fuzz test
@@ -171,6 +175,12 @@ func (d *fastDecoder) record(r *ghlRecord) bool {
 			if d.Peek() != '{' {
 				return false
 			}
+			start := d.I
+			if d.neutralProperties() {
+				r.propsJSON = d.S[start:d.I]
+				return true
+			}
+			d.I = start
 			m, ok := d.anyObject(1)
 			r.Properties = m
 			return ok
@@ -199,6 +209,16 @@ func (d *fastDecoder) record(r *ghlRecord) bool {
 func (d *fastDecoder) object(field func(key string) bool) bool {
 	return d.Object(func(start, end int, esc bool) bool {
 		return !esc && field(d.S[start+1:end-1])
+	})
+}
+
+// neutralProperties reads a properties object that is already in the
+// neutral shape, to be handed through as JSON: no key holds a dot (the
+// TEXTBOX_LIST entries PropertiesFromGHL regroups) or an escape (which
+// could spell one), and every value decodes as encoding/json decodes it.
+func (d *fastDecoder) neutralProperties() bool {
+	return d.Object(func(start, end int, esc bool) bool {
+		return !esc && !strings.Contains(d.S[start+1:end-1], ".") && d.Check(1)
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/crmgate/crmgate/internal/crm"
 )
 
 // The one-pass record decoder must give exactly what encoding/json gives
@@ -74,6 +76,27 @@ func TestFastRecordDecoder(t *testing.T) {
 			t.Errorf("fast path refused %.200s", s)
 		}
 	}
+	// Neutral properties are handed through as JSON; dotted (TEXTBOX_LIST)
+	// or escaped keys are decoded into a map to be regrouped.
+	for _, tc := range []struct {
+		props   string
+		through bool
+	}{
+		{`{"name":"Rex","age":4,"price":{"currency":"default","value":50},"tags":["a"],"n":null}`, true},
+		{`{}`, true},
+		{`{"name":"Caf\u00e9 \"R\""}`, true},
+		{`{"boxes.a":"x","name":"Rex"}`, false},
+		{`{"boxes\u002ea":"x"}`, false},
+		{`{"n":1e999}`, false}, // encoding/json refuses it: no fast path at all
+	} {
+		r, _, ok := fastRecordAnswer([]byte(`{"record":{"id":"r1","properties":` + tc.props + `}}`))
+		if through := ok && r.propsJSON != ""; through != tc.through {
+			t.Errorf("%s: handed through %v, want %v (fast path %v, map %v)", tc.props, through, tc.through, ok, r.Properties)
+		}
+		if tc.through && r.propsJSON != tc.props {
+			t.Errorf("handed through %q, want %q", r.propsJSON, tc.props)
+		}
+	}
 }
 
 // checkFastRecord: when the fast path accepts a {"record"} answer, the
@@ -101,15 +124,49 @@ func checkFastRecord(t *testing.T, data []byte) {
 	if !bytes.Equal(raw, resp.Record) {
 		t.Errorf("%q: raw %q, encoding/json %q", data, raw, resp.Record)
 	}
-	if !reflect.DeepEqual(r, slow) {
+	if !reflect.DeepEqual(withPropertyMap(t, r), slow) {
 		t.Errorf("%q:\nfast %#v\nslow %#v", data, r, slow)
 	}
 	fr, ferr := recordFromDecoded("pet", r)
 	fr.Raw = raw
 	sr, _, serr := recordFromGHL("pet", resp.Record)
-	if (ferr == nil) != (serr == nil) || !reflect.DeepEqual(fr, sr) {
+	if (ferr == nil) != (serr == nil) || !reflect.DeepEqual(mappedProperties(t, fr), sr) {
 		t.Errorf("%q: mapped\nfast %#v, %v\nslow %#v, %v", data, fr, ferr, sr, serr)
 	}
+}
+
+// withPropertyMap is r with properties the decoder handed through as JSON
+// decoded the way encoding/json decodes them into ghlRecord.
+func withPropertyMap(t *testing.T, r ghlRecord) ghlRecord {
+	t.Helper()
+	if r.propsJSON == "" {
+		return r
+	}
+	if r.Properties != nil {
+		t.Fatalf("both a property map and JSON: %#v", r)
+	}
+	if err := json.Unmarshal([]byte(r.propsJSON), &r.Properties); err != nil {
+		t.Fatalf("properties handed through are not JSON encoding/json reads: %v: %q", err, r.propsJSON)
+	}
+	r.propsJSON = ""
+	return r
+}
+
+// mappedProperties is r with PropertiesJSON decoded into Properties.
+func mappedProperties(t *testing.T, r crm.Record) crm.Record {
+	t.Helper()
+	if r.PropertiesJSON == "" {
+		return r
+	}
+	if r.Properties != nil {
+		t.Fatalf("both a property map and JSON: %#v", r)
+	}
+	m, err := r.PropertyMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Properties, r.PropertiesJSON = m, ""
+	return r
 }
 
 // checkFastSearch: likewise for a search answer.
@@ -143,7 +200,7 @@ func checkFastSearch(t *testing.T, data []byte, raw bool) {
 		t.Fatalf("raw %v but %d raw records", raw, len(raws))
 	}
 	for i := range recs {
-		if typed.Records[i] == nil || !reflect.DeepEqual(recs[i], *typed.Records[i]) {
+		if typed.Records[i] == nil || !reflect.DeepEqual(withPropertyMap(t, recs[i]), *typed.Records[i]) {
 			t.Errorf("%q: record %d\nfast %#v\nslow %#v", data, i, recs[i], typed.Records[i])
 		}
 		if raw && !bytes.Equal(raws[i], resp.Records[i]) {

@@ -37,6 +37,9 @@ type ghlRecord struct {
 	CreatedAt   string          `json:"createdAt"`
 	UpdatedAt   string          `json:"updatedAt"`
 	SearchAfter json.RawMessage `json:"searchAfter"`
+	// propsJSON is set instead of Properties by the one-pass decoder when
+	// the properties are already neutral (see neutralProperties).
+	propsJSON string
 }
 
 // recordFromGHL maps one GHL record (raw JSON) of the neutral object name.
@@ -62,15 +65,20 @@ func recordFromDecoded(objectName string, r ghlRecord) (crm.Record, error) {
 	if r.ID == "" {
 		return crm.Record{}, errors.New("GHL record has no id")
 	}
-	return crm.Record{
+	rec := crm.Record{
 		ID:          r.ID,
 		ObjectName:  objectName,
-		Properties:  propertiesFromGHLOwned(r.Properties),
 		OwnerIDs:    r.Owner,
 		FollowerIDs: r.Followers,
 		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
-	}, nil
+	}
+	if r.propsJSON != "" {
+		rec.PropertiesJSON = r.propsJSON
+	} else {
+		rec.Properties = propertiesFromGHLOwned(r.Properties)
+	}
+	return rec, nil
 }
 
 // propertiesFromGHLOwned is PropertiesFromGHL for a map the caller owns:

@@ -502,7 +502,7 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 	if created.ObjectName != petObject {
 		t.Errorf("CreateRecord: object %q, want %s", created.ObjectName, petObject)
 	}
-	checkValues(t, "CreateRecord", created.Properties, props)
+	checkValues(t, "CreateRecord", created, props)
 
 	got, err := rr.GetRecord(ctx, petObject, created.ID)
 	if err != nil {
@@ -511,7 +511,7 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 	if got.ID != created.ID {
 		t.Errorf("GetRecord id %q, want %q", got.ID, created.ID)
 	}
-	checkValues(t, "GetRecord", got.Properties, props)
+	checkValues(t, "GetRecord", got, props)
 	if got.CreatedAt.IsZero() {
 		t.Error("GetRecord: no CreatedAt")
 	}
@@ -522,12 +522,12 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 		t.Fatalf("UpdateRecord: %v", err)
 	}
 	want := map[string]any{"name": "Buddy", "age": float64(4), "kind": "dog", "tags": []any{"x", "y"}}
-	checkValues(t, "UpdateRecord", updated.Properties, want)
+	checkValues(t, "UpdateRecord", updated, want)
 	got, err = rr.GetRecord(ctx, petObject, created.ID)
 	if err != nil {
 		t.Fatalf("GetRecord: %v", err)
 	}
-	checkValues(t, "GetRecord after update", got.Properties, want)
+	checkValues(t, "GetRecord after update", got, want)
 
 	if err := rw.DeleteRecord(ctx, petObject, created.ID); err != nil {
 		t.Fatalf("DeleteRecord: %v", err)
@@ -540,10 +540,20 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 	}
 }
 
-// checkValues compares record properties as neutral values: numbers by
-// value, multi-options as sets.
-func checkValues(t *testing.T, op string, got, want map[string]any) {
+// checkValues checks that r holds want's properties (maybe more), read
+// as the gateway reads them (from Properties or PropertiesJSON, of which
+// an adapter sets one), as neutral values: numbers by value, multi-options
+// as sets.
+func checkValues(t *testing.T, op string, r crm.Record, want map[string]any) {
 	t.Helper()
+	if r.Properties != nil && r.PropertiesJSON != "" {
+		t.Errorf("%s: record %q sets both Properties and PropertiesJSON", op, r.ID)
+	}
+	got, err := r.PropertyMap()
+	if err != nil {
+		t.Errorf("%s: %v", op, err)
+		return
+	}
 	for k, w := range want {
 		g, ok := got[k]
 		if !ok {
