@@ -64,10 +64,20 @@ func (d *Scanner) Literal(lit string) bool {
 	return false
 }
 
+// Kind tells what decoding a string token takes.
+type Kind uint8
+
+// The kinds of string token, from the cheapest to decode.
+const (
+	ASCII   Kind = iota // no escapes, only ASCII: its bytes are the string
+	Unicode             // no escapes, bytes from 0x80 (maybe invalid UTF-8)
+	Escaped             // holds escapes
+)
+
 // Object reads an object, calling field with each key's token
-// (S[start:end], quotes included; esc: it holds escapes) with the scanner
-// at the value, which field must consume.
-func (d *Scanner) Object(field func(start, end int, esc bool) bool) bool {
+// (S[start:end], quotes included) and kind with the scanner at the value,
+// which field must consume.
+func (d *Scanner) Object(field func(start, end int, kind Kind) bool) bool {
 	if d.Peek() != '{' {
 		return false
 	}
@@ -81,13 +91,13 @@ func (d *Scanner) Object(field func(start, end int, esc bool) bool) bool {
 			return false
 		}
 		start := d.I
-		esc, ok := d.RawString()
+		kind, ok := d.RawString()
 		end := d.I
 		if !ok || d.Peek() != ':' {
 			return false
 		}
 		d.I++
-		if !field(start, end, esc) {
+		if !field(start, end, kind) {
 			return false
 		}
 		switch d.Peek() {
@@ -130,14 +140,15 @@ func (d *Scanner) Array(elem func() bool) bool {
 }
 
 // RawString reads the string token at I (its opening quote checked by
-// the caller), validating it as JSON's scanner does; esc tells whether it
-// holds escapes.
-func (d *Scanner) RawString() (esc, ok bool) {
+// the caller), validating it as JSON's scanner does, and tells its kind.
+func (d *Scanner) RawString() (Kind, bool) {
 	s := d.S
 	i := d.I + 1 // opening quote
-	// Eight bytes at a time while none is a quote, a backslash or a
-	// control character (ids, timestamps, names: most strings end within
-	// a few words); the byte loop below takes over from the first one.
+	kind := ASCII
+	// Eight bytes at a time while none is a quote, a backslash, a control
+	// character or from 0x80 (ids, timestamps, names: most strings end
+	// within a few words); the byte loop below takes over from the first
+	// one.
 	for i+8 <= len(s) && !special(load64(s, i)) {
 		i += 8
 	}
@@ -146,35 +157,38 @@ func (d *Scanner) RawString() (esc, ok bool) {
 		switch {
 		case c == '"':
 			d.I = i + 1
-			return esc, true
+			return kind, true
 		case c < 0x20:
-			return false, false
+			return 0, false
+		case c >= 0x80:
+			kind = max(kind, Unicode)
+			i++
 		case c == '\\':
-			esc = true
+			kind = Escaped
 			if i+1 >= len(s) {
-				return false, false
+				return 0, false
 			}
 			switch s[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
 				if i+6 > len(s) {
-					return false, false
+					return 0, false
 				}
 				for j := i + 2; j < i+6; j++ {
 					if h := s[j]; !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return false, false
+						return 0, false
 					}
 				}
 				i += 6
 			default:
-				return false, false
+				return 0, false
 			}
 		default:
 			i++
 		}
 	}
-	return false, false
+	return 0, false
 }
 
 // load64 reads s[i:i+8] as a little-endian word (the compiler makes it
@@ -185,10 +199,9 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// special tells whether any byte of w is '"', '\\' or below 0x20 (the
-// classic has-zero-byte test on w itself and on w with '"' and '\\' made
-// zero; it can report a byte above 0x80 too, which only costs the byte
-// loop a look).
+// special tells whether any byte of w is '"', '\\', below 0x20 or from
+// 0x80 (the classic has-zero-byte test on w itself and on w with '"' and
+// '\\' made zero, and w's own high bits).
 func special(w uint64) bool {
 	const (
 		ones  = 0x0101010101010101
@@ -196,24 +209,24 @@ func special(w uint64) bool {
 	)
 	quote := w ^ ('"' * ones)
 	slash := w ^ ('\\' * ones)
-	return ((w-0x20*ones)|(quote-ones)|(slash-ones))&highs != 0
+	return ((w-0x20*ones)|(quote-ones)|(slash-ones)|w)&highs != 0
 }
 
 // Str reads a string value as encoding/json decodes it.
 func (d *Scanner) Str() (string, bool) {
 	start := d.I
-	esc, ok := d.RawString()
+	kind, ok := d.RawString()
 	if !ok {
 		return "", false
 	}
-	return d.Text(start, d.I, esc)
+	return d.Text(start, d.I, kind)
 }
 
-// Text decodes the string token S[start:end] (quotes included, as Object
-// and RawString delimit it).
-func (d *Scanner) Text(start, end int, esc bool) (string, bool) {
+// Text decodes the string token S[start:end] of kind (quotes included, as
+// Object and RawString delimit it).
+func (d *Scanner) Text(start, end int, kind Kind) (string, bool) {
 	s := d.S[start+1 : end-1]
-	if esc || !utf8.ValidString(s) {
+	if kind == Escaped || kind == Unicode && !utf8.ValidString(s) {
 		// Escapes, or bytes encoding/json replaces with U+FFFD: let it
 		// unquote this one string.
 		var v string
@@ -297,7 +310,7 @@ func (d *Scanner) skip(depth int, decoded bool) bool {
 	}
 	switch c := d.Peek(); {
 	case c == '{':
-		return d.Object(func(int, int, bool) bool { return d.skip(depth+1, decoded) })
+		return d.Object(func(int, int, Kind) bool { return d.skip(depth+1, decoded) })
 	case c == '[':
 		return d.Array(func() bool { return d.skip(depth+1, decoded) })
 	case c == '"':

@@ -55,6 +55,23 @@ func checkScan(t *testing.T, s string) {
 	d = Scanner{S: s}
 	switch d.Peek() {
 	case '"':
+		start := d.I
+		if kind, ok := d.RawString(); ok {
+			tok := s[start+1 : d.I-1]
+			want := ASCII
+			for i := range len(tok) {
+				switch {
+				case tok[i] == '\\':
+					want = Escaped
+				case tok[i] >= 0x80 && want == ASCII:
+					want = Unicode
+				}
+			}
+			if kind != want {
+				t.Errorf("RawString(%q): kind %d, want %d", s, kind, want)
+			}
+		}
+		d.I = start
 		got, ok := d.Str()
 		if ok = ok && d.End(); ok != (err == nil) || ok && got != v {
 			t.Errorf("Str(%q) = %q, %v; encoding/json %q, %v", s, got, ok, v, err)
@@ -68,9 +85,8 @@ func checkScan(t *testing.T, s string) {
 }
 
 // TestSpecial checks the eight-byte test of the string scanner for every
-// byte value at every position: a quote, a backslash or a control
-// character is always found; other ASCII never is (bytes from 0x80 may
-// be, the byte loop then looks at them).
+// byte value at every position: a quote, a backslash, a control character
+// or a byte from 0x80 is always found, other ASCII never is.
 func TestSpecial(t *testing.T) {
 	for pos := range 8 {
 		for v := range 256 {
@@ -80,15 +96,8 @@ func TestSpecial(t *testing.T) {
 				t.Fatalf("load64 of %q", w)
 			}
 			got := special(binary.LittleEndian.Uint64(w))
-			switch {
-			case v == '"' || v == '\\' || v < 0x20:
-				if !got {
-					t.Errorf("byte %#x at %d: not found", v, pos)
-				}
-			case v < 0x80:
-				if got {
-					t.Errorf("byte %#x at %d: reported", v, pos)
-				}
+			if want := v == '"' || v == '\\' || v < 0x20 || v >= 0x80; got != want {
+				t.Errorf("byte %#x at %d: special %v, want %v", v, pos, got, want)
 			}
 		}
 	}

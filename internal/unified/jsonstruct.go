@@ -71,8 +71,8 @@ func (d *jsonReader) object(depth int) (*structpb.Struct, bool) {
 	}
 	b := d.b
 	mark := len(b.members)
-	ok := d.Object(func(start, end int, esc bool) bool {
-		k, ok := d.Text(start, end, esc)
+	ok := d.Object(func(start, end int, kind jsonscan.Kind) bool {
+		k, ok := d.Text(start, end, kind)
 		if !ok {
 			return false
 		}
@@ -167,7 +167,7 @@ func (c *counts) jsonObject(d *jsonscan.Scanner, depth int) bool {
 		return false
 	}
 	c.structs++
-	return d.Object(func(int, int, bool) bool { return c.jsonValue(d, depth) })
+	return d.Object(func(int, int, jsonscan.Kind) bool { return c.jsonValue(d, depth) })
 }
 
 func (c *counts) jsonValue(d *jsonscan.Scanner, depth int) bool {

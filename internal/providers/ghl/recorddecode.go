@@ -2,7 +2,6 @@ package ghl
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/crmgate/crmgate/internal/jsonscan"
 )
@@ -207,8 +206,8 @@ func (d *fastDecoder) record(r *ghlRecord) bool {
 // object reads an object, calling field with each key (escape-free and
 // ASCII, else the fast path gives up) with the decoder at its value.
 func (d *fastDecoder) object(field func(key string) bool) bool {
-	return d.Object(func(start, end int, esc bool) bool {
-		return !esc && field(d.S[start+1:end-1])
+	return d.Object(func(start, end int, kind jsonscan.Kind) bool {
+		return kind == jsonscan.ASCII && field(d.S[start+1:end-1])
 	})
 }
 
@@ -217,21 +216,17 @@ func (d *fastDecoder) object(field func(key string) bool) bool {
 // TEXTBOX_LIST entries PropertiesFromGHL regroups) or an escape (which
 // could spell one), and every value decodes as encoding/json decodes it.
 func (d *fastDecoder) neutralProperties() bool {
-	return d.Object(func(start, end int, esc bool) bool {
-		return !esc && !strings.Contains(d.S[start+1:end-1], ".") && d.Check(1)
+	return d.Object(func(start, end int, kind jsonscan.Kind) bool {
+		return kind != jsonscan.Escaped && !strings.Contains(d.S[start+1:end-1], ".") && d.Check(1)
 	})
 }
 
 // foldsTo tells whether an unknown key could still match one of names
-// under encoding/json's case-insensitive (Unicode) matching.
+// under encoding/json's case-insensitive matching. The key is ASCII
+// (object refuses others, which could fold by Unicode rules), so only
+// keys of the same length fold.
 func foldsTo(key string, names ...string) bool {
-	for i := range len(key) {
-		if key[i] >= utf8.RuneSelf {
-			return true
-		}
-	}
 	for _, n := range names {
-		// Both are ASCII here, so only keys of the same length fold.
 		if len(key) == len(n) && strings.EqualFold(key, n) {
 			return true
 		}
@@ -308,8 +303,8 @@ func (d *fastDecoder) anyObject(depth int) (map[string]any, bool) {
 		return nil, false
 	}
 	mark := len(d.members)
-	ok := d.Object(func(start, end int, esc bool) bool {
-		k, ok := d.Text(start, end, esc)
+	ok := d.Object(func(start, end int, kind jsonscan.Kind) bool {
+		k, ok := d.Text(start, end, kind)
 		if !ok {
 			return false
 		}
