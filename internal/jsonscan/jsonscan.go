@@ -145,13 +145,10 @@ func (d *Scanner) RawString() (Kind, bool) {
 	s := d.S
 	i := d.I + 1 // opening quote
 	kind := ASCII
-	// Eight bytes at a time while none is a quote, a backslash, a control
-	// character or from 0x80 (ids, timestamps, names: most strings end
-	// within a few words); the byte loop below takes over from the first
-	// one.
-	for i+8 <= len(s) && !special(load64(s, i)) {
-		i += 8
-	}
+	// Eight bytes at a time first (ids, timestamps, names: most strings
+	// end within a few words); the byte loop takes over from the first
+	// word that needs a look.
+	i = SkipPlain(s, i)
 	for i < len(s) {
 		c := s[i]
 		switch {
@@ -189,6 +186,17 @@ func (d *Scanner) RawString() (Kind, bool) {
 		}
 	}
 	return 0, false
+}
+
+// SkipPlain returns the position of the first eight-byte word of s from
+// i that holds a quote, a backslash, a control character or a byte from
+// 0x80, or of the last bytes too few for a word: everything from i to it
+// can be copied into a JSON string as it is.
+func SkipPlain(s string, i int) int {
+	for i+8 <= len(s) && !special(load64(s, i)) {
+		i += 8
+	}
+	return i
 }
 
 // load64 reads s[i:i+8] as a little-endian word (the compiler makes it

@@ -11,6 +11,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/crmgate/crmgate/internal/jsonscan"
 )
 
 // Timestamp bounds protojson accepts: 0001-01-01T00:00:00Z to
@@ -67,7 +69,7 @@ func (e *encoder) int64(v int64) {
 func (e *encoder) string(s string) {
 	b := append(e.b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := jsonscan.SkipPlain(s, 0); i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, n := utf8.DecodeRuneInString(s[i:])
@@ -210,7 +212,7 @@ func (e *encoder) structValue(s *structpb.Struct) {
 		e.fields = append(e.fields, field{k, v})
 	}
 	end := len(e.fields)
-	slices.SortFunc(e.fields[start:end], func(a, b field) int { return strings.Compare(a.key, b.key) })
+	sortFields(e.fields[start:end])
 	e.b = append(e.b, '{')
 	for i := start; i < end && e.ok; i++ {
 		if i > start {
@@ -223,6 +225,20 @@ func (e *encoder) structValue(s *structpb.Struct) {
 	e.b = append(e.b, '}')
 	clear(e.fields[start:end])
 	e.fields = e.fields[:start]
+}
+
+// sortFields sorts a Struct's entries by key: a record's dozen or so by
+// insertion (the comparison inlined), larger Structs with slices.SortFunc.
+func sortFields(f []field) {
+	if len(f) > 24 {
+		slices.SortFunc(f, func(a, b field) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(f); i++ {
+		for j := i; j > 0 && f[j].key < f[j-1].key; j-- {
+			f[j], f[j-1] = f[j-1], f[j]
+		}
+	}
 }
 
 // field is one entry of a Struct.
