@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +117,8 @@ func TestRecordRESTBodies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gwOptions{}, 0)
 	h := hdr(e.tn.key, e.tn.connID)
-	r := e.g.do(t, "POST", crmBase+"/custom_objects/pet", h, map[string]any{"record": map[string]any{"properties": map[string]any{"name": "Tom", "age": 2}}})
+	// Notes long enough that the answers exceed net/http's 2 KiB buffer.
+	r := e.g.do(t, "POST", crmBase+"/custom_objects/pet", h, map[string]any{"record": map[string]any{"properties": map[string]any{"name": "Tom", "age": 2, "notes": strings.Repeat("n", 3000)}}})
 	if r.status != 200 || at(r.body, "record", "properties", "name") != "Tom" || at(r.body, "record", "properties", "age") != 2.0 ||
 		at(r.body, "record", "object_name") != "pet" || r.body["warnings"] == nil {
 		t.Fatalf("create: %d %s", r.status, r.raw)
@@ -129,6 +131,10 @@ func TestRecordRESTBodies(t *testing.T) {
 	r = e.g.do(t, "GET", crmBase+"/custom_objects/pet/"+id, h, nil)
 	if r.status != 200 || at(r.body, "record", "properties", "age") != 3.0 {
 		t.Errorf("get: %d %s", r.status, r.raw)
+	}
+	// Answers say their length (not chunked).
+	if got := r.header.Get("Content-Length"); len(r.raw) < 3000 || got != strconv.Itoa(len(r.raw)) {
+		t.Errorf("get: Content-Length %q for a %d-byte answer", got, len(r.raw))
 	}
 	r = e.g.do(t, "DELETE", crmBase+"/custom_objects/pet/"+id, h, nil)
 	if r.status != 200 || string(r.raw) != "{}" {

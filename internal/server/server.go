@@ -146,6 +146,9 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// protojson (proto names, unpopulated fields emitted), with a
 		// hand-written encoder for the record and schema responses.
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, restjson.New(log)),
+		// Answers carry their Content-Length instead of being chunked:
+		// clients can size their buffers, and a page takes fewer writes.
+		runtime.WithWriteContentLength(),
 		runtime.WithErrorHandler(apierr.GatewayErrorHandler),
 		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
 	)
