@@ -112,6 +112,41 @@ func (d *Scanner) Object(field func(start, end int, kind Kind) bool) bool {
 	}
 }
 
+// Member is one member of an object ObjectMap is reading.
+type Member[V any] struct {
+	Key   string
+	Value V
+}
+
+// ObjectMap reads an object into a map made once at its final size,
+// value reading each member's value (with the scanner at it); a repeated
+// key keeps its last value, as encoding/json has it. stack holds the
+// members of the objects being read: nested calls share it, and each
+// leaves it as it found it.
+func ObjectMap[V any](d *Scanner, stack *[]Member[V], value func() (V, bool)) (map[string]V, bool) {
+	mark := len(*stack)
+	ok := d.Object(func(start, end int, kind Kind) bool {
+		k, ok := d.Text(start, end, kind)
+		if !ok {
+			return false
+		}
+		v, ok := value()
+		*stack = append(*stack, Member[V]{k, v})
+		return ok
+	})
+	members := (*stack)[mark:]
+	var m map[string]V
+	if ok {
+		m = make(map[string]V, len(members))
+		for _, kv := range members {
+			m[kv.Key] = kv.Value
+		}
+	}
+	clear(members) // let the values go with the answer
+	*stack = (*stack)[:mark]
+	return m, ok
+}
+
 // Array reads an array, calling elem with the scanner at each element,
 // which elem must consume.
 func (d *Scanner) Array(elem func() bool) bool {

@@ -64,9 +64,10 @@ type builder struct {
 	// elemsNext is the size of the next elems block.
 	elemsNext int
 	// members and stack hold the members and elements of the JSON
-	// objects and arrays jsonStruct is reading, so that each map and list
-	// is made once at its final size.
-	members []jsonMember
+	// objects and arrays jsonStruct is reading (members through
+	// jsonscan.ObjectMap), so that each map and list is made once at its
+	// final size.
+	members []jsonscan.Member[*structpb.Value]
 	stack   []*structpb.Value
 }
 
@@ -195,51 +196,91 @@ func (b *builder) toStruct(m map[string]any) *structpb.Struct {
 	for k, v := range m {
 		fields[validUTF8(k)] = b.toValue(v)
 	}
-	s := b.structs.take()
-	s.Fields = fields
-	return s
+	return b.structOf(fields)
 }
 
 func (b *builder) toValue(v any) *structpb.Value {
-	out := b.values.take()
 	switch x := v.(type) {
 	case nil:
-		out.Kind = b.nulls.take()
+		return b.nullValue()
 	case string:
-		k := b.strs.take()
-		k.StringValue = validUTF8(x)
-		out.Kind = k
+		return b.stringValue(validUTF8(x))
 	case bool:
-		k := b.bools.take()
-		k.BoolValue = x
-		out.Kind = k
+		return b.boolValue(x)
 	case float64:
-		k := b.nums.take()
-		k.NumberValue = x
-		out.Kind = k
+		return b.numberValue(x)
 	case map[string]any:
-		k := b.inner.take()
-		k.StructValue = b.toStruct(x)
-		out.Kind = k
+		return b.structValue(b.toStruct(x))
 	case []any:
 		vals := b.elemSlice(len(x))
 		for i, e := range x {
 			vals[i] = b.toValue(e)
 		}
-		lv := b.lvs.take()
-		lv.Values = vals
-		k := b.lists.take()
-		k.ListValue = lv
-		out.Kind = k
+		return b.listValue(vals)
 	default:
 		var decoded any
 		if j, err := json.Marshal(x); err != nil || json.Unmarshal(j, &decoded) != nil {
-			out.Kind = b.nulls.take()
-			return out
+			return b.nullValue()
 		}
 		return b.toValue(decoded)
 	}
-	return out
+}
+
+// The messages both readers (toValue, jsonReader) build, from blocks.
+
+func (b *builder) structOf(fields map[string]*structpb.Value) *structpb.Struct {
+	s := b.structs.take()
+	s.Fields = fields
+	return s
+}
+
+func (b *builder) nullValue() *structpb.Value {
+	v := b.values.take()
+	v.Kind = b.nulls.take()
+	return v
+}
+
+func (b *builder) stringValue(s string) *structpb.Value {
+	k := b.strs.take()
+	k.StringValue = s
+	v := b.values.take()
+	v.Kind = k
+	return v
+}
+
+func (b *builder) boolValue(x bool) *structpb.Value {
+	k := b.bools.take()
+	k.BoolValue = x
+	v := b.values.take()
+	v.Kind = k
+	return v
+}
+
+func (b *builder) numberValue(f float64) *structpb.Value {
+	k := b.nums.take()
+	k.NumberValue = f
+	v := b.values.take()
+	v.Kind = k
+	return v
+}
+
+func (b *builder) structValue(s *structpb.Struct) *structpb.Value {
+	k := b.inner.take()
+	k.StructValue = s
+	v := b.values.take()
+	v.Kind = k
+	return v
+}
+
+// listValue wraps vals (from elemSlice) as a list Value.
+func (b *builder) listValue(vals []*structpb.Value) *structpb.Value {
+	lv := b.lvs.take()
+	lv.Values = vals
+	k := b.lists.take()
+	k.ListValue = lv
+	v := b.values.take()
+	v.Kind = k
+	return v
 }
 
 // ts is timestamppb.New in a block (nil for the zero time).

@@ -39,15 +39,11 @@ func (b *builder) properties(r crm.Record) (*structpb.Struct, error) {
 // value that is not an object, nesting deeper than jsonscan.MaxDepth.
 func (b *builder) jsonStruct(js string) (*structpb.Struct, bool) {
 	if b.members == nil { // enough for most records without growing
-		b.members = make([]jsonMember, 0, 32)
+		b.members = make([]jsonscan.Member[*structpb.Value], 0, 32)
 		b.stack = make([]*structpb.Value, 0, 16)
 	}
 	d := jsonReader{Scanner: jsonscan.Scanner{S: js}, b: b}
 	s, ok := d.object(0)
-	// The stacks are empty again unless reading failed half-way.
-	clear(b.members)
-	clear(b.stack)
-	b.members, b.stack = b.members[:0], b.stack[:0]
 	if !ok || !d.End() {
 		return nil, false
 	}
@@ -60,52 +56,26 @@ type jsonReader struct {
 	b *builder
 }
 
-type jsonMember struct {
-	key   string
-	value *structpb.Value
-}
-
 func (d *jsonReader) object(depth int) (*structpb.Struct, bool) {
 	if depth > jsonscan.MaxDepth || d.Peek() != '{' {
 		return nil, false
 	}
-	b := d.b
-	mark := len(b.members)
-	ok := d.Object(func(start, end int, kind jsonscan.Kind) bool {
-		k, ok := d.Text(start, end, kind)
-		if !ok {
-			return false
-		}
-		v, ok := d.value(depth)
-		b.members = append(b.members, jsonMember{k, v})
-		return ok
-	})
+	fields, ok := jsonscan.ObjectMap(&d.Scanner, &d.b.members, func() (*structpb.Value, bool) { return d.value(depth) })
 	if !ok {
 		return nil, false
 	}
-	fields := make(map[string]*structpb.Value, len(b.members)-mark)
-	for _, m := range b.members[mark:] {
-		fields[m.key] = m.value // in order: a repeated key keeps its last value
-	}
-	clear(b.members[mark:])
-	b.members = b.members[:mark]
-	s := b.structs.take()
-	s.Fields = fields
-	return s, true
+	return d.b.structOf(fields), true
 }
 
 func (d *jsonReader) value(depth int) (*structpb.Value, bool) {
 	b := d.b
-	out := b.values.take()
 	switch c := d.Peek(); c {
 	case '{':
 		s, ok := d.object(depth + 1)
 		if !ok {
 			return nil, false
 		}
-		k := b.inner.take()
-		k.StructValue = s
-		out.Kind = k
+		return b.structValue(s), true
 	case '[':
 		if depth >= jsonscan.MaxDepth {
 			return nil, false
@@ -116,48 +86,39 @@ func (d *jsonReader) value(depth int) (*structpb.Value, bool) {
 			b.stack = append(b.stack, v)
 			return ok
 		})
-		if !ok {
-			return nil, false
+		elems := b.stack[mark:]
+		var list *structpb.Value
+		if ok {
+			vals := b.elemSlice(len(elems))
+			copy(vals, elems)
+			list = b.listValue(vals)
 		}
-		vals := b.elemSlice(len(b.stack) - mark)
-		copy(vals, b.stack[mark:])
-		clear(b.stack[mark:])
+		clear(elems) // the stack is left as it was found, as ObjectMap leaves members
 		b.stack = b.stack[:mark]
-		lv := b.lvs.take()
-		lv.Values = vals
-		k := b.lists.take()
-		k.ListValue = lv
-		out.Kind = k
+		return list, ok
 	case '"':
 		s, ok := d.Str()
 		if !ok {
 			return nil, false
 		}
-		k := b.strs.take()
-		k.StringValue = s
-		out.Kind = k
+		return b.stringValue(s), true
 	case 't', 'f':
 		if !d.Literal("true") && !d.Literal("false") {
 			return nil, false
 		}
-		k := b.bools.take()
-		k.BoolValue = c == 't'
-		out.Kind = k
+		return b.boolValue(c == 't'), true
 	case 'n':
 		if !d.Literal("null") {
 			return nil, false
 		}
-		out.Kind = b.nulls.take()
+		return b.nullValue(), true
 	default:
 		f, ok := d.Number()
 		if !ok {
 			return nil, false
 		}
-		k := b.nums.take()
-		k.NumberValue = f
-		out.Kind = k
+		return b.numberValue(f), true
 	}
-	return out, true
 }
 
 // jsonObject counts the messages a JSON object becomes (for sizeFor; on

@@ -67,7 +67,11 @@ func checkJSONStruct(t *testing.T, js string) {
 	}
 
 	var b builder
-	if got, ok := b.jsonStruct(js); ok {
+	got, ok := b.jsonStruct(js)
+	if len(b.members) != 0 || len(b.stack) != 0 {
+		t.Fatalf("%q: reading left %d members and %d elements on the builder's stacks", js, len(b.members), len(b.stack))
+	}
+	if ok {
 		if !isObject {
 			t.Fatalf("one-pass reader accepted %q; encoding/json: %v (map %v)", js, err, m)
 		}

@@ -35,20 +35,14 @@ type fastDecoder struct {
 	// answer instead of one per string.
 	jsonscan.Scanner
 	b []byte // the answer: raw JSON is sliced from it
-	// members is a stack of the members of the objects being read, so
-	// that each map is made once at its final size.
-	members []member
-}
-
-type member struct {
-	key   string
-	value any
+	// members is the stack jsonscan.ObjectMap reads objects with.
+	members []jsonscan.Member[any]
 }
 
 // init readies d to read body.
 func (d *fastDecoder) init(body []byte) {
 	d.b, d.S = body, string(body)
-	d.members = make([]member, 0, 16)
+	d.members = make([]jsonscan.Member[any], 0, 16)
 }
 
 // fastRecordAnswer decodes {"record": {...}}: the record and its raw JSON
@@ -302,24 +296,5 @@ func (d *fastDecoder) anyObject(depth int) (map[string]any, bool) {
 	if depth > jsonscan.MaxDepth || d.Peek() != '{' {
 		return nil, false
 	}
-	mark := len(d.members)
-	ok := d.Object(func(start, end int, kind jsonscan.Kind) bool {
-		k, ok := d.Text(start, end, kind)
-		if !ok {
-			return false
-		}
-		v, ok := d.anyValue(depth)
-		d.members = append(d.members, member{k, v})
-		return ok
-	})
-	if !ok {
-		return nil, false
-	}
-	m := make(map[string]any, len(d.members)-mark)
-	for _, kv := range d.members[mark:] {
-		m[kv.key] = kv.value // in order: a repeated key keeps its last value
-	}
-	clear(d.members[mark:]) // let the values go with the answer
-	d.members = d.members[:mark]
-	return m, true
+	return jsonscan.ObjectMap(&d.Scanner, &d.members, func() (any, bool) { return d.anyValue(depth) })
 }
