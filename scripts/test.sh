@@ -91,6 +91,7 @@ fuzz ./internal/unified FuzzPathParams
 fuzz ./internal/unified FuzzDecodeCursor
 fuzz ./internal/unified FuzzSyntax
 fuzz ./internal/unified FuzzJSONStruct
+fuzz ./internal/structwire FuzzAppendField
 fuzz ./internal/restjson FuzzMarshal
 fuzz ./internal/grpccodec FuzzMarshal
 fuzz ./internal/telemetry FuzzRPCLine

@@ -9,6 +9,7 @@ import (
 	_ "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/protolayout"
@@ -87,23 +88,23 @@ func marshalFast(v any, e encoder, pool mem.BufferPool) (mem.BufferSlice, bool) 
 	ok := false
 	switch m := v.(type) {
 	case *crmv1.ListRecordsResponse:
-		ok = m != nil && !hasUnknown(m) && w.records(m.Items) &&
-			w.str(tagResp2Len, m.NextCursor) && w.boolean(tagResp3Varint, m.HasNextPage)
+		ok = m != nil && w.records(m.Items) &&
+			w.str(tagResp2Len, m.NextCursor) && w.boolean(tagResp3Varint, m.HasNextPage) && w.unknown(m)
 	case *crmv1.SearchRecordsResponse:
-		ok = m != nil && !hasUnknown(m) && w.records(m.Items) &&
+		ok = m != nil && w.records(m.Items) &&
 			w.str(tagResp2Len, m.NextCursor) && w.boolean(tagResp3Varint, m.HasNextPage) &&
-			w.int64(tagResp4Varint, m.Total)
+			w.int64(tagResp4Varint, m.Total) && w.unknown(m)
 	case *crmv1.StreamRecordsResponse:
-		ok = m != nil && !hasUnknown(m) && w.records(m.Items) && w.str(tagResp2Len, m.NextCursor)
+		ok = m != nil && w.records(m.Items) && w.str(tagResp2Len, m.NextCursor) && w.unknown(m)
 	case *crmv1.GetRecordResponse:
 		w.size = recordChunk
-		ok = m != nil && !hasUnknown(m) && w.record(m.Record)
+		ok = m != nil && w.record(m.Record) && w.unknown(m)
 	case *crmv1.CreateRecordResponse:
 		w.size = recordChunk
-		ok = m != nil && !hasUnknown(m) && w.record(m.Record) && w.strs(tagResp2Len, m.Warnings)
+		ok = m != nil && w.record(m.Record) && w.strs(tagResp2Len, m.Warnings) && w.unknown(m)
 	case *crmv1.UpdateRecordResponse:
 		w.size = recordChunk
-		ok = m != nil && !hasUnknown(m) && w.record(m.Record) && w.strs(tagResp2Len, m.Warnings)
+		ok = m != nil && w.record(m.Record) && w.strs(tagResp2Len, m.Warnings) && w.unknown(m)
 	}
 	if !ok {
 		w.release()
@@ -233,6 +234,16 @@ func (w *writer) boolean(tag byte, v bool) bool {
 	if v {
 		w.room(2)
 		w.b = append(w.b, tag, 1)
+	}
+	return true
+}
+
+// unknown writes the top-level message's unknown fields, last, as
+// protobuf-go does.
+func (w *writer) unknown(m proto.Message) bool {
+	if u := m.ProtoReflect().GetUnknown(); len(u) != 0 {
+		w.room(len(u))
+		w.b = append(w.b, u...)
 	}
 	return true
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -160,6 +161,27 @@ func withUnknown[M proto.Message](m M) M {
 	return m
 }
 
+// withLongUnknown gives m an unknown field of 200 bytes: its length
+// prefix no longer fits the one byte guessed for small messages.
+func withLongUnknown[M proto.Message](m M) M {
+	m.ProtoReflect().SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, 99, protowire.BytesType), bytes.Repeat([]byte{'u'}, 200)))
+	return m
+}
+
+// splicedRecord is a record whose properties the unified service wrote
+// from JSON into its unknown fields (internal/structwire).
+func splicedRecord(t testing.TB) *crmv1.Record {
+	t.Helper()
+	var w structwire.Writer
+	props, ok := w.AppendField(nil, 3, `{"name":"Buddy","age":4,"tags":["a","b"],"price":{"currency":"USD","value":5},"ok":true,"none":null}`)
+	if !ok {
+		t.Fatal("AppendField refused the properties")
+	}
+	r := &crmv1.Record{Id: "r1", ObjectName: "custom_objects.pets", OwnerIds: []string{"u"}, CreatedAt: &timestamppb.Timestamp{Seconds: 1}}
+	r.ProtoReflect().SetUnknown(props)
+	return r
+}
+
 // deep nests n levels of Structs and lists, alternately.
 func deep(n int) *structpb.Value {
 	v := str("leaf")
@@ -269,8 +291,25 @@ func TestMarshalEquivalence(t *testing.T) {
 			&crmv1.Record{Id: "big", RawData: obj(map[string]*structpb.Value{"b": str(strings.Repeat("b", 3<<20))})},
 			benchRecord(t, false))}},
 
+		// Unknown fields are written after the known ones, as
+		// proto.Marshal writes them; a long one moves a length prefix.
+		{name: "unknown fields: list", msg: withUnknown(&crmv1.ListRecordsResponse{})},
+		{name: "unknown fields: search", msg: withUnknown(&crmv1.SearchRecordsResponse{Items: benchPage(t, 2, false).Items, Total: 2})},
+		{name: "unknown fields: stream", msg: withUnknown(&crmv1.StreamRecordsResponse{})},
+		{name: "unknown fields: get", msg: withUnknown(&crmv1.GetRecordResponse{})},
+		{name: "unknown fields: create", msg: withUnknown(&crmv1.CreateRecordResponse{Warnings: []string{"w"}})},
+		{name: "unknown fields: update", msg: withUnknown(&crmv1.UpdateRecordResponse{})},
+		{name: "unknown fields: record", msg: &crmv1.GetRecordResponse{Record: withUnknown(&crmv1.Record{Id: "r"})}},
+		{name: "unknown fields: struct", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{RawData: withUnknown(&structpb.Struct{})}}},
+		{name: "unknown fields: value", msg: withProps(map[string]*structpb.Value{"k": withUnknown(str("v"))})},
+		{name: "unknown fields: list value", msg: withProps(map[string]*structpb.Value{"k": structpb.NewListValue(withUnknown(&structpb.ListValue{}))})},
+		{name: "unknown fields: timestamp", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{UpdatedAt: withUnknown(&timestamppb.Timestamp{Seconds: 1, Nanos: -1})}}},
+		{name: "long unknown fields: timestamp", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{CreatedAt: withLongUnknown(&timestamppb.Timestamp{Seconds: 1})}}},
+		{name: "long unknown fields: value", msg: withProps(map[string]*structpb.Value{"k": withLongUnknown(str("v"))})},
+		{name: "spliced properties", msg: &crmv1.ListRecordsResponse{Items: []*crmv1.Record{splicedRecord(t), benchRecord(t, true), splicedRecord(t)}}},
+
 		// Where the fast path gives up: invalid UTF-8 (proto.Marshal
-		// fails) and unknown fields (proto.Marshal writes them).
+		// fails).
 		{name: "invalid UTF-8 id", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{Id: "a\xffb"}}, gaveUp: true},
 		{name: "invalid UTF-8 object name", msg: &crmv1.ListRecordsResponse{Items: []*crmv1.Record{{ObjectName: "\xc0"}}}, gaveUp: true},
 		{name: "invalid UTF-8 owner", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{OwnerIds: []string{"ok", "\xed\xa0\x80"}}}, gaveUp: true},
@@ -284,17 +323,6 @@ func TestMarshalEquivalence(t *testing.T) {
 		{name: "invalid UTF-8 stream cursor", msg: &crmv1.StreamRecordsResponse{NextCursor: "\xff"}, gaveUp: true},
 		{name: "invalid UTF-8 warning", msg: &crmv1.UpdateRecordResponse{Warnings: []string{"ok", "\xff"}}, gaveUp: true},
 		{name: "invalid UTF-8 in the last of many records", msg: &crmv1.ListRecordsResponse{Items: append(benchPage(t, 100, true).Items, &crmv1.Record{Id: "\xff"})}, gaveUp: true},
-		{name: "unknown fields: list", msg: withUnknown(&crmv1.ListRecordsResponse{}), gaveUp: true},
-		{name: "unknown fields: search", msg: withUnknown(&crmv1.SearchRecordsResponse{}), gaveUp: true},
-		{name: "unknown fields: stream", msg: withUnknown(&crmv1.StreamRecordsResponse{}), gaveUp: true},
-		{name: "unknown fields: get", msg: withUnknown(&crmv1.GetRecordResponse{}), gaveUp: true},
-		{name: "unknown fields: create", msg: withUnknown(&crmv1.CreateRecordResponse{}), gaveUp: true},
-		{name: "unknown fields: update", msg: withUnknown(&crmv1.UpdateRecordResponse{}), gaveUp: true},
-		{name: "unknown fields: record", msg: &crmv1.GetRecordResponse{Record: withUnknown(&crmv1.Record{})}, gaveUp: true},
-		{name: "unknown fields: struct", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{RawData: withUnknown(&structpb.Struct{})}}, gaveUp: true},
-		{name: "unknown fields: value", msg: withProps(map[string]*structpb.Value{"k": withUnknown(str("v"))}), gaveUp: true},
-		{name: "unknown fields: list value", msg: withProps(map[string]*structpb.Value{"k": structpb.NewListValue(withUnknown(&structpb.ListValue{}))}), gaveUp: true},
-		{name: "unknown fields: timestamp", msg: &crmv1.GetRecordResponse{Record: &crmv1.Record{UpdatedAt: withUnknown(&timestamppb.Timestamp{Seconds: 1})}}, gaveUp: true},
 
 		// Not one of the six responses.
 		{name: "other message", msg: &crmv1.ListObjectsResponse{}, gaveUp: true},
@@ -352,23 +380,6 @@ func TestExactBytes(t *testing.T) {
 				t.Fatalf("proto.Marshal: %x, %v", want, err)
 			}
 		})
-	}
-}
-
-// TestPatchLen checks the length prefix fix-up on its own: every guess
-// from 1 to 3 bytes for bodies around the varint size boundaries.
-func TestPatchLen(t *testing.T) {
-	for _, n := range []int{0, 1, 127, 128, 200, 16383, 16384, 20000} {
-		for reserved := 1; reserved <= 3; reserved++ {
-			body := bytes.Repeat([]byte{'x'}, n)
-			b := append([]byte{0xAA}, make([]byte, reserved)...)
-			b = append(b, body...)
-			b = patchLen(b, 1, reserved)
-			want := protowire.AppendBytes([]byte{0xAA}, body)
-			if !bytes.Equal(b, want) {
-				t.Errorf("n=%d reserved=%d: got %d bytes %x..., want %d bytes %x...", n, reserved, len(b), b[:min(len(b), 6)], len(want), want[:min(len(want), 6)])
-			}
-		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // Tags (field number << 3 | wire type) of the fields the encoder writes;
@@ -41,16 +42,16 @@ const (
 
 	// google.protobuf.Struct (fields = 1, a map: entries of key = 1,
 	// value = 2), ListValue (values = 1) and Value (the kind oneof).
-	tagStructFields = 1<<3 | wireLen
-	tagEntryKey     = 1<<3 | wireLen
-	tagEntryValue   = 2<<3 | wireLen
-	tagListValues   = 1<<3 | wireLen
-	tagValueNull    = 1<<3 | wireVarint
-	tagValueNumber  = 2<<3 | wireI64
-	tagValueString  = 3<<3 | wireLen
-	tagValueBool    = 4<<3 | wireVarint
-	tagValueStruct  = 5<<3 | wireLen
-	tagValueList    = 6<<3 | wireLen
+	tagStructFields = structwire.TagStructFields
+	tagEntryKey     = structwire.TagEntryKey
+	tagEntryValue   = structwire.TagEntryValue
+	tagListValues   = structwire.TagListValues
+	tagValueNull    = structwire.TagValueNull
+	tagValueNumber  = structwire.TagValueNumber
+	tagValueString  = structwire.TagValueString
+	tagValueBool    = structwire.TagValueBool
+	tagValueStruct  = structwire.TagValueStruct
+	tagValueList    = structwire.TagValueList
 
 	// google.protobuf.Timestamp.
 	tagTimestampSeconds = 1<<3 | wireVarint
@@ -64,7 +65,7 @@ const (
 // protobuf-go.
 //
 // A length-delimited field is written in one pass: its length prefix gets
-// a guessed number of bytes, the body is appended after it, and patchLen
+// a guessed number of bytes, the body is appended after it, and structwire.PatchLen
 // writes the real length, moving the body when the guess was wrong (the
 // prefix is always the shortest varint, as protobuf-go writes it).
 type encoder struct {
@@ -75,10 +76,11 @@ type encoder struct {
 	sorted bool
 }
 
-// hasUnknown reports whether m carries unknown fields, which the encoder
-// does not write (protobuf-go appends them after the known fields).
-func hasUnknown(m proto.Message) bool {
-	return len(m.ProtoReflect().GetUnknown()) != 0
+// appendUnknown appends m's unknown fields, as protobuf-go does: verbatim,
+// after the known fields. Records whose properties the unified service
+// wrote from JSON carry them this way (see internal/structwire).
+func appendUnknown(b []byte, m proto.Message) []byte {
+	return append(b, m.ProtoReflect().GetUnknown()...)
 }
 
 // reserveLen appends n placeholder bytes for a length prefix.
@@ -93,25 +95,6 @@ func reserveLen(b []byte, n int) []byte {
 // expected to be about size bytes long.
 func lenBytes(size int) int {
 	return protowire.SizeVarint(uint64(size)) //nolint:gosec // a length, not negative
-}
-
-// patchLen writes the length of the body that follows the reserved
-// prefix b[start:start+reserved], shifting the body when the length needs
-// a different number of bytes.
-func patchLen(b []byte, start, reserved int) []byte {
-	n := len(b) - start - reserved
-	u := uint64(n) //nolint:gosec // a length, not negative
-	need := protowire.SizeVarint(u)
-	switch {
-	case need > reserved:
-		b = append(b, make([]byte, need-reserved)...)
-		copy(b[start+need:], b[start+reserved:start+reserved+n])
-	case need < reserved:
-		copy(b[start+need:], b[start+reserved:])
-		b = b[:start+need+n]
-	}
-	binary.PutUvarint(b[start:], u)
-	return b
 }
 
 // appendString appends a string field, even an empty one (repeated
@@ -178,15 +161,12 @@ func (e encoder) appendRecord(b []byte, tag byte, r *crmv1.Record, reserved int)
 	if !ok {
 		return b, false
 	}
-	return patchLen(b, start, reserved), true
+	return structwire.PatchLen(b, start, reserved), true
 }
 
 func (e encoder) recordBody(b []byte, r *crmv1.Record) ([]byte, bool) {
 	if r == nil {
 		return b, true
-	}
-	if hasUnknown(r) {
-		return b, false
 	}
 	var ok bool
 	if b, ok = appendStringNoZero(b, tagRecordID, r.Id); !ok {
@@ -221,17 +201,15 @@ func (e encoder) recordBody(b []byte, r *crmv1.Record) ([]byte, bool) {
 			return b, false
 		}
 	}
-	return b, true
+	return appendUnknown(b, r), true
 }
 
-// appendTimestamp appends a non-nil Timestamp field. Its body is at most
-// 22 bytes, so the one-byte length prefix is never moved. Values out of
-// Timestamp's valid range are written as they are, as protobuf-go does;
-// negative nanos are sign-extended to ten bytes like any negative int32.
+// appendTimestamp appends a non-nil Timestamp field. Its known fields are
+// at most 22 bytes, so the one-byte length prefix is moved only for
+// unknown fields. Values out of Timestamp's valid range are written as
+// they are, as protobuf-go does; negative nanos are sign-extended to ten
+// bytes like any negative int32.
 func appendTimestamp(b []byte, tag byte, t *timestamppb.Timestamp) ([]byte, bool) {
-	if hasUnknown(t) {
-		return b, false
-	}
 	b = append(b, tag)
 	start := len(b)
 	b = append(b, 0)
@@ -243,8 +221,7 @@ func appendTimestamp(b []byte, tag byte, t *timestamppb.Timestamp) ([]byte, bool
 		b = append(b, tagTimestampNanos)
 		b = protowire.AppendVarint(b, uint64(t.Nanos)) //nolint:gosec // int32 on the wire: sign-extended
 	}
-	b[start] = byte(len(b) - start - 1) //nolint:gosec // at most 22
-	return b, true
+	return structwire.PatchLen(appendUnknown(b, t), start, 1), true
 }
 
 // appendStruct appends s as a length-delimited field (s may be nil: a
@@ -257,15 +234,12 @@ func (e encoder) appendStruct(b []byte, tag byte, s *structpb.Struct, reserved i
 	if !ok {
 		return b, false
 	}
-	return patchLen(b, start, reserved), true
+	return structwire.PatchLen(b, start, reserved), true
 }
 
 func (e encoder) structBody(b []byte, s *structpb.Struct) ([]byte, bool) {
 	if s == nil {
 		return b, true
-	}
-	if hasUnknown(s) {
-		return b, false
 	}
 	var ok bool
 	if e.sorted {
@@ -274,14 +248,14 @@ func (e encoder) structBody(b []byte, s *structpb.Struct) ([]byte, bool) {
 				return b, false
 			}
 		}
-		return b, true
+		return appendUnknown(b, s), true
 	}
 	for k, v := range s.Fields {
 		if b, ok = e.appendEntry(b, k, v); !ok {
 			return b, false
 		}
 	}
-	return b, true
+	return appendUnknown(b, s), true
 }
 
 // appendEntry appends one map entry of Struct.fields. As protobuf-go does,
@@ -302,7 +276,7 @@ func (e encoder) appendEntry(b []byte, k string, v *structpb.Value) ([]byte, boo
 		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
 		return b, true
 	}
-	return patchLen(b, start, 1), true
+	return structwire.PatchLen(b, start, 1), true
 }
 
 // appendValue appends v as a length-delimited field; a nil v is an empty
@@ -319,7 +293,7 @@ func (e encoder) appendValue(b []byte, tag byte, v *structpb.Value) ([]byte, boo
 		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
 		return b, true
 	}
-	return patchLen(b, start, 1), true
+	return structwire.PatchLen(b, start, 1), true
 }
 
 // valueBody writes the kind oneof. A set member is written even at its
@@ -330,9 +304,15 @@ func (e encoder) valueBody(b []byte, v *structpb.Value) ([]byte, bool) {
 	if v == nil {
 		return b, true
 	}
-	if hasUnknown(v) {
+	b, ok := e.valueKind(b, v)
+	if !ok {
 		return b, false
 	}
+	return appendUnknown(b, v), true
+}
+
+// valueKind writes v's kind oneof member.
+func (e encoder) valueKind(b []byte, v *structpb.Value) ([]byte, bool) {
 	switch k := v.Kind.(type) {
 	case *structpb.Value_StringValue:
 		if k != nil {
@@ -374,19 +354,17 @@ func (e encoder) appendList(b []byte, tag byte, l *structpb.ListValue) ([]byte, 
 	start := len(b)
 	b = append(b, 0)
 	if l != nil {
-		if hasUnknown(l) {
-			return b, false
-		}
 		var ok bool
 		for _, v := range l.Values {
 			if b, ok = e.appendValue(b, tagListValues, v); !ok {
 				return b, false
 			}
 		}
+		b = appendUnknown(b, l)
 	}
 	if n := len(b) - start - 1; n < 0x80 {
 		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
 		return b, true
 	}
-	return patchLen(b, start, 1), true
+	return structwire.PatchLen(b, start, 1), true
 }

@@ -16,7 +16,10 @@
 // and search records; list, get, create and update properties; get object)
 // and the google.protobuf.Struct, Value, ListValue and Timestamp inside
 // them by hand, appending into a pooled buffer, and returns one copy of
-// exactly the encoded size. Everything else — other messages, non-proto
+// exactly the encoded size. A page's records carry their properties in
+// protobuf wire form, in their unknown fields (internal/structwire), which
+// protojson would ignore: the encoder reads that form (wire.go) and writes
+// what protojson writes once the bytes are merged into the record. Everything else — other messages, non-proto
 // values, Unmarshal, NewDecoder, NewEncoder, ContentType, Delimiter — is
 // runtime.JSONPb with the same options.
 //
@@ -28,7 +31,11 @@
 //     range) or where its output is unusual (a nil element in a repeated
 //     message field, a nil oneof wrapper, a nil top-level message), the
 //     encoder gives up and the same message is marshalled by runtime.JSONPb,
-//     so the caller sees protojson's own output or error.
+//     so the caller sees protojson's own output or error. A record-bearing
+//     answer is first copied with its unknown fields merged into its known
+//     ones (structwire.MergeUnknown), so wire-form properties are not
+//     lost; the fast path also gives up on wire-form properties not in
+//     structwire's form (keys out of order or repeated, other fields).
 //   - Layout check: New compares the generated descriptors with the fields
 //     the writers emit (names, order, kinds, presence). If a proto change
 //     makes them differ, New logs ErrLayout and the fast path is off, so a

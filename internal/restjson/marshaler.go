@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/crmgate/crmgate/internal/protolayout"
+	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // maxPooledBuffer bounds the scratch buffer kept for reuse, so one huge
@@ -60,7 +61,23 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	if b, ok := m.marshalFast(v); ok {
 		return b, nil
 	}
-	return m.pb.Marshal(v)
+	return m.pb.Marshal(merged(v))
+}
+
+// merged is v for protojson: for an answer that carries records, a copy
+// with unknown fields merged into the known ones (structwire.MergeUnknown),
+// as a page's records carry their properties; v itself otherwise, and
+// when the bytes do not parse.
+func merged(v any) any {
+	pm, ok := v.(proto.Message)
+	if !ok || !carriesRecords(v) || !pm.ProtoReflect().IsValid() {
+		return v
+	}
+	c := proto.Clone(pm)
+	if structwire.MergeUnknown(c) != nil {
+		return v
+	}
+	return c
 }
 
 // marshalFast encodes the messages it knows into a pooled buffer and

@@ -11,8 +11,10 @@ import (
 	"testing"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/structwire"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -44,7 +46,7 @@ func compact(t testing.TB, b []byte) []byte {
 // the same error, or both succeed with the same JSON.
 func same(t testing.TB, m *Marshaler, v any) {
 	t.Helper()
-	want, wantErr := reference().Marshal(v)
+	want, wantErr := reference().Marshal(asDecoded(v))
 	got, gotErr := m.Marshal(v)
 	if (wantErr == nil) != (gotErr == nil) {
 		t.Fatalf("error mismatch: got %v, protojson %v", gotErr, wantErr)
@@ -69,6 +71,117 @@ func same(t testing.TB, m *Marshaler, v any) {
 	if !reflect.DeepEqual(gv, wv) {
 		t.Fatalf("decoded mismatch\n got %v\nwant %v", gv, wv)
 	}
+}
+
+// asDecoded is v as a gRPC client would decode it, if v is an answer
+// whose records carry unknown fields (properties in wire form): what the
+// REST encoder must write for it. Other values, and answers whose
+// unknown fields do not parse, are themselves.
+func asDecoded(v any) any {
+	pm, ok := v.(proto.Message)
+	if !ok || !anySpliced(v) {
+		return v
+	}
+	out := proto.Clone(pm)
+	for _, r := range records(out) {
+		if r == nil {
+			continue
+		}
+		u := r.ProtoReflect().GetUnknown()
+		r.ProtoReflect().SetUnknown(nil)
+		if (proto.UnmarshalOptions{Merge: true}).Unmarshal(u, r) != nil {
+			return v
+		}
+	}
+	return out
+}
+
+// records are the records of an answer.
+func records(v any) []*crmv1.Record {
+	switch m := v.(type) {
+	case *crmv1.GetRecordResponse:
+		return []*crmv1.Record{m.GetRecord()}
+	case *crmv1.CreateRecordResponse:
+		return []*crmv1.Record{m.GetRecord()}
+	case *crmv1.UpdateRecordResponse:
+		return []*crmv1.Record{m.GetRecord()}
+	case *crmv1.ListRecordsResponse:
+		return m.GetItems()
+	case *crmv1.SearchRecordsResponse:
+		return m.GetItems()
+	}
+	return nil
+}
+
+// anySpliced tells whether a record of v has unknown fields.
+func anySpliced(v any) bool {
+	for _, r := range records(v) {
+		if r != nil && len(r.ProtoReflect().GetUnknown()) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// canonical tells whether every record of v with unknown fields has them
+// in the form the fast path reads (structwire's: only the properties
+// field, keys in order, each once), which it must then not hand over.
+func canonical(v any) bool {
+	for _, r := range records(v) {
+		u := r.ProtoReflect().GetUnknown()
+		if r == nil || len(u) == 0 {
+			continue
+		}
+		var props crmv1.Record
+		if proto.Unmarshal(u, &props) != nil || props.Properties == nil || len(props.ProtoReflect().GetUnknown()) != 0 {
+			return false
+		}
+		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(&props)
+		if err != nil || !bytes.Equal(want, u) {
+			return false
+		}
+	}
+	return true
+}
+
+// wireProps is the properties field as structwire writes it from js.
+func wireProps(t testing.TB, js string) []byte {
+	t.Helper()
+	var w structwire.Writer
+	b, ok := w.AppendField(nil, 3, js)
+	if !ok {
+		t.Fatalf("structwire refused %s", js)
+	}
+	return b
+}
+
+// spliced moves r's properties into its unknown fields, as written from
+// js.
+func spliced(t testing.TB, r *crmv1.Record, js string) *crmv1.Record {
+	t.Helper()
+	r.Properties = nil
+	return splicedBytes(r, wireProps(t, js))
+}
+
+// splicedKeep is spliced with r's Properties left as they are.
+func splicedKeep(t testing.TB, r *crmv1.Record, js string) *crmv1.Record {
+	t.Helper()
+	r.ProtoReflect().SetUnknown(wireProps(t, js))
+	return r
+}
+
+func splicedBytes(r *crmv1.Record, u []byte) *crmv1.Record {
+	r.Properties = nil
+	r.ProtoReflect().SetUnknown(u)
+	return r
+}
+
+// unordered is a properties field whose keys are not in order.
+func unordered(t testing.TB) []byte {
+	t.Helper()
+	a, b := wireProps(t, `{"b":1}`), wireProps(t, `{"a":2}`)
+	body := append(append([]byte{}, a[2:]...), b[2:]...)
+	return append([]byte{a[0], byte(len(body))}, body...)
 }
 
 func num(f float64) *structpb.Value { return structpb.NewNumberValue(f) }
@@ -224,6 +337,21 @@ func TestMarshalMatchesProtojson(t *testing.T) {
 		{"bare record", petRecord("r"), false},
 		{"non-proto value", []string{"a"}, false},
 		{"nil", nil, false},
+
+		// A page's records carry their properties in wire form
+		// (internal/structwire).
+		{"spliced page", &crmv1.ListRecordsResponse{Items: []*crmv1.Record{
+			spliced(t, petRecord("a"), `{"name":"Rex","age":3,"tags":["a","b"],"price":{"value":5,"currency":"USD"},"ok":true,"none":null,"q":"\"é\u2028"}`),
+			petRecord("b"),
+			spliced(t, petRecord("c"), `{}`),
+		}}, true},
+		{"spliced search", &crmv1.SearchRecordsResponse{Items: []*crmv1.Record{spliced(t, petRecord("a"), `{"b":1,"a":2,"b":3}`)}, Total: 1}, true},
+		{"spliced, and properties set too", &crmv1.GetRecordResponse{Record: splicedKeep(t, petRecord("a"), `{"extra":1}`)}, false},
+		{"spliced in map order", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"), unordered(t))}, false},
+		{"spliced twice", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"), append(wireProps(t, `{"a":1}`), wireProps(t, `{"b":2}`)...))}, false},
+		{"spliced, then an unknown field", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"), append(wireProps(t, `{"a":1}`), 0x98, 0x06, 0x01))}, false},
+		{"spliced, truncated", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"), wireProps(t, `{"a":"long"}`)[:8])}, false},
+		{"unknown field only", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"), []byte{0x98, 0x06, 0x01})}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

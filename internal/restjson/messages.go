@@ -34,6 +34,17 @@ func (e *encoder) message(v any) {
 	}
 }
 
+// carriesRecords tells whether v is an answer with records, whose
+// properties may be in their unknown fields.
+func carriesRecords(v any) bool {
+	switch v.(type) {
+	case *crmv1.GetRecordResponse, *crmv1.ListRecordsResponse, *crmv1.CreateRecordResponse,
+		*crmv1.UpdateRecordResponse, *crmv1.SearchRecordsResponse:
+		return true
+	}
+	return false
+}
+
 func (e *encoder) getRecordResponse(m *crmv1.GetRecordResponse) {
 	e.b = append(e.b, `{"record":`...)
 	orNull(e, m.GetRecord(), (*encoder).record)
@@ -94,7 +105,11 @@ func (e *encoder) record(r *crmv1.Record) {
 	e.b = append(e.b, `,"object_name":`...)
 	e.string(r.GetObjectName())
 	e.b = append(e.b, `,"properties":`...)
-	orNull(e, r.GetProperties(), (*encoder).structValue)
+	if u := r.ProtoReflect().GetUnknown(); len(u) != 0 {
+		e.splicedProperties(r, u)
+	} else {
+		orNull(e, r.GetProperties(), (*encoder).structValue)
+	}
 	e.b = append(e.b, `,"owner_ids":`...)
 	e.strings(r.GetOwnerIds())
 	e.b = append(e.b, `,"follower_ids":`...)

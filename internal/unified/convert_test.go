@@ -12,6 +12,7 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // reference is what a record's proto must be: structpb's own
@@ -131,6 +132,20 @@ func TestRecordsBuilder(t *testing.T) {
 			if len(got) != len(tc.page) {
 				t.Fatalf("got %d records, want %d", len(got), len(tc.page))
 			}
+			// Properties as JSON go out in wire form, in the records'
+			// unknown fields; each record's stay its own when appended to.
+			for i, r := range tc.page {
+				u := got[i].ProtoReflect().GetUnknown()
+				if spliced := len(u) != 0 && got[i].GetProperties() == nil; spliced != (r.PropertiesJSON != "") {
+					t.Fatalf("record %d: properties in wire form: %v, as JSON: %v", i, spliced, r.PropertiesJSON != "")
+				}
+				if cap(u) != len(u) {
+					t.Fatalf("record %d: its wire properties have room for %d more bytes, which another record's may hold", i, cap(u)-len(u))
+				}
+			}
+			if err := structwire.MergeUnknown(&crmv1.ListRecordsResponse{Items: got}); err != nil {
+				t.Fatal(err)
+			}
 			for i, r := range tc.page {
 				want := reference(t, r, tc.raw)
 				if !proto.Equal(got[i], want) {
@@ -169,5 +184,15 @@ func TestRecordsBuilderRepairsUTF8(t *testing.T) {
 	}
 	if _, err := proto.Marshal(got); err != nil {
 		t.Fatalf("marshal: %v", err)
+	}
+}
+
+// TestRecordPropertiesField: the field number a page's properties are
+// written under in wire form is Record.properties, a Struct.
+func TestRecordPropertiesField(t *testing.T) {
+	fd := (&crmv1.Record{}).ProtoReflect().Descriptor().Fields().ByName("properties")
+	if fd == nil || fd.Number() != recordPropertiesField || fd.IsList() || fd.Message() == nil ||
+		fd.Message().FullName() != (&structpb.Struct{}).ProtoReflect().Descriptor().FullName() {
+		t.Fatalf("Record.properties is %v; recordPropertiesField is %d", fd, recordPropertiesField)
 	}
 }

@@ -1,0 +1,309 @@
+// Package structwire turns a JSON object straight into the protobuf wire
+// form of the google.protobuf.Struct it stands for, without building the
+// Struct's Go maps, and merges such pre-encoded fields back into the
+// messages that carry them.
+//
+// # Why it exists
+//
+// A page of 100 records holds ~1,000 property values. Building them as
+// google.protobuf.Struct messages (a Go map per record, a Value and a
+// oneof wrapper per value) and then walking those maps again to encode
+// them was the largest part of a list call's CPU in the gateway. GHL's
+// adapter hands each record's properties through as JSON
+// (crm.Record.PropertiesJSON); the unified service turns that JSON into
+// the Record's properties field in wire form directly (Writer), and puts
+// those bytes in the Record's unknown fields.
+//
+// # Why the bytes are correct where they are
+//
+// protobuf-go writes a message's unknown fields verbatim after its known
+// fields, so proto.Marshal of such a Record puts field 3 (properties) on
+// the wire, and any reader decodes it as the properties Struct: the
+// protobuf encoding allows fields in any order. The gRPC codec
+// (internal/grpccodec) writes unknown fields the same way. protojson
+// ignores unknown fields, so the REST encoder (internal/restjson) reads
+// the bytes itself, and before handing any message to protojson it calls
+// MergeUnknown, which moves such fields into the known ones, as a
+// Marshal/Unmarshal round trip would. In-process readers of a page's
+// Records must do the same.
+//
+// # The form Writer produces
+//
+// Entries of the Struct's fields map in key order (byte order, as
+// protojson sorts map keys), each key once (the last of repeated keys,
+// as encoding/json decodes them), each entry and Value in the shortest
+// form proto.Marshal writes: key field then value field, one kind member
+// per Value (set even at its zero value). Readers may rely on that order
+// and refuse anything else (the REST encoder does, and falls back to
+// protojson after MergeUnknown).
+package structwire
+
+import (
+	"encoding/binary"
+	"math"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/crmgate/crmgate/internal/jsonscan"
+)
+
+// Tags of google.protobuf.Struct (fields = 1, a map of key = 1, value =
+// 2), ListValue (values = 1) and Value (the kind oneof). Each is one byte.
+const (
+	TagStructFields = 1<<3 | byte(protowire.BytesType)
+	TagEntryKey     = 1<<3 | byte(protowire.BytesType)
+	TagEntryValue   = 2<<3 | byte(protowire.BytesType)
+	TagListValues   = 1<<3 | byte(protowire.BytesType)
+	TagValueNull    = 1<<3 | byte(protowire.VarintType)
+	TagValueNumber  = 2<<3 | byte(protowire.Fixed64Type)
+	TagValueString  = 3<<3 | byte(protowire.BytesType)
+	TagValueBool    = 4<<3 | byte(protowire.VarintType)
+	TagValueStruct  = 5<<3 | byte(protowire.BytesType)
+	TagValueList    = 6<<3 | byte(protowire.BytesType)
+)
+
+// Writer writes JSON objects as Structs in wire form. Its scratch space
+// is reused from call to call; the zero Writer is ready. It is not safe
+// for concurrent use.
+type Writer struct {
+	// entries are the members of the objects being written (nested
+	// objects after their parent's), for putting them in key order.
+	entries []entry
+	// tmp is where out-of-order entries are put in order.
+	tmp []byte
+}
+
+// entry is one written member: its key and its bytes out[start:end].
+type entry struct {
+	key        string
+	start, end int
+}
+
+// AppendField appends field num, of type google.protobuf.Struct, holding
+// the JSON object js: the Struct that encoding/json's decoding of js into
+// a map[string]any and structpb.NewStruct would give. It reports !ok, with
+// b as it was, for anything that is not exactly that: invalid JSON, a
+// value that is not an object, a number out of float64's range, nesting
+// deeper than jsonscan.MaxDepth (jsonscan's limits).
+func (w *Writer) AppendField(b []byte, num protowire.Number, js string) ([]byte, bool) {
+	n := len(b)
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	start := len(b)
+	// The wire form is about as long as the JSON.
+	reserved := protowire.SizeVarint(uint64(len(js)))
+	b = append(b, make([]byte, reserved)...)
+	d := jsonscan.Scanner{S: js}
+	b, ok := w.object(b, &d, 0)
+	if !ok || !d.End() {
+		return b[:n], false
+	}
+	return PatchLen(b, start, reserved), true
+}
+
+// object writes the entries of the object at d (a Struct's body). Depth
+// limits are those of the gateway's JSON-to-Struct reader, so the two
+// refuse the same input.
+func (w *Writer) object(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
+	if depth > jsonscan.MaxDepth || d.Peek() != '{' {
+		return b, false
+	}
+	d.I++
+	mark, body := len(w.entries), len(b)
+	ok := true
+	if d.Peek() == '}' {
+		d.I++
+	} else {
+		b, ok = w.members(b, d, depth)
+	}
+	if ok {
+		b = w.order(b, body, mark)
+	}
+	clear(w.entries[mark:])
+	w.entries = w.entries[:mark]
+	return b, ok
+}
+
+// members writes an object's members, d after its '{' and before its
+// first key, through its '}'.
+func (w *Writer) members(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
+	for {
+		if d.Peek() != '"' {
+			return b, false
+		}
+		ks := d.I
+		kind, ok := d.RawString()
+		if !ok || d.Peek() != ':' {
+			return b, false
+		}
+		key, ok := d.Text(ks, d.I, kind)
+		if !ok {
+			return b, false
+		}
+		d.I++
+		start := len(b)
+		b = append(b, TagStructFields, 0)
+		b = AppendString(b, TagEntryKey, key)
+		b = append(b, TagEntryValue, 0)
+		vlen := len(b) - 1
+		if b, ok = w.value(b, d, depth); !ok {
+			return b, false
+		}
+		b = PatchLen(b, vlen, 1)
+		b = PatchLen(b, start+1, 1)
+		w.entries = append(w.entries, entry{key, start, len(b)})
+		switch d.Peek() {
+		case ',':
+			d.I++
+		case '}':
+			d.I++
+			return b, true
+		default:
+			return b, false
+		}
+	}
+}
+
+// value writes the body of the Value at d.
+func (w *Writer) value(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
+	switch c := d.Peek(); c {
+	case '{':
+		b = append(b, TagValueStruct, 0)
+		at := len(b) - 1
+		var ok bool
+		if b, ok = w.object(b, d, depth+1); !ok {
+			return b, false
+		}
+		return PatchLen(b, at, 1), true
+	case '[':
+		if depth >= jsonscan.MaxDepth {
+			return b, false
+		}
+		b = append(b, TagValueList, 0)
+		at := len(b) - 1
+		var ok bool
+		if b, ok = w.list(b, d, depth); !ok {
+			return b, false
+		}
+		return PatchLen(b, at, 1), true
+	case '"':
+		s, ok := d.Str()
+		if !ok {
+			return b, false
+		}
+		return AppendString(b, TagValueString, s), true
+	case 't', 'f':
+		if !d.Literal("true") && !d.Literal("false") {
+			return b, false
+		}
+		if c == 't' {
+			return append(b, TagValueBool, 1), true
+		}
+		return append(b, TagValueBool, 0), true
+	case 'n':
+		if !d.Literal("null") {
+			return b, false
+		}
+		return append(b, TagValueNull, 0), true
+	default:
+		f, ok := d.Number()
+		if !ok {
+			return b, false
+		}
+		b = append(b, TagValueNumber)
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(f)), true
+	}
+}
+
+// list writes a ListValue's body: the array at d, its elements at
+// depth+1.
+func (w *Writer) list(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
+	d.I++ // '['
+	if d.Peek() == ']' {
+		d.I++
+		return b, true
+	}
+	var ok bool
+	for {
+		b = append(b, TagListValues, 0)
+		at := len(b) - 1
+		if b, ok = w.value(b, d, depth+1); !ok {
+			return b, false
+		}
+		b = PatchLen(b, at, 1)
+		switch d.Peek() {
+		case ',':
+			d.I++
+		case ']':
+			d.I++
+			return b, true
+		default:
+			return b, false
+		}
+	}
+}
+
+// order puts the entries written from b[body:] (w.entries[mark:], in
+// input order) in key order, keeping the last of repeated keys. Most
+// objects need nothing: they are checked first.
+func (w *Writer) order(b []byte, body, mark int) []byte {
+	es := w.entries[mark:]
+	sorted := true
+	for i := 1; i < len(es) && sorted; i++ {
+		sorted = es[i-1].key < es[i].key
+	}
+	if sorted {
+		return b
+	}
+	// Insertion sort is stable, so among equal keys the last one written
+	// stays last.
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].key < es[j-1].key; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+	w.tmp = w.tmp[:0]
+	for i, e := range es {
+		if i+1 < len(es) && es[i+1].key == e.key {
+			continue // a later value for the same key wins
+		}
+		w.tmp = append(w.tmp, b[e.start:e.end]...)
+	}
+	n := copy(b[body:], w.tmp)
+	return b[:body+n]
+}
+
+// AppendString appends a string field (even an empty one) of at most a
+// few bytes of tag.
+func AppendString(b []byte, tag byte, s string) []byte {
+	if len(s) < 0x80 {
+		b = append(b, tag, byte(len(s))) //nolint:gosec // len(s) < 0x80
+		return append(b, s...)
+	}
+	b = append(b, tag)
+	b = protowire.AppendVarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// PatchLen writes the length of the body that follows the reserved
+// length prefix b[start:start+reserved], moving the body when the length
+// takes a different number of bytes: the prefix is always the shortest
+// varint, as protobuf-go writes it.
+func PatchLen(b []byte, start, reserved int) []byte {
+	n := len(b) - start - reserved
+	if reserved == 1 && n < 0x80 {
+		b[start] = byte(n) //nolint:gosec // n < 0x80
+		return b
+	}
+	u := uint64(n) //nolint:gosec // a length, not negative
+	need := protowire.SizeVarint(u)
+	switch {
+	case need > reserved:
+		b = append(b, make([]byte, need-reserved)...)
+		copy(b[start+need:], b[start+reserved:start+reserved+n])
+	case need < reserved:
+		copy(b[start+need:], b[start+reserved:])
+		b = b[:start+need+n]
+	}
+	binary.PutUvarint(b[start:], u)
+	return b
+}
