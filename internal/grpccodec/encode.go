@@ -272,10 +272,6 @@ func (e encoder) appendEntry(b []byte, k string, v *structpb.Value) ([]byte, boo
 	if b, ok = e.appendValue(b, tagEntryValue, v); !ok {
 		return b, false
 	}
-	if n := len(b) - start - 1; n < 0x80 {
-		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
-		return b, true
-	}
 	return structwire.PatchLen(b, start, 1), true
 }
 
@@ -288,10 +284,6 @@ func (e encoder) appendValue(b []byte, tag byte, v *structpb.Value) ([]byte, boo
 	b, ok := e.valueBody(b, v)
 	if !ok {
 		return b, false
-	}
-	if n := len(b) - start - 1; n < 0x80 {
-		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
-		return b, true
 	}
 	return structwire.PatchLen(b, start, 1), true
 }
@@ -361,10 +353,6 @@ func (e encoder) appendList(b []byte, tag byte, l *structpb.ListValue) ([]byte, 
 			}
 		}
 		b = appendUnknown(b, l)
-	}
-	if n := len(b) - start - 1; n < 0x80 {
-		b[start] = byte(n) //nolint:gosec // n < 0x80: the one-byte guess was right
-		return b, true
 	}
 	return structwire.PatchLen(b, start, 1), true
 }

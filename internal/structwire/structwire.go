@@ -107,60 +107,31 @@ func (w *Writer) object(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool)
 	if depth > jsonscan.MaxDepth || d.Peek() != '{' {
 		return b, false
 	}
-	d.I++
 	mark, body := len(w.entries), len(b)
-	ok := true
-	if d.Peek() == '}' {
-		d.I++
-	} else {
-		b, ok = w.members(b, d, depth)
-	}
-	if ok {
-		b = w.order(b, body, mark)
-	}
-	clear(w.entries[mark:])
-	w.entries = w.entries[:mark]
-	return b, ok
-}
-
-// members writes an object's members, d after its '{' and before its
-// first key, through its '}'.
-func (w *Writer) members(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
-	for {
-		if d.Peek() != '"' {
-			return b, false
-		}
-		ks := d.I
-		kind, ok := d.RawString()
-		if !ok || d.Peek() != ':' {
-			return b, false
-		}
-		key, ok := d.Text(ks, d.I, kind)
+	ok := d.Object(func(ks, ke int, kind jsonscan.Kind) bool {
+		key, ok := d.Text(ks, ke, kind)
 		if !ok {
-			return b, false
+			return false
 		}
-		d.I++
 		start := len(b)
 		b = append(b, TagStructFields, 0)
 		b = AppendString(b, TagEntryKey, key)
 		b = append(b, TagEntryValue, 0)
 		vlen := len(b) - 1
 		if b, ok = w.value(b, d, depth); !ok {
-			return b, false
+			return false
 		}
 		b = PatchLen(b, vlen, 1)
 		b = PatchLen(b, start+1, 1)
 		w.entries = append(w.entries, entry{key, start, len(b)})
-		switch d.Peek() {
-		case ',':
-			d.I++
-		case '}':
-			d.I++
-			return b, true
-		default:
-			return b, false
-		}
+		return true
+	})
+	if ok {
+		b = w.order(b, body, mark)
 	}
+	clear(w.entries[mark:])
+	w.entries = w.entries[:mark]
+	return b, ok
 }
 
 // value writes the body of the Value at d.
@@ -180,8 +151,17 @@ func (w *Writer) value(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) 
 		}
 		b = append(b, TagValueList, 0)
 		at := len(b) - 1
-		var ok bool
-		if b, ok = w.list(b, d, depth); !ok {
+		ok := d.Array(func() bool {
+			b = append(b, TagListValues, 0)
+			elem := len(b) - 1
+			var ok bool
+			if b, ok = w.value(b, d, depth+1); !ok {
+				return false
+			}
+			b = PatchLen(b, elem, 1)
+			return true
+		})
+		if !ok {
 			return b, false
 		}
 		return PatchLen(b, at, 1), true
@@ -211,34 +191,6 @@ func (w *Writer) value(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) 
 		}
 		b = append(b, TagValueNumber)
 		return binary.LittleEndian.AppendUint64(b, math.Float64bits(f)), true
-	}
-}
-
-// list writes a ListValue's body: the array at d, its elements at
-// depth+1.
-func (w *Writer) list(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) {
-	d.I++ // '['
-	if d.Peek() == ']' {
-		d.I++
-		return b, true
-	}
-	var ok bool
-	for {
-		b = append(b, TagListValues, 0)
-		at := len(b) - 1
-		if b, ok = w.value(b, d, depth+1); !ok {
-			return b, false
-		}
-		b = PatchLen(b, at, 1)
-		switch d.Peek() {
-		case ',':
-			d.I++
-		case ']':
-			d.I++
-			return b, true
-		default:
-			return b, false
-		}
 	}
 }
 
