@@ -93,6 +93,7 @@ fuzz ./internal/unified FuzzSyntax
 fuzz ./internal/unified FuzzJSONStruct
 fuzz ./internal/structwire FuzzAppendField
 fuzz ./internal/restjson FuzzMarshal
+fuzz ./internal/restjson FuzzJSONProperties
 fuzz ./internal/grpccodec FuzzMarshal
 fuzz ./internal/telemetry FuzzRPCLine
 echo "all fuzz targets ran clean"

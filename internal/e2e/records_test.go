@@ -560,9 +560,10 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 // TestListedRecordsMatchGet: a page's records (whose properties the
-// gateway writes straight from GHL's JSON into wire form) decode, over
-// both transports, to exactly the records GetRecord answers, with and
-// without raw data, through list and search.
+// gateway writes straight from GHL's JSON into wire form for gRPC, and
+// hands to the REST encoder as that JSON) decode, over both transports,
+// to exactly the records GetRecord answers, with and without raw data,
+// through list and search.
 func TestListedRecordsMatchGet(t *testing.T) {
 	t.Parallel()
 	forEachTransport(t, func(t *testing.T, tr string) {

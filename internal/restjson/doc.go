@@ -17,10 +17,14 @@
 // and the google.protobuf.Struct, Value, ListValue and Timestamp inside
 // them by hand, appending into a pooled buffer, and returns one copy of
 // exactly the encoded size. A page's records carry their properties in
-// protobuf wire form, in their unknown fields (internal/structwire), which
-// protojson would ignore: the encoder reads that form (wire.go) and writes
-// what protojson writes once the bytes are merged into the record. Everything else — other messages, non-proto
-// values, Unmarshal, NewDecoder, NewEncoder, ContentType, Delimiter — is
+// their unknown fields (internal/structwire), which protojson would
+// ignore: in JSON form (the provider's JSON object, which the unified
+// service writes for REST calls, asked for by the REST facade with
+// structwire.WithJSONFields) or in protobuf wire form (for gRPC calls,
+// and from any other producer). The encoder reads both (jsonform.go,
+// wire.go) and writes what protojson writes once the bytes are merged
+// into the record. Everything else — other messages, non-proto values,
+// Unmarshal, NewDecoder, NewEncoder, ContentType, Delimiter — is
 // runtime.JSONPb with the same options.
 //
 // # How equivalence with protojson is kept
@@ -33,9 +37,13 @@
 //     encoder gives up and the same message is marshalled by runtime.JSONPb,
 //     so the caller sees protojson's own output or error. A record-bearing
 //     answer is first copied with its unknown fields merged into its known
-//     ones (structwire.MergeUnknown), so wire-form properties are not
-//     lost; the fast path also gives up on wire-form properties not in
-//     structwire's form (keys out of order or repeated, other fields).
+//     ones (structwire.MergeUnknown), so spliced properties are not
+//     lost; unknown fields that cannot be merged (bytes that do not
+//     parse, JSON form that is not a JSON object) are an error, not an
+//     answer without them. The fast path also gives up on wire-form
+//     properties not in structwire's form (keys out of order or repeated,
+//     other fields) and on JSON form that structwire.Writer would refuse
+//     (invalid JSON, numbers out of range, very deep nesting).
 //   - Layout check: New compares the generated descriptors with the fields
 //     the writers emit (names, order, kinds, presence). If a proto change
 //     makes them differ, New logs ErrLayout and the fast path is off, so a

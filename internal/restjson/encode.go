@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/crmgate/crmgate/internal/jsonscan"
+	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // Timestamp bounds protojson accepts: 0001-01-01T00:00:00Z to
@@ -35,6 +36,10 @@ type encoder struct {
 	// fields is scratch space for sorting a Struct's fields by key;
 	// nested Structs use the part after their parent's fields.
 	fields []field
+	// members and tmp are scratch space for putting the members of
+	// objects in JSON form in key order (jsonform.go).
+	members []structwire.Span
+	tmp     []byte
 }
 
 func (e *encoder) reset() {

@@ -3,9 +3,12 @@ package restjson
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 	"testing"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/jsonscan"
+	"github.com/crmgate/crmgate/internal/structwire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -35,7 +38,11 @@ func FuzzMarshal(f *testing.F) {
 			return
 		}
 		_, fast := m.marshalFast(msg)
-		if _, err := ref.Marshal(asDecoded(msg)); err == nil && !fast && canonical(msg) {
+		dv, ok := asDecoded(msg)
+		if !ok {
+			return
+		}
+		if _, err := ref.Marshal(dv); err == nil && !fast && canonical(msg) {
 			t.Fatalf("protojson encodes %v but the fast path gave up", msg)
 		}
 	})
@@ -338,4 +345,41 @@ func (g *gen) message() any {
 	default:
 		return g.object()
 	}
+}
+
+// FuzzJSONProperties: a page whose records carry properties in JSON form
+// (the provider's JSON as it came, as REST calls get them) encodes as
+// protojson encodes the Struct encoding/json makes of that JSON, or fails
+// where that JSON is not an object encoding/json decodes. The fast path
+// must take exactly the JSON structwire.Writer takes, so that the
+// comparison is not the fallback compared with itself.
+//
+//	go test ./internal/restjson -run '^$' -fuzz FuzzJSONProperties -fuzztime 60s
+func FuzzJSONProperties(f *testing.F) {
+	for _, s := range []string{
+		`{}`, ` { "b" : 1 , "a" : [ true , false , null ] } `,
+		`{"name":"Buddy 0","age":0,"price":{"currency":"default","value":50},"tags":["friendly","playful"]}`,
+		`{"z":1,"a":2,"m":{"y":1,"b":[{"q":1,"c":2}]}}`, `{"b":1,"a":2,"b":3,"a":4,"c":5,"a":6}`,
+		`{"caf\u00e9":"\"quoted\" \\ \/ \b\f\n\r\t \ud83d\ude00 \ud800","\u0061":1,"a":2}`,
+		"{\"k\xff\":\"v\xfe\",\"l\":[\"\xff\",\"ok\"]}",
+		`{"n":-0,"m":1.5e3,"x":1E-2,"big":1e308,"neg":-12.5e-3,"i":123456789012345678,"j":9007199254740993,"f":0.30000000000000004}`,
+		`{"huge":1e309}`, `{"a":01}`, `{"a":"\x"}`, `{"a":1,}`, `null`, `[]`, ``, `{"a":1} x`,
+		`{"d":` + strings.Repeat(`[`, jsonscan.MaxDepth+1) + strings.Repeat(`]`, jsonscan.MaxDepth+1) + `}`,
+		`{"d":` + strings.Repeat(`{"x":`, jsonscan.MaxDepth) + `1` + strings.Repeat(`}`, jsonscan.MaxDepth) + `}`,
+	} {
+		f.Add(s)
+	}
+	m := newTest()
+	var w structwire.Writer
+	f.Fuzz(func(t *testing.T, js string) {
+		msg := &crmv1.ListRecordsResponse{Items: []*crmv1.Record{
+			jsonForm(&crmv1.Record{Id: "a", ObjectName: "pet"}, js),
+			jsonForm(&crmv1.Record{Id: "b", ObjectName: "pet"}, `{"b":1,"a":2}`),
+		}}
+		same(t, m, msg)
+		_, fast := m.marshalFast(msg)
+		if _, takes := w.AppendField(nil, 3, js); fast != takes {
+			t.Fatalf("fast path took %q: %v; structwire.Writer: %v", js, fast, takes)
+		}
+	})
 }

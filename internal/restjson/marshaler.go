@@ -1,6 +1,7 @@
 package restjson
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -61,23 +62,27 @@ func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	if b, ok := m.marshalFast(v); ok {
 		return b, nil
 	}
-	return m.pb.Marshal(merged(v))
+	v, err := merged(v)
+	if err != nil {
+		return nil, err
+	}
+	return m.pb.Marshal(v)
 }
 
 // merged is v for protojson: for an answer that carries records, a copy
 // with unknown fields merged into the known ones (structwire.MergeUnknown),
-// as a page's records carry their properties; v itself otherwise, and
-// when the bytes do not parse.
-func merged(v any) any {
+// as a page's records carry their properties; v itself otherwise. Bytes
+// that cannot be merged are an error, not an answer without them.
+func merged(v any) (any, error) {
 	pm, ok := v.(proto.Message)
 	if !ok || !carriesRecords(v) || !pm.ProtoReflect().IsValid() {
-		return v
+		return v, nil
 	}
 	c := proto.Clone(pm)
-	if structwire.MergeUnknown(c) != nil {
-		return v
+	if err := structwire.MergeUnknown(c); err != nil {
+		return nil, fmt.Errorf("restjson: %w", err)
 	}
-	return c
+	return c, nil
 }
 
 // marshalFast encodes the messages it knows into a pooled buffer and
@@ -99,6 +104,9 @@ func (m *Marshaler) marshalFast(v any) (b []byte, ok bool) {
 	ok = e.ok
 	if cap(e.b) > maxPooledBuffer {
 		e.b = nil
+	}
+	if cap(e.tmp) > maxPooledBuffer {
+		e.tmp = nil
 	}
 	m.pool.Put(e)
 	return b, ok

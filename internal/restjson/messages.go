@@ -106,7 +106,9 @@ func (e *encoder) record(r *crmv1.Record) {
 	e.string(r.GetObjectName())
 	e.b = append(e.b, `,"properties":`...)
 	if u := r.ProtoReflect().GetUnknown(); len(u) != 0 {
-		e.splicedProperties(r, u)
+		if !e.jsonProperties(r, u) {
+			e.splicedProperties(r, u)
+		}
 	} else {
 		orNull(e, r.GetProperties(), (*encoder).structValue)
 	}

@@ -10,9 +10,12 @@ import (
 // MergeUnknown moves the unknown fields of m, and of every message in it,
 // into their known fields where the field numbers are known, as a
 // proto.Marshal and proto.Unmarshal round trip would: a Record whose
-// properties were written by a Writer gets its Properties Struct. Fields
-// whose numbers are not in the schema stay unknown. It fails, leaving the
-// message where it failed as it was, on bytes that do not parse.
+// properties were written by a Writer gets its Properties Struct, and
+// one whose properties travel in JSON form gets them too
+// (ExpandJSONFields). Fields whose numbers are not in the schema stay
+// unknown. It fails, leaving the message where it failed as it was, on
+// bytes that do not parse and on JSON form that is not a JSON object
+// (ErrJSONField).
 //
 // It is for readers that see only known fields (protojson, code reading
 // the Go fields); encoders that write unknown fields (proto.Marshal, the
@@ -23,8 +26,12 @@ func MergeUnknown(m proto.Message) error {
 
 func mergeUnknown(m protoreflect.Message) error {
 	if u := m.GetUnknown(); len(u) != 0 {
+		wire, err := ExpandJSONFields(u)
+		if err != nil {
+			return fmt.Errorf("merge unknown fields of %s: %w", m.Descriptor().FullName(), err)
+		}
 		m.SetUnknown(nil)
-		if err := (proto.UnmarshalOptions{Merge: true, AllowPartial: true}).Unmarshal(u, m.Interface()); err != nil {
+		if err := (proto.UnmarshalOptions{Merge: true, AllowPartial: true}).Unmarshal(wire, m.Interface()); err != nil {
 			m.SetUnknown(u)
 			return fmt.Errorf("merge unknown fields of %s: %w", m.Descriptor().FullName(), err)
 		}

@@ -27,6 +27,15 @@
 // Marshal/Unmarshal round trip would. In-process readers of a page's
 // Records must do the same.
 //
+// # The JSON form
+//
+// A reader that writes JSON (the REST encoder) is better served by the
+// JSON itself: a Struct field can also travel as its JSON text, in an
+// unknown field whose number protobuf reserves for its implementation
+// (JSONField). Such bytes are not protobuf for the field, so producers
+// write them only when the call's context asks for them
+// (WithJSONFields), and MergeUnknown expands them; see jsonform.go.
+//
 // # The form Writer produces
 //
 // Entries of the Struct's fields map in key order (byte order, as
@@ -68,15 +77,9 @@ const (
 type Writer struct {
 	// entries are the members of the objects being written (nested
 	// objects after their parent's), for putting them in key order.
-	entries []entry
+	entries []Span
 	// tmp is where out-of-order entries are put in order.
 	tmp []byte
-}
-
-// entry is one written member: its key and its bytes out[start:end].
-type entry struct {
-	key        string
-	start, end int
 }
 
 // AppendField appends field num, of type google.protobuf.Struct, holding
@@ -123,11 +126,11 @@ func (w *Writer) object(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool)
 		}
 		b = PatchLen(b, vlen, 1)
 		b = PatchLen(b, start+1, 1)
-		w.entries = append(w.entries, entry{key, start, len(b)})
+		w.entries = append(w.entries, Span{key, start, len(b)})
 		return true
 	})
 	if ok {
-		b = w.order(b, body, mark)
+		b, w.tmp = InKeyOrder(b, body, w.entries[mark:], 0, w.tmp)
 	}
 	clear(w.entries[mark:])
 	w.entries = w.entries[:mark]
@@ -194,34 +197,47 @@ func (w *Writer) value(b []byte, d *jsonscan.Scanner, depth int) ([]byte, bool) 
 	}
 }
 
-// order puts the entries written from b[body:] (w.entries[mark:], in
-// input order) in key order, keeping the last of repeated keys. Most
-// objects need nothing: they are checked first.
-func (w *Writer) order(b []byte, body, mark int) []byte {
-	es := w.entries[mark:]
+// Span is one member of an object written into a buffer: its key and
+// its bytes, buf[Start:End].
+type Span struct {
+	Key        string
+	Start, End int
+}
+
+// InKeyOrder puts the members written in buf[body:] (spans, in input
+// order, sorted in place) in a Struct's entry order: keys in byte order,
+// as protojson sorts map keys, and only the last of repeated keys, as
+// encoding/json decodes them. sep, unless 0, goes between members (JSON's
+// comma, which the spans leave out). tmp is scratch space, returned for
+// reuse. Most objects are in order already: they are checked first, and
+// left as they are.
+func InKeyOrder(buf []byte, body int, spans []Span, sep byte, tmp []byte) (_, _ []byte) {
 	sorted := true
-	for i := 1; i < len(es) && sorted; i++ {
-		sorted = es[i-1].key < es[i].key
+	for i := 1; i < len(spans) && sorted; i++ {
+		sorted = spans[i-1].Key < spans[i].Key
 	}
 	if sorted {
-		return b
+		return buf, tmp
 	}
 	// Insertion sort is stable, so among equal keys the last one written
 	// stays last.
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].key < es[j-1].key; j-- {
-			es[j], es[j-1] = es[j-1], es[j]
+	for i := 1; i < len(spans); i++ {
+		for j := i; j > 0 && spans[j].Key < spans[j-1].Key; j-- {
+			spans[j], spans[j-1] = spans[j-1], spans[j]
 		}
 	}
-	w.tmp = w.tmp[:0]
-	for i, e := range es {
-		if i+1 < len(es) && es[i+1].key == e.key {
+	tmp = tmp[:0]
+	for i, sp := range spans {
+		if i+1 < len(spans) && spans[i+1].Key == sp.Key {
 			continue // a later value for the same key wins
 		}
-		w.tmp = append(w.tmp, b[e.start:e.end]...)
+		if sep != 0 && len(tmp) > 0 {
+			tmp = append(tmp, sep)
+		}
+		tmp = append(tmp, buf[sp.Start:sp.End]...)
 	}
-	n := copy(b[body:], w.tmp)
-	return b[:body+n]
+	n := copy(buf[body:], tmp)
+	return buf[:body+n], tmp
 }
 
 // AppendString appends a string field (even an empty one) of at most a

@@ -2,7 +2,9 @@ package structwire_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -177,5 +179,64 @@ func TestMergeUnknown(t *testing.T) {
 	}
 	if !bytes.Equal(bad.ProtoReflect().GetUnknown(), broken) || bad.GetProperties() != nil {
 		t.Errorf("after a failed merge: unknown % x, properties %v", bad.ProtoReflect().GetUnknown(), bad.GetProperties())
+	}
+}
+
+// TestJSONForm: a Struct field in JSON form means what AppendField, or
+// where it refuses, encoding/json makes of the JSON; MergeUnknown turns
+// it into the field, and fails on JSON that is not an object.
+func TestJSONForm(t *testing.T) {
+	deep := `{"d":` + strings.Repeat(`[`, jsonscan.MaxDepth+2) + `"x"` + strings.Repeat(`]`, jsonscan.MaxDepth+2) + `}`
+	other := protowire.AppendVarint(protowire.AppendTag(nil, 99, protowire.VarintType), 7)
+	for _, js := range []string{
+		`{}`, `{"b":1,"a":[true,null,"s"],"b":{"z":1,"y":2}}`, "{\"k\xff\":\"\\ud800\"}", deep,
+	} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(js), &m); err != nil {
+			t.Fatal(err)
+		}
+		want, err := structpb.NewStruct(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := structwire.AppendJSONField(nil, 3, js)
+		if got, ok := structwire.ParseJSONField(u, 3); !ok || string(got) != js {
+			t.Fatalf("ParseJSONField(AppendJSONField(%.40q)) = %.40q, %v", js, got, ok)
+		}
+		if _, ok := structwire.ParseJSONField(u, 4); ok {
+			t.Fatal("ParseJSONField read field 3 as field 4")
+		}
+		if _, ok := structwire.ParseJSONField(append(bytes.Clone(u), other...), 3); ok {
+			t.Fatal("ParseJSONField took a second field")
+		}
+		r := &crmv1.Record{Id: "r"}
+		r.ProtoReflect().SetUnknown(append(u, other...))
+		if err := structwire.MergeUnknown(&crmv1.GetRecordResponse{Record: r}); err != nil {
+			t.Fatalf("%.40q: %v", js, err)
+		}
+		if !proto.Equal(r.GetProperties(), want) {
+			t.Errorf("%.40q: properties %v, want %v", js, r.GetProperties(), want)
+		}
+		if got := r.ProtoReflect().GetUnknown(); !bytes.Equal(got, other) {
+			t.Errorf("%.40q: unknown fields left % x, want field 99 only", js, got)
+		}
+	}
+	for _, js := range []string{`null`, `[1]`, `{"a":1,}`, `{"a":1e400}`, ``} {
+		r := &crmv1.Record{Id: "r"}
+		u := structwire.AppendJSONField(nil, 3, js)
+		r.ProtoReflect().SetUnknown(u)
+		err := structwire.MergeUnknown(r)
+		if !errors.Is(err, structwire.ErrJSONField) {
+			t.Errorf("%q: MergeUnknown = %v, want ErrJSONField", js, err)
+		}
+		if !bytes.Equal(r.ProtoReflect().GetUnknown(), u) || r.GetProperties() != nil {
+			t.Errorf("%q: the record changed on a failed merge", js)
+		}
+	}
+	if got, err := structwire.ExpandJSONFields(other); err != nil || !bytes.Equal(got, other) {
+		t.Errorf("ExpandJSONFields of bytes without JSON form = % x, %v", got, err)
+	}
+	if structwire.JSONFieldsWanted(context.Background()) || !structwire.JSONFieldsWanted(structwire.WithJSONFields(context.Background())) {
+		t.Error("WithJSONFields / JSONFieldsWanted disagree")
 	}
 }

@@ -1,6 +1,7 @@
 package unified
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -403,15 +404,18 @@ func (b *builder) recordWithout(r crm.Record, raw bool) *crmv1.Record {
 // records converts a page; its records share one builder.
 //
 // Properties that come as JSON are not built as Structs: they are written
-// in wire form (structwire.Writer) into one buffer for the page, and each
-// record carries its part in its unknown fields, which the gRPC codec and
-// proto.Marshal write as they are and the REST encoder reads (see
-// internal/structwire). Building ~1,000 Values and 100 maps per page and
-// walking them again to encode them was the largest part of a list's
-// CPU. Readers of these Records in the process call
-// structwire.MergeUnknown first. JSON the writer refuses is converted as
-// before (properties), errors included.
-func records(in []crm.Record, raw bool) ([]*crmv1.Record, error) {
+// into one buffer for the page, and each record carries its part in its
+// unknown fields (see internal/structwire). In wire form
+// (structwire.Writer), the gRPC codec and proto.Marshal write them as
+// they are and the REST encoder reads them; building ~1,000 Values and
+// 100 maps per page and walking them again to encode them was the largest
+// part of a list's CPU. In JSON form (form == jsonForm, for REST calls)
+// they are the provider's JSON as it came, which the REST encoder turns
+// into its answer in one pass; JSON that breaks the record contract then
+// fails the encoding, not this call. Readers of these Records in the
+// process call structwire.MergeUnknown first. JSON the wire writer
+// refuses is converted as before (properties), errors included.
+func records(in []crm.Record, raw bool, form propertiesForm) ([]*crmv1.Record, error) {
 	var b builder
 	if len(in) > 0 {
 		b.sizeFor(in[0], len(in))
@@ -431,8 +435,13 @@ func records(in []crm.Record, raw bool) ([]*crmv1.Record, error) {
 				spans = make([]struct{ start, end int }, len(in))
 			}
 			start := len(wire)
-			var ok bool
-			if wire, ok = w.AppendField(wire, recordPropertiesField, r.PropertiesJSON); ok {
+			ok := true
+			if form == jsonForm {
+				wire = structwire.AppendJSONField(wire, recordPropertiesField, r.PropertiesJSON)
+			} else {
+				wire, ok = w.AppendField(wire, recordPropertiesField, r.PropertiesJSON)
+			}
+			if ok {
 				spans[i].start, spans[i].end = start, len(wire)
 				out[i] = b.recordWithout(r, raw)
 				continue
@@ -453,13 +462,32 @@ func records(in []crm.Record, raw bool) ([]*crmv1.Record, error) {
 	return out, nil
 }
 
+// propertiesForm is how a page's records carry properties that come as
+// JSON (structwire's wire or JSON form).
+type propertiesForm uint8
+
+const (
+	wireForm propertiesForm = iota // protobuf, for any reader
+	jsonForm                       // the JSON as it came, for the REST encoder
+)
+
+// formFor is the form for a call: JSON when its answer goes to the REST
+// encoder, which asked for it (structwire.WithJSONFields).
+func formFor(ctx context.Context) propertiesForm {
+	if structwire.JSONFieldsWanted(ctx) {
+		return jsonForm
+	}
+	return wireForm
+}
+
 // recordPropertiesField is crmgate.crm.v1.Record.properties (a test checks
 // it against the descriptor).
 const recordPropertiesField = 3
 
-// wireSizeHint is the buffer to reserve for the wire form of the
-// properties of recs: a little more than their JSON, which it is about
-// as long as (numbers grow to nine bytes, punctuation goes).
+// wireSizeHint is the buffer to reserve for the properties of recs in
+// either form: a little more than their JSON, which the wire form is
+// about as long as (numbers grow to nine bytes, punctuation goes) and the
+// JSON form a few bytes of tag and length longer.
 func wireSizeHint(recs []crm.Record) int {
 	n := 0
 	for _, r := range recs {

@@ -124,47 +124,60 @@ func TestRecordsBuilder(t *testing.T) {
 		}{tc.name + " as JSON", page, tc.raw})
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := records(tc.page, tc.raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != len(tc.page) {
-				t.Fatalf("got %d records, want %d", len(got), len(tc.page))
-			}
-			// Properties as JSON go out in wire form, in the records'
-			// unknown fields; each record's stay its own when appended to.
-			for i, r := range tc.page {
-				u := got[i].ProtoReflect().GetUnknown()
-				if spliced := len(u) != 0 && got[i].GetProperties() == nil; spliced != (r.PropertiesJSON != "") {
-					t.Fatalf("record %d: properties in wire form: %v, as JSON: %v", i, spliced, r.PropertiesJSON != "")
-				}
-				if cap(u) != len(u) {
-					t.Fatalf("record %d: its wire properties have room for %d more bytes, which another record's may hold", i, cap(u)-len(u))
-				}
-			}
-			if err := structwire.MergeUnknown(&crmv1.ListRecordsResponse{Items: got}); err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range tc.page {
-				want := reference(t, r, tc.raw)
-				if !proto.Equal(got[i], want) {
-					t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
-				}
-				if one, err := recordToProto(r, tc.raw); err != nil || !proto.Equal(one, want) {
-					t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
-				}
-			}
-			// Messages from one builder share blocks, not values: changing
-			// one record's properties leaves the others as they were.
-			if len(got) > 1 {
-				got[0].GetProperties().GetFields()["name"].Kind = &structpb.Value_StringValue{StringValue: "changed"}
-				got[0].GetProperties().GetFields()["tags"].GetListValue().Values[0] = structpb.NewBoolValue(false)
-				if !proto.Equal(got[1], reference(t, tc.page[1], tc.raw)) {
-					t.Fatalf("record 1 changed with record 0: %v", got[1])
-				}
-			}
-		})
+		for _, form := range []propertiesForm{wireForm, jsonForm} {
+			t.Run(tc.name+map[propertiesForm]string{wireForm: " in wire form", jsonForm: " in JSON form"}[form], func(t *testing.T) { checkRecords(t, tc.page, tc.raw, form) })
+		}
+	}
+}
+
+// checkRecords converts page in form and compares each record with the
+// reference conversion.
+func checkRecords(t *testing.T, page []crm.Record, raw bool, form propertiesForm) {
+	t.Helper()
+	got, err := records(page, raw, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(page) {
+		t.Fatalf("got %d records, want %d", len(got), len(page))
+	}
+	// Properties as JSON go out in the records' unknown fields, in wire
+	// form or as the JSON itself; each record's stay its own when
+	// appended to.
+	for i, r := range page {
+		u := got[i].ProtoReflect().GetUnknown()
+		if spliced := len(u) != 0 && got[i].GetProperties() == nil; spliced != (r.PropertiesJSON != "") {
+			t.Fatalf("record %d: properties spliced: %v, as JSON: %v", i, spliced, r.PropertiesJSON != "")
+		}
+		if cap(u) != len(u) {
+			t.Fatalf("record %d: its spliced properties have room for %d more bytes, which another record's may hold", i, cap(u)-len(u))
+		}
+		if js, ok := structwire.ParseJSONField(u, recordPropertiesField); form == jsonForm && len(u) != 0 && (!ok || string(js) != r.PropertiesJSON) {
+			t.Fatalf("record %d: unknown fields %q are not its JSON in JSON form", i, u)
+		} else if form == wireForm && ok {
+			t.Fatalf("record %d: JSON form written for a call that did not ask for it", i)
+		}
+	}
+	if err := structwire.MergeUnknown(&crmv1.ListRecordsResponse{Items: got}); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range page {
+		want := reference(t, r, raw)
+		if !proto.Equal(got[i], want) {
+			t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
+		}
+		if one, err := recordToProto(r, raw); err != nil || !proto.Equal(one, want) {
+			t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
+		}
+	}
+	// Messages from one builder share blocks, not values: changing one
+	// record's properties leaves the others as they were.
+	if len(got) > 1 {
+		got[0].GetProperties().GetFields()["name"].Kind = &structpb.Value_StringValue{StringValue: "changed"}
+		got[0].GetProperties().GetFields()["tags"].GetListValue().Values[0] = structpb.NewBoolValue(false)
+		if !proto.Equal(got[1], reference(t, page[1], raw)) {
+			t.Fatalf("record 1 changed with record 0: %v", got[1])
+		}
 	}
 }
 

@@ -172,7 +172,7 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 	for i := range page {
 		page[i] = r
 	}
-	items, err := records(page, false)
+	items, err := records(page, false, wireForm)
 	if err != nil {
 		panic(err)
 	}
@@ -185,12 +185,13 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 
 // BenchmarkListPageToProto converts a page of 100 records (ListRecords),
 // their properties as JSON (as GHL's adapter hands them through) or as
-// maps.
+// maps; JSON in wire form (gRPC calls) or in JSON form (REST calls).
 func BenchmarkListPageToProto(b *testing.B) {
 	for _, tc := range []struct {
 		name string
 		r    crm.Record
-	}{{"json", benchRecord()}, {"map", benchRecordMap()}} {
+		form propertiesForm
+	}{{"json", benchRecord(), wireForm}, {"json_for_rest", benchRecord(), jsonForm}, {"map", benchRecordMap(), wireForm}} {
 		b.Run(tc.name, func(b *testing.B) {
 			page := make([]crm.Record, 100)
 			for i := range page {
@@ -198,7 +199,7 @@ func BenchmarkListPageToProto(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				items, err := records(page, false)
+				items, err := records(page, false, tc.form)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -95,7 +95,7 @@ func checkJSONStruct(t *testing.T, js string) {
 		{{ID: "r1", PropertiesJSON: js}},
 		{{ID: "r0", Properties: map[string]any{"a": 1.0}}, {ID: "r1", PropertiesJSON: js}},
 	} {
-		got, err := records(page, false)
+		got, err := records(page, false, wireForm)
 		if (err == nil) != isObject {
 			t.Fatalf("%q: records error %v, encoding/json decodes an object: %v", js, err, isObject)
 		}

@@ -201,7 +201,7 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 	if err != nil {
 		return nil, err
 	}
-	items, err := records(pg.Items, req.GetIncludeRawData())
+	items, err := records(pg.Items, req.GetIncludeRawData(), formFor(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsReq
 	if err != nil {
 		return nil, err
 	}
-	items, err := records(pg.Items, req.GetIncludeRawData())
+	items, err := records(pg.Items, req.GetIncludeRawData(), formFor(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,7 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 		if err != nil {
 			return notFound(err, "object %q not found", object)
 		}
-		items, err := records(pg.Items, raw)
+		items, err := records(pg.Items, raw, wireForm)
 		if err != nil {
 			return err
 		}
