@@ -2,6 +2,7 @@ package ghl
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/crmgate/crmgate/internal/jsonscan"
 )
@@ -39,9 +40,12 @@ type fastDecoder struct {
 	members []jsonscan.Member[any]
 }
 
-// init readies d to read body.
+// init readies d to read body, which must not change afterwards: the
+// strings decoded from it are views of its bytes. The answer's buffer
+// (readBody's) is written only while it is read, so the view saves
+// copying it (80 KB for a page of 100 records) into a string.
 func (d *fastDecoder) init(body []byte) {
-	d.b, d.S = body, string(body)
+	d.b, d.S = body, unsafe.String(unsafe.SliceData(body), len(body)) //nolint:gosec // read-only view, see above
 	d.members = make([]jsonscan.Member[any], 0, 16)
 }
 
