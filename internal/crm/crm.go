@@ -164,11 +164,17 @@ type Record struct {
 	// decodes into a map[string]any. It is a string so that the values
 	// built from it can share its memory.
 	PropertiesJSON string
-	OwnerIDs       []string
-	FollowerIDs    []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Raw            json.RawMessage
+	// PropertiesCanonical tells that PropertiesJSON is canonical JSON as
+	// internal/jsonscan defines it (compact, keys in byte order, no
+	// escapes, integers of at most 15 digits): what a JSON encoder that
+	// sorts keys writes for it, so such an encoder may copy it as it is.
+	// An adapter sets it only when it checked so.
+	PropertiesCanonical bool
+	OwnerIDs            []string
+	FollowerIDs         []string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	Raw                 json.RawMessage
 }
 
 // PropertyMap returns the record's properties as a map, decoding

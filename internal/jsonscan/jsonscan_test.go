@@ -17,6 +17,11 @@ var scanSeeds = []string{
 	"\"a\x01\"", "\"\xff\"", "\"caf\xc3\xa9\"", `"abcdefghijklmnopqrstuvwxyz"`, `"abcdefg\"hij"`, `"unterminated`,
 	`{}`, `[]`, `{"a":1}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[1,]`, `[,1]`, `[1 2]`, ` [ 1 , { "x" : [ ] } ] `,
 	`{"a":{"b":[1,{"c":null}]},"d":"e"}`, `{"a":1}x`, `[1e999]`, `{"n":1e999}`,
+	// canonical, and nearly
+	`{"a":1,"b":[1,-2,true,null,{}],"c":{"d":"e"}}`, `{"b":1,"a":2}`, `{"a":1,"a":2}`, `{"a": 1}`, `{"a" :1}`, `{ "a":1}`,
+	`{"a":1 }`, `{"a":1 ,"b":2}`, `{"a":1, "b":2}`, `[1 ,2]`, `[ 1]`, `[1, 2]`, `[1 ]`, `[ ]`, `{ }`, "{\"\xc3\xa9\":\"\xc3\xbc\u2028\"}",
+	"{\"k\xff\":1}", `{"a":1.5}`, `{"a":1e2}`, `{"a":123456789012345}`, `{"a":1234567890123456}`, `{"a":-0}`, `{"a":"\u00e9"}`,
+	`{"":1,"a":2}`, `{"a":[[[]]]}`,
 	strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth),
 	strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2),
 }
@@ -49,8 +54,28 @@ func checkScan(t *testing.T, s string) {
 	var v any
 	err := json.Unmarshal([]byte(s), &v)
 	d = Scanner{S: s}
-	if checked := d.Check(0) && d.End(); checked != (err == nil) && !(deep && err == nil) {
+	checked := d.Check(0) && d.End()
+	if checked != (err == nil) && !(deep && err == nil) {
 		t.Errorf("Check(%q) = %v, json.Unmarshal: %v", s, checked, err)
+	}
+	d = Scanner{S: s}
+	vok, vcanon := d.CheckCanonical(0)
+	canonical := vcanon && d.I == len(s) // the whole input
+	if cok := vok && d.End(); cok != checked {
+		t.Errorf("CheckCanonical(%q) = %v, Check %v", s, cok, checked)
+	}
+	if want := checked && canonicalRef(s); canonical != want {
+		t.Errorf("CheckCanonical(%q): canonical %v, want %v", s, canonical, want)
+	}
+	d = Scanner{S: s}
+	keys := 0
+	// CheckObject does not count whitespace before the object.
+	if ook, ocanon := d.CheckObject(0, func(int, int, Kind) bool { keys++; return true }); strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "{") {
+		if lead := len(s) - len(strings.TrimLeft(s, " \t\r\n")); ook != vok || lead == 0 && ocanon != vcanon {
+			t.Errorf("CheckObject(%q) = %v, %v; CheckCanonical %v, %v", s, ook, ocanon, vok, vcanon)
+		}
+	} else if ook || keys != 0 {
+		t.Errorf("CheckObject(%q) took a value that is not an object", s)
 	}
 	d = Scanner{S: s}
 	switch d.Peek() {
@@ -101,4 +126,53 @@ func TestSpecial(t *testing.T) {
 			}
 		}
 	}
+}
+
+// canonicalRef tells whether s is canonical JSON, by another route: no
+// backslash anywhere, every number an integer of at most 15 digits, and
+// s is what encoding/json writes for its decoding (keys sorted, no HTML
+// escaping, compact), but for U+2028 and U+2029, which encoding/json
+// always escapes.
+func canonicalRef(s string) bool {
+	if strings.Contains(s, `\`) {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() || !integersOnly(v) {
+		return false
+	}
+	var out strings.Builder
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return false
+	}
+	got := strings.TrimSuffix(out.String(), "\n")
+	got = strings.NewReplacer(`\u2028`, "\u2028", `\u2029`, "\u2029").Replace(got)
+	return got == s
+}
+
+// integersOnly tells whether every number in v is an integer of at most
+// 15 digits.
+func integersOnly(v any) bool {
+	switch x := v.(type) {
+	case json.Number:
+		n := strings.TrimPrefix(string(x), "-")
+		return len(n) <= 15 && strings.Trim(n, "0123456789") == ""
+	case map[string]any:
+		for _, e := range x {
+			if !integersOnly(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !integersOnly(e) {
+				return false
+			}
+		}
+	}
+	return true
 }

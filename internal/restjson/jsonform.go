@@ -29,12 +29,17 @@ import (
 // returns false, having written nothing, if u is not exactly one
 // properties field in JSON form.
 func (e *encoder) jsonProperties(r *crmv1.Record, u []byte) bool {
-	js, ok := structwire.ParseJSONField(u, propertiesFieldNumber)
+	js, canonical, ok := structwire.ParseJSONField(u, propertiesFieldNumber)
 	if !ok {
 		return false
 	}
 	if r.Properties != nil { // protobuf would merge the two: protojson decides
 		e.fail()
+		return true
+	}
+	if canonical {
+		// Canonical JSON is what this encoder would write for it.
+		e.b = append(e.b, js...)
 		return true
 	}
 	// A read-only view for the length of this call, as in

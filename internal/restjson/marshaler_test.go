@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/jsonscan"
 	"github.com/crmgate/crmgate/internal/structwire"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -111,9 +112,9 @@ func asDecoded(v any) (_ any, ok bool) {
 }
 
 // referenceWire is u with its fields in structwire's JSON form (field
-// 19000+n holding a JSON object) replaced by field n holding encoding/json's
-// decoding of the object as a Struct: what structwire says they mean,
-// written here without structwire.
+// 19000+n, or 19500+n for canonical JSON, holding a JSON object) replaced
+// by field n holding encoding/json's decoding of the object as a Struct:
+// what structwire says they mean, written here without structwire.
 func referenceWire(u []byte) ([]byte, bool) {
 	var out []byte
 	for len(u) > 0 {
@@ -141,7 +142,7 @@ func referenceWire(u []byte) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		out = protowire.AppendTag(out, num-19000, protowire.BytesType)
+		out = protowire.AppendTag(out, (num-19000)%500, protowire.BytesType)
 		out = protowire.AppendBytes(out, body)
 	}
 	return out, true
@@ -230,12 +231,23 @@ func splicedBytes(r *crmv1.Record, u []byte) *crmv1.Record {
 // jsonForm moves r's properties into its unknown fields in JSON form, as
 // the unified service writes them for REST calls.
 func jsonForm(r *crmv1.Record, js string) *crmv1.Record {
-	return splicedBytes(r, structwire.AppendJSONField(nil, 3, js))
+	return splicedBytes(r, structwire.AppendJSONField(nil, 3, js, false))
+}
+
+// canonicalForm is jsonForm for canonical JSON (jsonscan), which the
+// adapter has checked and the encoder copies.
+func canonicalForm(t testing.TB, r *crmv1.Record, js string) *crmv1.Record {
+	t.Helper()
+	d := jsonscan.Scanner{S: js}
+	if ok, canonical := d.CheckObject(0, func(int, int, jsonscan.Kind) bool { return true }); !ok || !canonical || !d.End() {
+		t.Fatalf("not canonical JSON: %s", js)
+	}
+	return splicedBytes(r, structwire.AppendJSONField(nil, 3, js, true))
 }
 
 // jsonFormKeep is jsonForm with r's Properties left as they are.
 func jsonFormKeep(r *crmv1.Record, js string) *crmv1.Record {
-	r.ProtoReflect().SetUnknown(structwire.AppendJSONField(nil, 3, js))
+	r.ProtoReflect().SetUnknown(structwire.AppendJSONField(nil, 3, js, false))
 	return r
 }
 
@@ -429,14 +441,25 @@ func TestMarshalMatchesProtojson(t *testing.T) {
 			spliced(t, petRecord("h"), `{"wire":1}`),
 			jsonForm(petRecord("i"), `{}`),
 		}}, true},
+		{"canonical JSON-form page", &crmv1.ListRecordsResponse{Items: []*crmv1.Record{
+			canonicalForm(t, petRecord("a"), `{"age":3,"name":"Rex","none":null,"ok":true,"price":{"currency":"USD","value":5},"tags":["b","a"]}`),
+			canonicalForm(t, petRecord("b"), "{\"\":-0,\"n\":[123456789012345,-1,[],{}],\"s\":\"é ü€😀 \u2028 <&> \x7f\",\"é\":{}}"),
+			jsonForm(petRecord("c"), `{"b":1,"a":2}`),
+			canonicalForm(t, petRecord("d"), `{}`),
+		}}, true},
+		{"canonical JSON form, and properties set too", &crmv1.GetRecordResponse{Record: func() *crmv1.Record {
+			r := petRecord("a")
+			r.ProtoReflect().SetUnknown(structwire.AppendJSONField(nil, 3, `{"x":1}`, true))
+			return r
+		}()}, false},
 		{"JSON-form search", &crmv1.SearchRecordsResponse{Items: []*crmv1.Record{jsonForm(petRecord("a"), `{"b":1,"a":2}`)}, Total: 1}, true},
 		{"JSON form deeper than structwire takes", &crmv1.GetRecordResponse{Record: jsonForm(petRecord("a"),
 			`{"d":`+strings.Repeat(`[`, 200)+strings.Repeat(`]`, 200)+`}`)}, false},
 		{"JSON form, and properties set too", &crmv1.GetRecordResponse{Record: jsonFormKeep(petRecord("a"), `{"extra":1}`)}, false},
 		{"JSON form twice", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"),
-			structwire.AppendJSONField(structwire.AppendJSONField(nil, 3, `{"a":1}`), 3, `{"b":2}`))}, false},
+			structwire.AppendJSONField(structwire.AppendJSONField(nil, 3, `{"a":1}`, false), 3, `{"b":2}`, true))}, false},
 		{"JSON form, then wire form", &crmv1.GetRecordResponse{Record: splicedBytes(petRecord("a"),
-			append(structwire.AppendJSONField(nil, 3, `{"a":1}`), wireProps(t, `{"b":2}`)...))}, false},
+			append(structwire.AppendJSONField(nil, 3, `{"a":1}`, true), wireProps(t, `{"b":2}`)...))}, false},
 		{"JSON form of a number out of range", &crmv1.GetRecordResponse{Record: jsonForm(petRecord("a"), `{"a":1e400}`)}, false},
 		{"JSON form of invalid JSON", &crmv1.GetRecordResponse{Record: jsonForm(petRecord("a"), `{"a":1,}`)}, false},
 		{"JSON form of null", &crmv1.GetRecordResponse{Record: jsonForm(petRecord("a"), `null`)}, false},

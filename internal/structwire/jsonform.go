@@ -17,10 +17,11 @@ import (
 // wire form: the provider's JSON would be turned into wire form only to
 // be turned back into JSON, which was a fifth of a REST list call's CPU.
 // For such a reader a Struct field n can travel as the JSON object
-// itself: unknown field JSONField(n), length-delimited, holding the JSON
-// text. Its number, 19000+n, is in the range protobuf reserves for its
-// implementation, which no .proto file may declare, so it never clashes
-// with a real field.
+// itself: an unknown field, length-delimited, holding the JSON text, of
+// number 19000+n, or 19500+n when the JSON is canonical (internal/jsonscan:
+// the reader may copy it as it is). These numbers are in the range
+// protobuf reserves for its implementation, which no .proto file may
+// declare, so they never clash with a real field.
 //
 // Such bytes are not protobuf for field n, so they must not leave the
 // process: producers write them only when the context says the answer's
@@ -31,53 +32,65 @@ import (
 // for encoding/json's decoding of it as a Struct; JSON that encoding/json
 // cannot decode into a map is an error (ErrJSONField) when it is read.
 
-// jsonFieldBase + n carries Struct field n in JSON form; n < maxJSONField.
+// Struct field n (0 < n < maxJSONField) travels in JSON form as field
+// jsonFieldBase+n, or canonicalFieldBase+n if canonical.
 const (
-	jsonFieldBase = 19000
-	maxJSONField  = 1000
+	jsonFieldBase      = 19000
+	canonicalFieldBase = 19500
+	maxJSONField       = 500
 )
 
 // ErrJSONField: a field in JSON form does not hold a JSON object
 // encoding/json decodes.
 var ErrJSONField = errors.New("structwire: field in JSON form is not a JSON object")
 
-// JSONField is the unknown field number that carries Struct field n
-// (1 <= n < 1000) in JSON form.
-func JSONField(n protowire.Number) protowire.Number {
-	if n < 1 || n >= maxJSONField {
+// jsonFieldOf is the Struct field a JSON form field num carries, and
+// whether its JSON is canonical; n is 0 if num is not one.
+func jsonFieldOf(num protowire.Number, typ protowire.Type) (n protowire.Number, canonical bool) {
+	switch {
+	case typ != protowire.BytesType || num <= jsonFieldBase || num >= canonicalFieldBase+maxJSONField:
+		return 0, false
+	case num > canonicalFieldBase:
+		return num - canonicalFieldBase, true
+	case num < jsonFieldBase+maxJSONField:
+		return num - jsonFieldBase, false
+	}
+	return 0, false
+}
+
+// AppendJSONField appends Struct field n (0 < n < 500) in JSON form,
+// holding js as it is; canonical says js is canonical JSON
+// (internal/jsonscan), which the caller must have checked.
+func AppendJSONField(b []byte, n protowire.Number, js string, canonical bool) []byte {
+	if n <= 0 || n >= maxJSONField {
 		panic(fmt.Sprintf("structwire: no JSON form for field %d", n))
 	}
-	return jsonFieldBase + n
-}
-
-// jsonFieldOf is the Struct field a JSON form field num carries, or 0 if
-// num is not one.
-func jsonFieldOf(num protowire.Number, typ protowire.Type) protowire.Number {
-	if typ != protowire.BytesType || num <= jsonFieldBase || num >= jsonFieldBase+maxJSONField {
-		return 0
+	num := jsonFieldBase + n
+	if canonical {
+		num = canonicalFieldBase + n
 	}
-	return num - jsonFieldBase
-}
-
-// AppendJSONField appends Struct field n in JSON form, holding js as it is.
-func AppendJSONField(b []byte, n protowire.Number, js string) []byte {
-	b = protowire.AppendTag(b, JSONField(n), protowire.BytesType)
+	b = protowire.AppendTag(b, num, protowire.BytesType)
 	b = protowire.AppendVarint(b, uint64(len(js)))
 	return append(b, js...)
 }
 
 // ParseJSONField reads u as exactly one Struct field n in JSON form and
-// returns its JSON; ok is false for anything else.
-func ParseJSONField(u []byte, n protowire.Number) (js []byte, ok bool) {
+// returns its JSON and whether it is canonical; ok is false for anything
+// else.
+func ParseJSONField(u []byte, n protowire.Number) (js []byte, canonical, ok bool) {
 	num, typ, tl := protowire.ConsumeTag(u)
-	if tl < 0 || jsonFieldOf(num, typ) != n {
-		return nil, false
+	if tl < 0 {
+		return nil, false, false
+	}
+	got, canonical := jsonFieldOf(num, typ)
+	if got == 0 || got != n {
+		return nil, false, false
 	}
 	v, vl := protowire.ConsumeBytes(u[tl:])
 	if vl < 0 || tl+vl != len(u) {
-		return nil, false
+		return nil, false, false
 	}
-	return v, true
+	return v, canonical, true
 }
 
 type jsonFieldsKey struct{}
@@ -106,7 +119,8 @@ func ExpandJSONFields(u []byte) ([]byte, error) {
 		if n < 0 {
 			return nil, fmt.Errorf("structwire: unknown fields: %w", protowire.ParseError(n))
 		}
-		found = found || jsonFieldOf(num, typ) != 0
+		target, _ := jsonFieldOf(num, typ)
+		found = found || target != 0
 		rest = rest[n:]
 	}
 	if !found {
@@ -120,7 +134,7 @@ func ExpandJSONFields(u []byte) ([]byte, error) {
 		num, typ, n := protowire.ConsumeField(rest)
 		field := rest[:n]
 		rest = rest[n:]
-		target := jsonFieldOf(num, typ)
+		target, _ := jsonFieldOf(num, typ)
 		if target == 0 {
 			out = append(out, field...)
 			continue

@@ -199,14 +199,15 @@ func TestJSONForm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		u := structwire.AppendJSONField(nil, 3, js)
-		if got, ok := structwire.ParseJSONField(u, 3); !ok || string(got) != js {
-			t.Fatalf("ParseJSONField(AppendJSONField(%.40q)) = %.40q, %v", js, got, ok)
+		canonical := js == `{}`
+		u := structwire.AppendJSONField(nil, 3, js, canonical)
+		if got, canon, ok := structwire.ParseJSONField(u, 3); !ok || string(got) != js || canon != canonical {
+			t.Fatalf("ParseJSONField(AppendJSONField(%.40q, %v)) = %.40q, %v, %v", js, canonical, got, canon, ok)
 		}
-		if _, ok := structwire.ParseJSONField(u, 4); ok {
+		if _, _, ok := structwire.ParseJSONField(u, 4); ok {
 			t.Fatal("ParseJSONField read field 3 as field 4")
 		}
-		if _, ok := structwire.ParseJSONField(append(bytes.Clone(u), other...), 3); ok {
+		if _, _, ok := structwire.ParseJSONField(append(bytes.Clone(u), other...), 3); ok {
 			t.Fatal("ParseJSONField took a second field")
 		}
 		r := &crmv1.Record{Id: "r"}
@@ -223,7 +224,7 @@ func TestJSONForm(t *testing.T) {
 	}
 	for _, js := range []string{`null`, `[1]`, `{"a":1,}`, `{"a":1e400}`, ``} {
 		r := &crmv1.Record{Id: "r"}
-		u := structwire.AppendJSONField(nil, 3, js)
+		u := structwire.AppendJSONField(nil, 3, js, js == `null`)
 		r.ProtoReflect().SetUnknown(u)
 		err := structwire.MergeUnknown(r)
 		if !errors.Is(err, structwire.ErrJSONField) {

@@ -437,7 +437,7 @@ func records(in []crm.Record, raw bool, form propertiesForm) ([]*crmv1.Record, e
 			start := len(wire)
 			ok := true
 			if form == jsonForm {
-				wire = structwire.AppendJSONField(wire, recordPropertiesField, r.PropertiesJSON)
+				wire = structwire.AppendJSONField(wire, recordPropertiesField, r.PropertiesJSON, r.PropertiesCanonical)
 			} else {
 				wire, ok = w.AppendField(wire, recordPropertiesField, r.PropertiesJSON)
 			}

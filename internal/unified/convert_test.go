@@ -12,6 +12,7 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/jsonscan"
 	"github.com/crmgate/crmgate/internal/structwire"
 )
 
@@ -114,6 +115,8 @@ func TestRecordsBuilder(t *testing.T) {
 					t.Fatal(err)
 				}
 				r.Properties, r.PropertiesJSON = nil, string(js)
+				d := jsonscan.Scanner{S: r.PropertiesJSON}
+				_, r.PropertiesCanonical = d.CheckObject(0, func(int, int, jsonscan.Kind) bool { return true })
 			}
 			page = append(page, r)
 		}
@@ -152,7 +155,7 @@ func checkRecords(t *testing.T, page []crm.Record, raw bool, form propertiesForm
 		if cap(u) != len(u) {
 			t.Fatalf("record %d: its spliced properties have room for %d more bytes, which another record's may hold", i, cap(u)-len(u))
 		}
-		if js, ok := structwire.ParseJSONField(u, recordPropertiesField); form == jsonForm && len(u) != 0 && (!ok || string(js) != r.PropertiesJSON) {
+		if js, canonical, ok := structwire.ParseJSONField(u, recordPropertiesField); form == jsonForm && len(u) != 0 && (!ok || string(js) != r.PropertiesJSON || canonical != r.PropertiesCanonical) {
 			t.Fatalf("record %d: unknown fields %q are not its JSON in JSON form", i, u)
 		} else if form == wireForm && ok {
 			t.Fatalf("record %d: JSON form written for a call that did not ask for it", i)

@@ -173,8 +173,8 @@ func (d *fastDecoder) record(r *ghlRecord) bool {
 				return false
 			}
 			start := d.I
-			if d.neutralProperties() {
-				r.propsJSON = d.S[start:d.I]
+			if ok, canonical := d.neutralProperties(); ok {
+				r.propsJSON, r.propsCanonical = d.S[start:d.I], canonical
 				return true
 			}
 			d.I = start
@@ -213,9 +213,12 @@ func (d *fastDecoder) object(field func(key string) bool) bool {
 // neutral shape, to be handed through as JSON: no key holds a dot (the
 // TEXTBOX_LIST entries PropertiesFromGHL regroups) or an escape (which
 // could spell one), and every value decodes as encoding/json decodes it.
-func (d *fastDecoder) neutralProperties() bool {
-	return d.Object(func(start, end int, kind jsonscan.Kind) bool {
-		return kind != jsonscan.Escaped && !strings.Contains(d.S[start+1:end-1], ".") && d.Check(1)
+// It also tells whether the object is canonical JSON (jsonscan), which
+// GHL's compact answers with keys in order usually are: the gateway's
+// JSON answers then copy it instead of reading it again.
+func (d *fastDecoder) neutralProperties() (ok, canonical bool) {
+	return d.CheckObject(0, func(start, end int, kind jsonscan.Kind) bool {
+		return kind != jsonscan.Escaped && !strings.Contains(d.S[start+1:end-1], ".")
 	})
 }
 

@@ -78,16 +78,21 @@ func TestFastRecordDecoder(t *testing.T) {
 	}
 	// Neutral properties are handed through as JSON; dotted (TEXTBOX_LIST)
 	// or escaped keys are decoded into a map to be regrouped.
+	// Canonical JSON (jsonscan) is marked so, for JSON answers to copy.
 	for _, tc := range []struct {
-		props   string
-		through bool
+		props              string
+		through, canonical bool
 	}{
-		{`{"name":"Rex","age":4,"price":{"currency":"default","value":50},"tags":["a"],"n":null}`, true},
-		{`{}`, true},
-		{`{"name":"Caf\u00e9 \"R\""}`, true},
-		{`{"boxes.a":"x","name":"Rex"}`, false},
-		{`{"boxes\u002ea":"x"}`, false},
-		{`{"n":1e999}`, false}, // encoding/json refuses it: no fast path at all
+		{`{"name":"Rex","age":4,"price":{"currency":"default","value":50},"tags":["a"],"n":null}`, true, false},
+		{`{"age":4,"n":null,"name":"Rex","price":{"currency":"default","value":50},"tags":["a"]}`, true, true},
+		{`{"age":4.5}`, true, false},
+		{`{"age": 4}`, true, false},
+		{`{}`, true, true},
+		{`{"name":"Caf\u00e9 \"R\""}`, true, false},
+		{`{"name":"Café"}`, true, true},
+		{`{"boxes.a":"x","name":"Rex"}`, false, false},
+		{`{"boxes\u002ea":"x"}`, false, false},
+		{`{"n":1e999}`, false, false}, // encoding/json refuses it: no fast path at all
 	} {
 		r, _, ok := fastRecordAnswer([]byte(`{"record":{"id":"r1","properties":` + tc.props + `}}`))
 		if through := ok && r.propsJSON != ""; through != tc.through {
@@ -95,6 +100,12 @@ func TestFastRecordDecoder(t *testing.T) {
 		}
 		if tc.through && r.propsJSON != tc.props {
 			t.Errorf("handed through %q, want %q", r.propsJSON, tc.props)
+		}
+		if r.propsCanonical != tc.canonical {
+			t.Errorf("%s: canonical %v, want %v", tc.props, r.propsCanonical, tc.canonical)
+		}
+		if rec, err := recordFromDecoded("pet", r); ok && (err != nil || rec.PropertiesCanonical != tc.canonical) {
+			t.Errorf("%s: mapped record canonical %v (%v), want %v", tc.props, rec.PropertiesCanonical, err, tc.canonical)
 		}
 	}
 }
@@ -148,7 +159,7 @@ func withPropertyMap(t *testing.T, r ghlRecord) ghlRecord {
 	if err := json.Unmarshal([]byte(r.propsJSON), &r.Properties); err != nil {
 		t.Fatalf("properties handed through are not JSON encoding/json reads: %v: %q", err, r.propsJSON)
 	}
-	r.propsJSON = ""
+	r.propsJSON, r.propsCanonical = "", false
 	return r
 }
 
@@ -165,7 +176,7 @@ func mappedProperties(t *testing.T, r crm.Record) crm.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Properties, r.PropertiesJSON = m, ""
+	r.Properties, r.PropertiesJSON, r.PropertiesCanonical = m, "", false
 	return r
 }
 

@@ -38,8 +38,10 @@ type ghlRecord struct {
 	UpdatedAt   string          `json:"updatedAt"`
 	SearchAfter json.RawMessage `json:"searchAfter"`
 	// propsJSON is set instead of Properties by the one-pass decoder when
-	// the properties are already neutral (see neutralProperties).
-	propsJSON string
+	// the properties are already neutral (see neutralProperties), and
+	// propsCanonical when they are canonical JSON too.
+	propsJSON      string
+	propsCanonical bool
 }
 
 // recordFromGHL maps one GHL record (raw JSON) of the neutral object name.
@@ -74,7 +76,7 @@ func recordFromDecoded(objectName string, r ghlRecord) (crm.Record, error) {
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
 	}
 	if r.propsJSON != "" {
-		rec.PropertiesJSON = r.propsJSON
+		rec.PropertiesJSON, rec.PropertiesCanonical = r.propsJSON, r.propsCanonical
 	} else {
 		rec.Properties = propertiesFromGHLOwned(r.Properties)
 	}
