@@ -17,7 +17,10 @@ import (
 // for the Struct the JSON stands for, in one pass over the JSON: keys in
 // byte order, the last of repeated keys, numbers and strings as protojson
 // formats them. Turning the JSON into wire form and the wire form back
-// into JSON cost twice as much.
+// into JSON cost twice as much. JSON the provider's adapter found
+// canonical (internal/jsonscan; structwire marks its field) is what that
+// pass would write, so it is copied (FuzzJSONProperties checks both
+// agree).
 //
 // Input the pass does not take exactly as structwire.Writer would (invalid
 // JSON, a number out of float64's range, nesting deeper than
