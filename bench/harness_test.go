@@ -102,3 +102,25 @@ func TestQuick(t *testing.T) {
 		t.Log(md.String())
 	}
 }
+
+// TestCellDuration: fixed-rate cells last long enough for MinCalls calls;
+// saturation cells and fast rates keep Duration.
+func TestCellDuration(t *testing.T) {
+	o := DefaultOptions()
+	for _, tc := range []struct {
+		mode     Mode
+		minCalls int
+		want     time.Duration
+	}{
+		{Mode{}, 4000, 5 * time.Second},
+		{Mode{Rate: 200}, 4000, 20 * time.Second},
+		{Mode{Rate: 1000}, 4000, 5 * time.Second},
+		{Mode{Rate: 200}, 0, 5 * time.Second},
+		{Mode{Rate: 100}, 4000, 40 * time.Second},
+	} {
+		o.MinCalls = tc.minCalls
+		if got := o.CellDuration(tc.mode); got != tc.want {
+			t.Errorf("CellDuration(%v) with MinCalls %d = %v, want %v", tc.mode, tc.minCalls, got, tc.want)
+		}
+	}
+}

@@ -45,6 +45,15 @@ func perCall(cpu time.Duration, n int64) string {
 	return fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(n))
 }
 
+// cellDurations lists the measured time of each mode's cells.
+func cellDurations(r *Results) string {
+	var parts []string
+	for _, m := range r.Modes {
+		parts = append(parts, fmt.Sprintf("%v at %v", r.Options.CellDuration(m), m))
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Markdown writes the results as Markdown.
 func (r *Results) Markdown(w io.Writer, command string) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
@@ -52,8 +61,8 @@ func (r *Results) Markdown(w io.Writer, command string) {
 	p("- date: %s", r.Started.UTC().Format("2006-01-02 15:04 MST"))
 	p("- machine: %s, %d CPUs, %s RAM, Linux %s", r.Machine.CPUModel, r.Machine.CPUs, r.Machine.MemTotal, r.Machine.Kernel)
 	p("- Go: %s; crmgate commit %s; command: `%s`", r.Machine.GoVersion, r.Commit, command)
-	p("- load: %v measured per cell in %d interleaved rounds (+%v warm-up per slice); saturation = closed loop with %d workers; fixed rates open loop (latency from each call's due time), at most %d in flight",
-		o.Duration, o.Rounds, o.Warmup, o.Workers, o.MaxInFlight)
+	p("- load: %v measured per cell (a fixed-rate cell at least %d calls' worth: %s) in %d interleaved rounds (+%v warm-up per slice); saturation = closed loop with %d workers; fixed rates open loop (latency from each call's due time), at most %d in flight",
+		o.Duration, o.MinCalls, cellDurations(r), o.Rounds, o.Warmup, o.Workers, o.MaxInFlight)
 	p("- run time: %v (build %v, set-up %v, matrix %v)", r.Took.Round(time.Second), r.BuildTook.Round(100*time.Millisecond), r.SetupTook.Round(100*time.Millisecond), r.MatrixTook.Round(time.Second))
 	if len(r.Cells) > 0 {
 		var cpu, wall time.Duration

@@ -28,6 +28,7 @@ type Options struct {
 	BuildFlags  []string      // extra go build flags for the gateway (e.g. -race)
 	Ops         []Op          // operations to measure (default: all)
 	Duration    time.Duration // measured time per (operation, target, load) cell, split over Rounds
+	MinCalls    int           // a fixed-rate cell lasts at least MinCalls/rate, so its p99 rests on enough calls
 	Rounds      int           // interleaved rounds
 	Warmup      time.Duration // unmeasured start of every slice
 	Workers     int           // closed-loop workers (saturation)
@@ -60,7 +61,7 @@ var benchGatewayEnv = []string{"GATEWAY_RATE_LIMIT_BURST=1000000000", "GATEWAY_R
 // DefaultOptions are the full run's settings.
 func DefaultOptions() Options {
 	return Options{
-		Duration: 5 * time.Second, Rounds: 5, Warmup: 100 * time.Millisecond, Workers: 32,
+		Duration: 5 * time.Second, MinCalls: 4000, Rounds: 5, Warmup: 100 * time.Millisecond, Workers: 32,
 		Ops: Ops, Rates: []float64{200, 1000}, MaxInFlight: 512,
 		WalkRecords: 100_000, Connections: 10_000, GrowthTime: 5 * time.Second, RedisTime: 3 * time.Second,
 		LogLevel: "info", SchemaTTL: 5 * time.Minute, ProfileTime: 10 * time.Second, Log: io.Discard,
@@ -70,7 +71,7 @@ func DefaultOptions() Options {
 // QuickOptions smoke-test the harness in a few seconds.
 func QuickOptions() Options {
 	o := DefaultOptions()
-	o.Duration, o.Rounds, o.Warmup, o.Workers = 100*time.Millisecond, 1, 20*time.Millisecond, 8
+	o.Duration, o.MinCalls, o.Rounds, o.Warmup, o.Workers = 100*time.Millisecond, 0, 1, 20*time.Millisecond, 8
 	o.Rates = []float64{100} // the list operation costs ~10 ms of gateway CPU: keep it below saturation
 	o.WalkRecords, o.Connections, o.GrowthTime, o.RedisTime = 1_000, 20, 100*time.Millisecond, 100*time.Millisecond
 	o.ProfileTime = time.Second
@@ -80,6 +81,18 @@ func QuickOptions() Options {
 // Mode is a load shape: saturation (closed loop) or a fixed rate.
 type Mode struct {
 	Rate float64 // 0: closed loop
+}
+
+// CellDuration is the measured time of a cell of mode m: Duration, or
+// longer for a fixed rate too low to make MinCalls calls in it. A p99 is
+// the call slower than all but 1%: of 1,000 calls, the 10th slowest,
+// which one stall of a shared machine moves by milliseconds.
+func (o Options) CellDuration(m Mode) time.Duration {
+	d := o.Duration
+	if m.Rate > 0 && o.MinCalls > 0 {
+		d = max(d, time.Duration(float64(o.MinCalls)/m.Rate*float64(time.Second)))
+	}
+	return d
 }
 
 func (m Mode) String() string {
@@ -432,9 +445,11 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts Ga
 			}
 		}
 	}
-	slice := o.Duration / time.Duration(o.Rounds)
-	total := time.Duration(len(res.Modes)*len(o.Ops)*len(Targets)) * (o.Duration + time.Duration(o.Rounds)*o.Warmup)
-	o.logf("matrix: %d cells x %v (%d rounds of %v), about %v", len(res.Cells), o.Duration, o.Rounds, slice, total.Round(time.Second))
+	var total time.Duration
+	for _, m := range res.Modes {
+		total += time.Duration(len(o.Ops)*len(Targets)) * (o.CellDuration(m) + time.Duration(o.Rounds)*o.Warmup)
+	}
+	o.logf("matrix: %d cells of %v or more (at least %d calls at a fixed rate) in %d rounds, about %v", len(res.Cells), o.Duration, o.MinCalls, o.Rounds, total.Round(time.Second))
 	first := true
 	for _, op := range o.Ops {
 		for _, m := range res.Modes {
@@ -454,6 +469,7 @@ func matrix(ctx context.Context, o Options, res *Results, gw *Gateway, gwOpts Ga
 				}
 			}
 			first = false
+			slice := o.CellDuration(m) / time.Duration(o.Rounds)
 			for round := range o.Rounds {
 				// Rotate the target order every round so that no target
 				// always runs first (or right after a heavy one).

@@ -37,6 +37,7 @@ func run() error {
 	quick := flag.Bool("quick", false, "smoke-test the harness with tiny loads (seconds)")
 	var (
 		duration   = flag.Duration("duration", 0, "measured time per (operation, target, load) cell (default 5s; quick 100ms)")
+		minCalls   = flag.Int("min-calls", -1, "a fixed-rate cell lasts at least this many calls' worth of time, for a stable p99 (default 4000: 20s at 200 req/s; 0: -duration only)")
 		rounds     = flag.Int("rounds", 0, "interleaved rounds each cell's time is split over (default 5)")
 		workers    = flag.Int("workers", 0, "closed-loop workers for saturation (default 32)")
 		ops        = flag.String("ops", "", "operations to measure, comma separated: get,create,list,schema (default all)")
@@ -79,6 +80,9 @@ func run() error {
 		}
 	}
 	setDur(&o.Duration, *duration)
+	if *minCalls >= 0 {
+		o.MinCalls = *minCalls
+	}
 	setInt(&o.Rounds, *rounds)
 	setInt(&o.Workers, *workers)
 	setInt(&o.WalkRecords, *walk)
