@@ -4,7 +4,7 @@
 // Go reverse proxy, through crmgate REST and through crmgate gRPC,
 // interleaved in one run. See docs/benchmarks.md.
 //
-//	go run ./bench/cmd/crmbench                 # the full run (about 10 minutes on 2 CPUs)
+//	go run ./bench/cmd/crmbench                 # the full run (about 13 minutes on 2 CPUs)
 //	go run ./bench/cmd/crmbench -quick          # a smoke test of the harness (seconds)
 //	go run ./bench/cmd/crmbench -md out.md      # also write the Markdown report
 //	go run ./bench/cmd/crmbench -profile prof/  # CPU/heap profiles of the gateway under load
