@@ -71,8 +71,24 @@ func freePort() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// StartGateway starts the gateway and waits until /healthz answers.
+// errPortTaken: the gateway could not bind a port picked for it.
+var errPortTaken = errors.New("a port picked for the gateway was taken before it bound it")
+
+// StartGateway starts the gateway and waits until /healthz answers. Its
+// ports are picked free just before it starts, so another process can
+// take one in between (parallel tests do): a start that fails to bind is
+// retried on new ports.
 func StartGateway(ctx context.Context, o GatewayOptions) (*Gateway, error) {
+	for attempt := 1; ; attempt++ {
+		g, err := startGateway(ctx, o)
+		if err == nil || !errors.Is(err, errPortTaken) || attempt == 5 {
+			return g, err
+		}
+	}
+}
+
+// startGateway is one attempt of StartGateway.
+func startGateway(ctx context.Context, o GatewayOptions) (*Gateway, error) {
 	httpAddr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -120,7 +136,11 @@ func StartGateway(ctx context.Context, o GatewayOptions) (*Gateway, error) {
 			err := g.exitErr
 			logf.Close()
 			tail, _ := os.ReadFile(o.LogFile)
-			return nil, fmt.Errorf("gateway exited during start-up: %w\n%s", err, lastLines(tail, 20))
+			last := lastLines(tail, 20)
+			if strings.Contains(last, "address already in use") {
+				return nil, fmt.Errorf("%w: gateway exited during start-up: %w\n%s", errPortTaken, err, last)
+			}
+			return nil, fmt.Errorf("gateway exited during start-up: %w\n%s", err, last)
 		case <-ctx.Done():
 			g.Stop()
 			return nil, ctx.Err()
