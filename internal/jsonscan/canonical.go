@@ -73,7 +73,7 @@ func (d *Scanner) canon(depth int, c *bool) bool {
 	case ch == '"':
 		start := d.I
 		kind, ok := d.RawString()
-		if kind == Escaped || kind == Unicode && !utf8.ValidString(d.S[start+1:d.I-1]) {
+		if ok && !Verbatim(kind, d.S[start+1:d.I-1]) {
 			*c = false
 		}
 		return ok
@@ -88,11 +88,7 @@ func (d *Scanner) canon(depth int, c *bool) bool {
 		if !d.ScanNumber() {
 			return false
 		}
-		n := d.S[start:d.I]
-		if n[0] == '-' {
-			n = n[1:]
-		}
-		if len(n) <= maxExactDigits && digitsOnly(n) {
+		if ExactInteger(d.S[start:d.I]) {
 			return true // in float64's range
 		}
 		*c = false
@@ -116,7 +112,7 @@ func (d *Scanner) canonObject(depth int, c *bool, key func(start, end int, kind 
 		switch {
 		case ks != next(end, first), // whitespace before the key
 			d.I != ke+1, // or around the colon
-			kind == Escaped, kind == Unicode && !utf8.ValidString(k),
+			!Verbatim(kind, k),
 			!first && k <= prev: // out of order, or repeated
 			*c = false
 		}
@@ -140,12 +136,28 @@ func next(end int, first bool) int {
 	return end + 1
 }
 
-// digitsOnly tells whether s is one or more decimal digits.
-func digitsOnly(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+// Verbatim tells whether a string token of kind with body (its bytes
+// between the quotes) decodes to exactly those bytes and they are valid
+// UTF-8: no escapes, and nothing encoding/json would replace. An encoder
+// that escapes only what JSON requires writes such a string as it is.
+func Verbatim(kind Kind, body string) bool {
+	return kind == ASCII || kind == Unicode && utf8.ValidString(body)
+}
+
+// ExactInteger tells whether the number token n (JSON's grammar already
+// checked) is an integer of at most 15 digits: exact in a float64, so Go's
+// shortest formatting of the float64 it decodes to writes n back.
+func ExactInteger(n string) bool {
+	if n[0] == '-' {
+		n = n[1:]
+	}
+	if len(n) > maxExactDigits {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
 			return false
 		}
 	}
-	return s != ""
+	return true
 }

@@ -2,7 +2,6 @@ package restjson
 
 import (
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
@@ -76,8 +75,8 @@ func (e *encoder) jsonObject(d *jsonscan.Scanner, depth int) {
 			e.b = append(e.b, ',')
 		}
 		start := len(e.b)
-		if kind == jsonscan.ASCII {
-			// No escapes and nothing protojson escapes (RawString
+		if jsonscan.Verbatim(kind, d.S[ks+1:ke-1]) {
+			// Nothing to unescape, nothing protojson escapes (RawString
 			// refuses control characters): the token is the output.
 			e.b = append(e.b, d.S[ks:ke]...)
 		} else {
@@ -130,8 +129,8 @@ func (e *encoder) jsonValue(d *jsonscan.Scanner, depth int) {
 		switch {
 		case !ok:
 			e.fail()
-		case kind == jsonscan.ASCII || kind == jsonscan.Unicode && utf8.ValidString(d.S[start+1:d.I-1]):
-			// No escapes and valid UTF-8: protojson writes the same bytes.
+		case jsonscan.Verbatim(kind, d.S[start+1:d.I-1]):
+			// protojson writes the same bytes.
 			e.b = append(e.b, d.S[start:d.I]...)
 		default:
 			s, ok := d.Text(start, d.I, kind)
@@ -167,14 +166,9 @@ func (e *encoder) literal(d *jsonscan.Scanner, lit string) {
 }
 
 // number writes the JSON number n (JSON's grammar checked) as protojson
-// writes the float64 it decodes to. An integer of up to 15 digits is
-// exact in a float64 and written as it is.
+// writes the float64 it decodes to; an exact integer is written as it is.
 func (e *encoder) number(n string) {
-	digits := n
-	if digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if len(digits) <= 15 && plainDigits(digits) {
+	if jsonscan.ExactInteger(n) {
 		e.b = append(e.b, n...)
 		return
 	}
@@ -184,14 +178,4 @@ func (e *encoder) number(n string) {
 		return
 	}
 	e.float64(f)
-}
-
-// plainDigits tells whether s is only decimal digits.
-func plainDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
