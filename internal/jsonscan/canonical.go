@@ -17,8 +17,10 @@ import "unicode/utf8"
 // float64 holds exactly (2^53 has 16 digits).
 const maxExactDigits = 15
 
-// CheckCanonical is Check, also telling whether the value is canonical.
-// It accepts exactly what Check accepts.
+// CheckCanonical is Skip for a value that will be decoded into an
+// interface value later: it also refuses what encoding/json refuses then
+// (a number out of float64's range). And it tells whether the value is
+// canonical.
 func (d *Scanner) CheckCanonical(depth int) (ok, canonical bool) {
 	canonical = true
 	ok = d.canon(depth, &canonical)
@@ -26,7 +28,7 @@ func (d *Scanner) CheckCanonical(depth int) (ok, canonical bool) {
 }
 
 // CheckObject checks an object (its opening brace next, after any
-// whitespace) as Check does, with key deciding about each key token
+// whitespace) as CheckCanonical does, with key deciding about each key token
 // S[start:end] (quotes included) before its value is read, and tells
 // whether the object is canonical. Whitespace before the object does not
 // count.
@@ -93,7 +95,7 @@ func (d *Scanner) canon(depth int, c *bool) bool {
 		}
 		*c = false
 		d.I = start
-		_, ok := d.Number() // out of float64's range: refused, as Check does
+		_, ok := d.Number() // out of float64's range: refused, as encoding/json does
 		return ok
 	}
 	return false

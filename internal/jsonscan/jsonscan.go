@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 )
 
-// MaxDepth bounds nesting for Skip and Check (encoding/json allows
+// MaxDepth bounds nesting for Skip and CheckCanonical (encoding/json allows
 // 10,000; deeper input is left to it).
 const MaxDepth = 128
 
@@ -335,27 +335,16 @@ func (d *Scanner) ScanNumber() bool {
 
 // Skip validates and consumes one value at nesting depth (Skip(0) for a
 // top-level value), as encoding/json's scanner does for a value it does
-// not decode.
+// not decode. (CheckCanonical checks a value that will be decoded.)
 func (d *Scanner) Skip(depth int) bool {
-	return d.skip(depth, false)
-}
-
-// Check is Skip for a value that will be decoded into an interface value
-// later: it also refuses what encoding/json refuses then (a number out of
-// float64's range).
-func (d *Scanner) Check(depth int) bool {
-	return d.skip(depth, true)
-}
-
-func (d *Scanner) skip(depth int, decoded bool) bool {
 	if depth > MaxDepth {
 		return false
 	}
 	switch c := d.Peek(); {
 	case c == '{':
-		return d.Object(func(int, int, Kind) bool { return d.skip(depth+1, decoded) })
+		return d.Object(func(int, int, Kind) bool { return d.Skip(depth + 1) })
 	case c == '[':
-		return d.Array(func() bool { return d.skip(depth+1, decoded) })
+		return d.Array(func() bool { return d.Skip(depth + 1) })
 	case c == '"':
 		_, ok := d.RawString()
 		return ok
@@ -366,10 +355,6 @@ func (d *Scanner) skip(depth int, decoded bool) bool {
 	case c == 'n':
 		return d.Literal("null")
 	case c == '-' || '0' <= c && c <= '9':
-		if decoded {
-			_, ok := d.Number()
-			return ok
-		}
 		return d.ScanNumber()
 	}
 	return false
