@@ -61,7 +61,7 @@ fi
 step "Go modules"
 go mod download
 
-step "node packages (buf, googleapis protos, GHL SDK for the fake's contract test)"
+step "node packages (buf, googleapis protos, GHL SDK for the fake's contract test, TypeScript client)"
 command -v npm >/dev/null || { echo "npm is required (Node.js >= 18): install Node.js"; exit 1; }
 # npm ci refuses lockfiles with per-platform optional deps (buf's binaries) on npm 11;
 # npm install with the committed lockfile installs the same versions.
@@ -76,6 +76,13 @@ if [ -d internal/providers/ghl/ghlfake/sdktest/node_modules/@gohighlevel/api-cli
 else
   note "installing @gohighlevel/api-client into internal/providers/ghl/ghlfake/sdktest/node_modules"
   (cd internal/providers/ghl/ghlfake/sdktest && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ -d client/typescript/node_modules/openapi-fetch ] && [ -d client/typescript/node_modules/typescript ]; then
+  note "TypeScript client's packages present"
+else
+  note "installing the TypeScript client's packages (openapi-fetch, openapi-typescript, typescript) into client/typescript/node_modules"
+  (cd client/typescript && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 step "chromium (headless browser for the connect-page test)"
