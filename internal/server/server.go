@@ -136,10 +136,17 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		&corev1.CoreService_ServiceDesc: coreSvc,
 	})
 
+	routes, err := restRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("REST routes: %w", err)
+	}
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithMiddlewares(gatewayRoutes),
+		runtime.WithMiddlewares(gatewayRoutes, rejectUnknownQuery(routes)),
+		// A POST form to a GET route is not served as that GET (nor is
+		// X-HTTP-Method-Override honoured): a wrong method is a 405.
+		runtime.WithDisablePathLengthFallback(),
 		// Keep %2F inside path parameters escaped, so "a%2Fb" is one
 		// (invalid) parameter answered 400, not a different route.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
@@ -150,7 +157,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// clients can size their buffers, and a page takes fewer writes.
 		runtime.WithWriteContentLength(),
 		runtime.WithErrorHandler(apierr.GatewayErrorHandler),
-		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
+		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler(routes.Allow)),
 	)
 	ctx := context.Background()
 	if err := crmv1.RegisterCrmServiceHandlerClient(ctx, gw, crmv1.NewCrmServiceClient(direct)); err != nil {
