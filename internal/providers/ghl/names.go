@@ -3,6 +3,7 @@ package ghl
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/crmgate/crmgate/internal/crm"
@@ -49,6 +50,16 @@ func ObjectName(key string) string {
 	}
 	return strings.TrimPrefix(key, customPrefix)
 }
+
+// customKeyRef finds GHL's custom object keys ("custom_objects.pet") and
+// field keys ("custom_objects.pet.name") in its messages.
+var customKeyRef = regexp.MustCompile(`\bcustom_objects\.([A-Za-z0-9_])`)
+
+// publicMessage is a GHL error message as crmgate's callers read it: the
+// "custom_objects." prefix, which means nothing outside GHL, is dropped,
+// so "custom_objects.pet.name is required" reads "pet.name is required"
+// (the neutral object name and property id).
+func publicMessage(msg string) string { return customKeyRef.ReplaceAllString(msg, "$1") }
 
 // isCustomKey tells custom object keys from standard ones.
 func isCustomKey(key string) bool { return strings.HasPrefix(key, customPrefix) }
