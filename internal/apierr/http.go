@@ -3,6 +3,7 @@ package apierr
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -103,6 +104,15 @@ func WriteBody(w http.ResponseWriter, httpStatus int, body Body) {
 // including the gateway's own decoding errors, gets crmgate's body.
 func GatewayErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
 	WriteHTTP(w, err)
+}
+
+// BodyTooLarge is the body of a 413: a REST request body over maxBytes.
+func BodyTooLarge(maxBytes int64) Body {
+	return Body{
+		Code:    code.Code_RESOURCE_EXHAUSTED.String(),
+		Message: fmt.Sprintf("request body is larger than the limit of %d bytes", maxBytes),
+		Details: Details{Origin: OriginGateway, Reason: "BODY_TOO_LARGE"},
+	}
 }
 
 // Reasons of the REST facade's routing and query errors.

@@ -233,11 +233,7 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 }
 
 func tooLarge(w http.ResponseWriter, maxBytes int64) {
-	apierr.WriteBody(w, http.StatusRequestEntityTooLarge, apierr.Body{
-		Code:    code.Code_RESOURCE_EXHAUSTED.String(),
-		Message: fmt.Sprintf("request body is larger than the limit of %d bytes", maxBytes),
-		Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "BODY_TOO_LARGE"},
-	})
+	apierr.WriteBody(w, http.StatusRequestEntityTooLarge, apierr.BodyTooLarge(maxBytes))
 }
 
 // Handler is the HTTP handler (REST, /healthz, /readyz, /openapi.json).
