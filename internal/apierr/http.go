@@ -3,6 +3,7 @@ package apierr
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -102,9 +103,32 @@ func WriteBody(w http.ResponseWriter, httpStatus int, body Body) {
 
 // GatewayErrorHandler is the grpc-gateway error handler: every REST error,
 // including the gateway's own decoding errors, gets crmgate's body.
+//
+// grpc-gateway's own errors (a body, path or query value it cannot decode)
+// carry no ErrorInfo; they get origin gateway and reason MALFORMED_REQUEST,
+// and an *runtime.HTTPStatusError keeps its HTTP status.
 func GatewayErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		WriteBody(w, hse.HTTPStatus, Body{Code: code.Code_INVALID_ARGUMENT.String(), Message: hse.Err.Error(), Details: Details{Origin: OriginGateway, Reason: ReasonMalformedRequest}})
+		return
+	}
+	st := status.Convert(err)
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			WriteHTTP(w, err)
+			return
+		}
+	}
+	if st.Code() == codes.InvalidArgument {
+		err = build(codes.InvalidArgument, st.Message(), info(ReasonMalformedRequest, OriginGateway, nil))
+	}
 	WriteHTTP(w, err)
 }
+
+// ReasonMalformedRequest is the reason of a request grpc-gateway could not
+// decode into the RPC's message.
+const ReasonMalformedRequest = "MALFORMED_REQUEST"
 
 // BodyTooLarge is the body of a 413: a REST request body over maxBytes.
 func BodyTooLarge(maxBytes int64) Body {

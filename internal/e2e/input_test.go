@@ -19,6 +19,7 @@ import (
 
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/apierr"
 )
 
 // httpRoute is one REST route, read from the protos' google.api.http
@@ -379,6 +380,9 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
+// TestUnknownRoutes: a path no route has is a 404 ROUTE_NOT_FOUND; a
+// method a path does not serve is a 405 with Allow listing the methods it
+// does (INVALID_ARGUMENT / METHOD_NOT_ALLOWED, never UNIMPLEMENTED / 501).
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gwOptions{}, 0)
@@ -386,22 +390,35 @@ func TestUnknownRoutes(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		status       int
+		allow        string
 	}{
-		{"GET", "/v0/nope", 404},
-		{"GET", "/v0/unified/crm/metadata", 404},
-		{"GET", "/v0/unified/crm/custom_objects/pet/x/y/z", 404},
-		{"GET", "/nope", 404},
-		{"GET", "/", 404},
-		{"POST", "/v1/core/connections", 404},
-		{"PUT", coreBase + "/connections/abc", 405},
-		{"DELETE", coreBase + "/connections", 405},
+		{"GET", "/v0/nope", 404, ""},
+		{"GET", "/v0/unified/crm/metadata", 404, ""},
+		{"GET", "/v0/unified/crm/custom_objects/pet/x/y/z", 404, ""},
+		{"GET", crmBase + "/custom_objects/pet/abc123/relations/x", 404, ""},
+		{"GET", "/nope", 404, ""},
+		{"GET", "/", 404, ""},
+		{"POST", "/v1/core/connections", 404, ""},
+		{"PUT", coreBase + "/connections/abc", 405, "DELETE, GET, PATCH"},
+		{"DELETE", coreBase + "/connections", 405, "GET, POST"},
+		{"POST", coreBase + "/connections/abc/rate_limit", 405, "GET"},
+		{"PUT", crmBase + "/custom_objects/pet/abc123", 405, "DELETE, GET, PATCH"},
+		{"DELETE", crmBase + "/custom_objects/pet", 405, "GET, POST"},
 	} {
 		resp := e.g.do(t, tc.method, tc.path, h, nil)
-		if resp.status != tc.status {
-			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.status, resp.raw, tc.status)
+		if resp.status != tc.status || resp.header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q %s, want %d Allow %q", tc.method, tc.path, resp.status, resp.header.Get("Allow"), resp.raw, tc.status, tc.allow)
 		}
 		if resp.body == nil || str(resp.body["code"]) == "" || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") {
 			t.Errorf("%s %s: not a JSON error body: %q (%s)", tc.method, tc.path, resp.raw, resp.header.Get("Content-Type"))
+			continue
+		}
+		code, reason := "NOT_FOUND", apierr.ReasonRouteNotFound
+		if tc.status == 405 {
+			code, reason = "INVALID_ARGUMENT", apierr.ReasonMethodNotAllowed
+		}
+		if resp.body["code"] != code || at(resp.body, "details", "reason") != reason {
+			t.Errorf("%s %s: %s, want code %s reason %s", tc.method, tc.path, resp.raw, code, reason)
 		}
 	}
 }

@@ -103,7 +103,7 @@ const (
 	applicationJSON    = "application/json"
 	refComponents      = "#/components/"
 	paginationCursor   = "Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page."
-	paginationPageSize = "Items per page: 1 to 100; 100 when 0 or absent."
+	paginationPageSize = "Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100."
 )
 
 // complete adds to the converted document what the protos do not say.
@@ -179,12 +179,33 @@ func complete(doc *openapi3.T, routes []restrules.Route, idempotent []string) er
 		if name == errorSchema || s.Value == nil {
 			continue
 		}
+		nullableMessages(c.Schemas, s.Value)
 		describe(s.Value.Properties, "next_cursor", "Cursor of the next page, for the `cursor` parameter; empty on the last page.")
 		describe(s.Value.Properties, "has_next_page", "Whether a next page exists (`next_cursor` is not empty).")
 		describe(s.Value.Properties, "cursor", paginationCursor)
 		describe(s.Value.Properties, "page_size", paginationPageSize)
 	}
 	return nil
+}
+
+// nullableMessages marks the message-typed fields of s nullable: the REST
+// answers write every field, an unset message field as null
+// (google.protobuf.Struct, Timestamp and crmgate's own messages alike).
+// A reference is wrapped (allOf) to carry nullable, as OpenAPI 3.0 ignores
+// a $ref's siblings.
+func nullableMessages(all openapi3.Schemas, s *openapi3.Schema) {
+	for name, p := range s.Properties {
+		switch {
+		case p.Ref != "":
+			target := all[strings.TrimPrefix(p.Ref, refComponents+"schemas/")]
+			if target != nil && target.Value != nil && target.Value.Type.Is("object") {
+				s.Properties[name] = &openapi3.SchemaRef{Value: &openapi3.Schema{AllOf: openapi3.SchemaRefs{{Ref: p.Ref}}, Nullable: true}}
+			}
+		case p.Value == nil:
+		case p.Value.Type.Is("object"), p.Value.Type.Is("string") && p.Value.Format == "date-time":
+			p.Value.Nullable = true
+		}
+	}
 }
 
 func describe(props openapi3.Schemas, name, text string) {
