@@ -185,6 +185,10 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 	e := newEnv(t, gwOptions{}, 3)
 	_, router := servedDocument(t, e.g)
 	h := hdr(e.tn.key, e.tn.connID)
+	withHeaders := hdr(e.tn.key, e.tn.connID)
+	withHeaders["Idempotency-Key"] = "create-" + randHex(8)
+	withHeaders["x-crmgate-wait"] = "2.5"
+	withHeaders["X-Request-Id"] = "req-" + randHex(8)
 	list := e.g.do(t, "GET", crmBase+"/custom_objects/pet?page_size=2", h, nil)
 	id := str(obj(arr(list.body["items"])[0])["id"])
 	for _, tc := range []struct {
@@ -195,7 +199,7 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 	}{
 		{"GET", crmBase + "/custom_objects/pet?page_size=2", h, nil, 200},
 		{"GET", crmBase + "/custom_objects/pet/" + id + "?include_raw_data=true", h, nil, 200},
-		{"POST", crmBase + "/custom_objects/pet", h, map[string]any{"record": map[string]any{"properties": map[string]any{"name": "Rex", "age": 4}}}, 200},
+		{"POST", crmBase + "/custom_objects/pet", withHeaders, map[string]any{"record": map[string]any{"properties": map[string]any{"name": "Rex", "age": 4}}}, 200},
 		{"POST", crmBase + "/custom_objects/pet/_search", h, map[string]any{"query": "a", "page_size": 2}, 200},
 		{"GET", crmBase + "/metadata/objects", h, nil, 200},
 		{"GET", crmBase + "/metadata/objects/pet/properties", h, nil, 200},

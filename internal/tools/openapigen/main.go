@@ -44,6 +44,7 @@ import (
 	"github.com/crmgate/crmgate/internal/server"
 	"github.com/crmgate/crmgate/internal/server/restrules"
 	"github.com/crmgate/crmgate/internal/store"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 func main() {
@@ -137,14 +138,14 @@ func complete(doc *openapi3.T, routes []restrules.Route, idempotent []string) er
 	}
 	c.Parameters = openapi3.ParametersMap{
 		paramRequestID: {Value: openapi3.NewHeaderParameter("X-Request-Id").
-			WithDescription("Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log (1 to 64 of A-Z a-z 0-9 . _ -).").
-			WithSchema(openapi3.NewStringSchema().WithMaxLength(64))},
+			WithDescription("Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one.").
+			WithSchema(openapi3.NewStringSchema().WithMaxLength(telemetry.MaxRequestIDLen).WithPattern(`^[A-Za-z0-9._:/+=@-]+$`))},
 		paramIdempotency: {Value: openapi3.NewHeaderParameter("Idempotency-Key").
 			WithDescription("Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422.").
-			WithSchema(openapi3.NewStringSchema().WithMaxLength(255))},
+			WithSchema(openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(idempotency.MaxKeyLen))},
 		paramWait: {Value: openapi3.NewHeaderParameter(server.HeaderWait).
-			WithDescription("How long, in seconds, the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After.").
-			WithSchema(openapi3.NewStringSchema())},
+			WithDescription("How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400.").
+			WithSchema(openapi3.NewFloat64Schema().WithMin(0).WithMax(3600))},
 	}
 	responses, err := errorResponses()
 	if err != nil {
