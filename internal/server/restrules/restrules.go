@@ -36,7 +36,8 @@ type Route struct {
 	// also reads a field by its JSON (lowerCamel) name; so does Unknown.
 	Query []string
 
-	segments []string        // template split at "/" ("{x}" for a variable)
+	segments []string        // template split at "/" ("{x}" for a variable), without the verb
+	verb     string          // custom verb of "/v1/things/{id}:run", "" if none
 	query    map[string]bool // proto and JSON names
 	maps     map[string]bool // names of map fields (name[key]=value)
 }
@@ -44,7 +45,7 @@ type Route struct {
 // Routes lists the REST routes of every service in files, in declaration
 // order. RPCs without a google.api.http option (streams) have none. A
 // template this package cannot read (a variable spanning segments,
-// "{x=**}", a custom verb ":verb") is an error, so a proto change that
+// "{x=**}", "{x=things/*}") is an error, so a proto change that
 // needs more than it knows fails at start-up rather than misroutes.
 func Routes(files ...protoreflect.FileDescriptor) ([]Route, error) {
 	var out []Route
@@ -88,11 +89,18 @@ func newRoute(m protoreflect.MethodDescriptor, rule *annotations.HttpRule) (Rout
 	default:
 		return Route{}, fmt.Errorf("unsupported http pattern %T", p)
 	}
-	if !strings.HasPrefix(r.Template, "/") || strings.Contains(r.Template, ":") {
+	if !strings.HasPrefix(r.Template, "/") {
 		return Route{}, fmt.Errorf("unsupported path template %q", r.Template)
 	}
+	path := r.Template[1:]
+	if i := strings.LastIndexByte(path, ':'); i >= 0 {
+		path, r.verb = path[:i], path[i+1:]
+		if r.verb == "" || strings.ContainsAny(r.verb, "/{}*=") {
+			return Route{}, fmt.Errorf("unsupported path template %q", r.Template)
+		}
+	}
 	bound := map[string]bool{}
-	r.segments = strings.Split(r.Template[1:], "/")
+	r.segments = strings.Split(path, "/")
 	for _, s := range r.segments {
 		if strings.ContainsAny(s, "{}*=") {
 			v := variable.FindStringSubmatch(s)
@@ -182,6 +190,13 @@ func (r *Route) matches(segs []string) bool {
 	if len(segs) != len(r.segments) {
 		return false
 	}
+	if r.verb != "" {
+		last := segs[len(segs)-1]
+		if !strings.HasSuffix(last, ":"+r.verb) {
+			return false
+		}
+		segs = append(segs[:len(segs)-1:len(segs)-1], strings.TrimSuffix(last, ":"+r.verb))
+	}
 	for i, s := range r.segments {
 		if strings.HasPrefix(s, "{") {
 			if segs[i] == "" {
@@ -204,7 +219,11 @@ func (r *Route) GatewayPattern() string {
 		}
 		segs[i] = s
 	}
-	return "/" + strings.Join(segs, "/")
+	p := "/" + strings.Join(segs, "/")
+	if r.verb != "" {
+		p += ":" + r.verb
+	}
+	return p
 }
 
 // Table finds routes by grpc-gateway pattern and by path.

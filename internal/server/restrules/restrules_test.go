@@ -197,7 +197,7 @@ func TestQueryRule(t *testing.T) {
 // TestUnsupportedTemplates: templates the rules cannot read fail at
 // start-up.
 func TestUnsupportedTemplates(t *testing.T) {
-	for _, tmpl := range []string{"/v1/{thing_id=things/*}", "/v1/things/{thing_id}:run", "/v1/**", "v1/things", "/v1/{Thing}"} {
+	for _, tmpl := range []string{"/v1/{thing_id=things/*}", "/v1/things/{thing_id}:", "/v1/**", "v1/things", "/v1/{Thing}"} {
 		if _, err := Routes(testFile(t, map[string]string{"Get": tmpl})); err == nil {
 			t.Errorf("template %q accepted", tmpl)
 		}
@@ -226,6 +226,28 @@ func TestAllow(t *testing.T) {
 	} {
 		if got := tab.Allow(tc.path); !slices.Equal(got, tc.want) {
 			t.Errorf("Allow(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+}
+
+// TestVerb: a custom verb ("/v1/things/{id}:run") is part of the route.
+func TestVerb(t *testing.T) {
+	routes, err := Routes(testFile(t, map[string]string{"Get": "/v1/things/{thing_id}", "Post": "/v1/things/{thing_id}:run"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := NewTable(routes)
+	if _, ok := tab.Lookup("POST", "/v1/things/{thing_id=*}:run"); !ok {
+		t.Error("no POST /v1/things/{thing_id=*}:run")
+	}
+	for path, want := range map[string][]string{
+		"/v1/things/a:run": {"GET", "POST"}, // also GET of the thing "a:run"
+		"/v1/things/a":     {"GET"},
+		"/v1/things/:run":  {"GET"},
+		"/v1/things/a:jog": {"GET"},
+	} {
+		if got := tab.Allow(path); !slices.Equal(got, want) {
+			t.Errorf("Allow(%q) = %v, want %v", path, got, want)
 		}
 	}
 }
