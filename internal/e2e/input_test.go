@@ -11,19 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/server/restrules"
 )
 
 // httpRoute is one REST route, read from the protos' google.api.http
-// options.
+// options (by restrules, as the server does; streams have none).
 type httpRoute struct {
 	rpc      string
 	crm      bool
@@ -37,37 +35,14 @@ func (r httpRoute) String() string { return r.method + " " + r.template }
 // httpRoutes returns every REST route of both services.
 func httpRoutes(t testing.TB) []httpRoute {
 	t.Helper()
+	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []httpRoute
-	for _, fd := range []protoreflect.FileDescriptor{crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto} {
-		for i := 0; i < fd.Services().Len(); i++ {
-			svc := fd.Services().Get(i)
-			for j := 0; j < svc.Methods().Len(); j++ {
-				m := svc.Methods().Get(j)
-				if m.IsStreamingServer() || m.IsStreamingClient() {
-					continue // streams are gRPC-only (StreamRecords); REST pages with cursors
-				}
-				rule, ok := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
-				if !ok || rule == nil {
-					t.Fatalf("%s has no google.api.http option", m.FullName())
-				}
-				r := httpRoute{rpc: string(m.Name()), crm: svc.Name() == "CrmService", body: rule.GetBody()}
-				switch p := rule.GetPattern().(type) {
-				case *annotations.HttpRule_Get:
-					r.method, r.template = "GET", p.Get
-				case *annotations.HttpRule_Post:
-					r.method, r.template = "POST", p.Post
-				case *annotations.HttpRule_Patch:
-					r.method, r.template = "PATCH", p.Patch
-				case *annotations.HttpRule_Delete:
-					r.method, r.template = "DELETE", p.Delete
-				case *annotations.HttpRule_Put:
-					r.method, r.template = "PUT", p.Put
-				default:
-					t.Fatalf("%s: unexpected http pattern %T", m.FullName(), p)
-				}
-				out = append(out, r)
-			}
-		}
+	for _, r := range routes {
+		i := strings.LastIndexByte(r.RPC, '.')
+		out = append(out, httpRoute{rpc: r.RPC[i+1:], crm: strings.HasPrefix(r.RPC, "crmgate.crm.v1.CrmService."), method: r.Method, template: r.Template, body: r.Body})
 	}
 	return out
 }
