@@ -51,15 +51,23 @@ func ObjectName(key string) string {
 	return strings.TrimPrefix(key, customPrefix)
 }
 
-// customKeyRef finds GHL's custom object keys ("custom_objects.pet") and
-// field keys ("custom_objects.pet.name") in its messages.
-var customKeyRef = regexp.MustCompile(`\bcustom_objects\.([A-Za-z0-9_])`)
+// GHL's object keys in its messages: custom objects ("custom_objects.pet",
+// "custom_objects.pet.name") and the company object's field keys
+// ("business.email").
+var (
+	customKeyRef   = regexp.MustCompile(`\bcustom_objects\.([A-Za-z0-9_])`)
+	businessKeyRef = regexp.MustCompile(`\bbusiness\.([a-z_][a-z0-9_]*)`)
+)
 
-// publicMessage is a GHL error message as crmgate's callers read it: the
-// "custom_objects." prefix, which means nothing outside GHL, is dropped,
-// so "custom_objects.pet.name is required" reads "pet.name is required"
-// (the neutral object name and property id).
-func publicMessage(msg string) string { return customKeyRef.ReplaceAllString(msg, "$1") }
+// publicMessage is a GHL error message as crmgate's callers read it, with
+// the neutral names: the "custom_objects." prefix, which means nothing
+// outside GHL, is dropped ("custom_objects.pet.name is required" reads
+// "pet.name is required"), and the company object's field keys name
+// "account" ("business.email" reads "account.email").
+func publicMessage(msg string) string {
+	msg = customKeyRef.ReplaceAllString(msg, "$1")
+	return businessKeyRef.ReplaceAllString(msg, standardToNeutral["business"]+".$1")
+}
 
 // isCustomKey tells custom object keys from standard ones.
 func isCustomKey(key string) bool { return strings.HasPrefix(key, customPrefix) }
