@@ -11,18 +11,17 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/server/restrules"
 )
 
 // httpRoute is one REST route, read from the protos' google.api.http
-// options.
+// options (by restrules, as the server does; streams have none).
 type httpRoute struct {
 	rpc      string
 	crm      bool
@@ -36,37 +35,14 @@ func (r httpRoute) String() string { return r.method + " " + r.template }
 // httpRoutes returns every REST route of both services.
 func httpRoutes(t testing.TB) []httpRoute {
 	t.Helper()
+	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []httpRoute
-	for _, fd := range []protoreflect.FileDescriptor{crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto} {
-		for i := 0; i < fd.Services().Len(); i++ {
-			svc := fd.Services().Get(i)
-			for j := 0; j < svc.Methods().Len(); j++ {
-				m := svc.Methods().Get(j)
-				if m.IsStreamingServer() || m.IsStreamingClient() {
-					continue // streams are gRPC-only (StreamRecords); REST pages with cursors
-				}
-				rule, ok := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
-				if !ok || rule == nil {
-					t.Fatalf("%s has no google.api.http option", m.FullName())
-				}
-				r := httpRoute{rpc: string(m.Name()), crm: svc.Name() == "CrmService", body: rule.GetBody()}
-				switch p := rule.GetPattern().(type) {
-				case *annotations.HttpRule_Get:
-					r.method, r.template = "GET", p.Get
-				case *annotations.HttpRule_Post:
-					r.method, r.template = "POST", p.Post
-				case *annotations.HttpRule_Patch:
-					r.method, r.template = "PATCH", p.Patch
-				case *annotations.HttpRule_Delete:
-					r.method, r.template = "DELETE", p.Delete
-				case *annotations.HttpRule_Put:
-					r.method, r.template = "PUT", p.Put
-				default:
-					t.Fatalf("%s: unexpected http pattern %T", m.FullName(), p)
-				}
-				out = append(out, r)
-			}
-		}
+	for _, r := range routes {
+		i := strings.LastIndexByte(r.RPC, '.')
+		out = append(out, httpRoute{rpc: r.RPC[i+1:], crm: strings.HasPrefix(r.RPC, "crmgate.crm.v1.CrmService."), method: r.Method, template: r.Template, body: r.Body})
 	}
 	return out
 }
@@ -379,6 +355,9 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
+// TestUnknownRoutes: a path no route has is a 404 ROUTE_NOT_FOUND; a
+// method a path does not serve is a 405 with Allow listing the methods it
+// does (INVALID_ARGUMENT / METHOD_NOT_ALLOWED, never UNIMPLEMENTED / 501).
 func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, gwOptions{}, 0)
@@ -386,22 +365,35 @@ func TestUnknownRoutes(t *testing.T) {
 	for _, tc := range []struct {
 		method, path string
 		status       int
+		allow        string
 	}{
-		{"GET", "/v0/nope", 404},
-		{"GET", "/v0/unified/crm/metadata", 404},
-		{"GET", "/v0/unified/crm/custom_objects/pet/x/y/z", 404},
-		{"GET", "/nope", 404},
-		{"GET", "/", 404},
-		{"POST", "/v1/core/connections", 404},
-		{"PUT", coreBase + "/connections/abc", 405},
-		{"DELETE", coreBase + "/connections", 405},
+		{"GET", "/v0/nope", 404, ""},
+		{"GET", "/v0/unified/crm/metadata", 404, ""},
+		{"GET", "/v0/unified/crm/custom_objects/pet/x/y/z", 404, ""},
+		{"GET", crmBase + "/custom_objects/pet/abc123/relations/x", 404, ""},
+		{"GET", "/nope", 404, ""},
+		{"GET", "/", 404, ""},
+		{"POST", "/v1/core/connections", 404, ""},
+		{"PUT", coreBase + "/connections/abc", 405, "DELETE, GET, PATCH"},
+		{"DELETE", coreBase + "/connections", 405, "GET, POST"},
+		{"POST", coreBase + "/connections/abc/rate_limit", 405, "GET"},
+		{"PUT", crmBase + "/custom_objects/pet/abc123", 405, "DELETE, GET, PATCH"},
+		{"DELETE", crmBase + "/custom_objects/pet", 405, "GET, POST"},
 	} {
 		resp := e.g.do(t, tc.method, tc.path, h, nil)
-		if resp.status != tc.status {
-			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, resp.status, resp.raw, tc.status)
+		if resp.status != tc.status || resp.header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d Allow %q %s, want %d Allow %q", tc.method, tc.path, resp.status, resp.header.Get("Allow"), resp.raw, tc.status, tc.allow)
 		}
 		if resp.body == nil || str(resp.body["code"]) == "" || !strings.HasPrefix(resp.header.Get("Content-Type"), "application/json") {
 			t.Errorf("%s %s: not a JSON error body: %q (%s)", tc.method, tc.path, resp.raw, resp.header.Get("Content-Type"))
+			continue
+		}
+		code, reason := "NOT_FOUND", apierr.ReasonRouteNotFound
+		if tc.status == 405 {
+			code, reason = "INVALID_ARGUMENT", apierr.ReasonMethodNotAllowed
+		}
+		if resp.body["code"] != code || at(resp.body, "details", "reason") != reason {
+			t.Errorf("%s %s: %s, want code %s reason %s", tc.method, tc.path, resp.raw, code, reason)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ type Server struct {
 	health  *health.Server
 	ready   *readiness
 	handler http.Handler
+	// patterns are the http.ServeMux patterns of the HTTP routes besides
+	// the REST facade ("/").
+	patterns []string
 }
 
 // New builds the server around the two services.
@@ -136,10 +140,17 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		&corev1.CoreService_ServiceDesc: coreSvc,
 	})
 
+	routes, err := restRoutes()
+	if err != nil {
+		return nil, fmt.Errorf("REST routes: %w", err)
+	}
 	gw := runtime.NewServeMux(
 		runtime.WithIncomingHeaderMatcher(headerMatcher),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeaderMatcher),
-		runtime.WithMiddlewares(gatewayRoutes),
+		runtime.WithMiddlewares(gatewayRoutes, rejectUnknownQuery(routes)),
+		// A POST form to a GET route is not served as that GET (nor is
+		// X-HTTP-Method-Override honoured): a wrong method is a 405.
+		runtime.WithDisablePathLengthFallback(),
 		// Keep %2F inside path parameters escaped, so "a%2Fb" is one
 		// (invalid) parameter answered 400, not a different route.
 		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
@@ -150,7 +161,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// clients can size their buffers, and a page takes fewer writes.
 		runtime.WithWriteContentLength(),
 		runtime.WithErrorHandler(apierr.GatewayErrorHandler),
-		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler),
+		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler(routes.Allow)),
 	)
 	ctx := context.Background()
 	if err := crmv1.RegisterCrmServiceHandlerClient(ctx, gw, crmv1.NewCrmServiceClient(direct)); err != nil {
@@ -161,17 +172,21 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		s.patterns = append(s.patterns, pattern)
+	}
+	handle("GET /healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", http.HandlerFunc(s.readyz))
+	handle("GET /openapi.json", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
-	})
+	}))
 	for pattern, h := range cfg.Routes {
-		mux.Handle(pattern, h)
+		handle(pattern, h)
 	}
 	if cfg.Metrics != nil {
-		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+		handle("GET /metrics", cfg.Metrics.Handler())
 	}
 	mux.Handle("/", limitBody(cfg.MaxBodyBytes, gw))
 	// Outermost: request id, REST metrics and the HTTP span.
@@ -226,12 +241,13 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 }
 
 func tooLarge(w http.ResponseWriter, maxBytes int64) {
-	apierr.WriteBody(w, http.StatusRequestEntityTooLarge, apierr.Body{
-		Code:    code.Code_RESOURCE_EXHAUSTED.String(),
-		Message: fmt.Sprintf("request body is larger than the limit of %d bytes", maxBytes),
-		Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "BODY_TOO_LARGE"},
-	})
+	apierr.WriteBody(w, http.StatusRequestEntityTooLarge, apierr.BodyTooLarge(maxBytes))
 }
+
+// HTTPRoutes lists the http.ServeMux patterns ("GET /healthz") of the
+// HTTP routes besides the REST facade, which serves the protos'
+// google.api.http rules under "/".
+func (s *Server) HTTPRoutes() []string { return slices.Clone(s.patterns) }
 
 // Handler is the HTTP handler (REST, /healthz, /readyz, /openapi.json).
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -28,23 +28,22 @@ export function createClient(opts: CrmgateOptions): CrmgateClient {
   return createFetchClient<paths>({ baseUrl: opts.baseUrl, headers, fetch: opts.fetch });
 }
 
-/** The gateway's error body (docs/api.md): a gRPC status code name, a message and details. */
-export interface ErrorBody {
-  code?: number | string;
-  message?: string;
-  details?: unknown[];
-  [key: string]: unknown;
-}
+/** The gateway's error body (docs/api.md): one shape for gateway and provider errors. */
+export type ErrorBody = components["schemas"]["Error"];
 
 /** CrmgateError is a non-2xx answer: the HTTP status and the gateway's error body. */
 export class CrmgateError extends Error {
   readonly status: number;
   readonly body: ErrorBody;
   constructor(status: number, body: ErrorBody) {
-    super(`crmgate: HTTP ${status}: ${body?.message ?? "no message"}`);
+    super(`crmgate: HTTP ${status}: ${body?.code ?? "UNKNOWN"}: ${body?.message ?? "no message"}`);
     this.name = "CrmgateError";
     this.status = status;
-    this.body = body ?? {};
+    this.body = body;
+  }
+  /** "gateway" when crmgate refused the call, "provider" when the CRM did. */
+  get origin(): string | undefined {
+    return this.body?.details?.origin;
   }
 }
 
@@ -60,7 +59,7 @@ export async function must<T>(
 ): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok || data === undefined) {
-    throw new CrmgateError(response.status, (error ?? {}) as ErrorBody);
+    throw new CrmgateError(response.status, error as ErrorBody);
   }
   return data;
 }

@@ -365,27 +365,27 @@ export interface components {
         };
         /** @description CreateLocationConnectionRequest names the agency connection and location. */
         CoreServiceCreateLocationConnectionBody: {
-            location_id: string;
             /** @description Customer of the new connection; the agency connection's when empty. */
             customer_id?: string;
+            location_id: string;
         };
         /**
          * @description UpdateConnectionRequest changes the settings present; a key set to null
          *     or "" is removed.
          */
         CoreServiceUpdateConnectionBody: {
-            settings?: Record<string, never>;
+            settings?: Record<string, never> | null;
         };
         /**
          * @description UpdateConnectorConfigRequest changes the keys present in config; a key
          *     set to null or "" is removed.
          */
         CoreServiceUpdateConnectorConfigBody: {
-            config?: Record<string, never>;
+            config?: Record<string, never> | null;
         };
         /** @description CreateRecordRequest creates a record. */
         CrmServiceCreateRecordBody: {
-            record: components["schemas"]["v1RecordInput"];
+            record: components["schemas"]["v1RecordInput"] | null;
         };
         /** @description CreateRelationRequest links record_id to target_record_id. */
         CrmServiceCreateRelationBody: {
@@ -394,15 +394,60 @@ export interface components {
         };
         /** @description SearchRecordsRequest pages through matching records. */
         CrmServiceSearchRecordsBody: {
-            query?: string;
-            /** Format: int32 */
-            page_size?: number;
+            /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
             cursor?: string;
             include_raw_data?: boolean;
+            /**
+             * Format: int32
+             * @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100.
+             */
+            page_size?: number;
+            query?: string;
         };
         /** @description UpdateRecordRequest changes the named properties of a record. */
         CrmServiceUpdateRecordBody: {
-            record: components["schemas"]["v1RecordInput"];
+            record: components["schemas"]["v1RecordInput"] | null;
+        };
+        /**
+         * Error
+         * @description crmgate's one error body, for every error of every route (gRPC carries the same as google.rpc.Status details: ErrorInfo, BadRequest, RetryInfo).
+         */
+        Error: {
+            /**
+             * @description The gRPC code name (google.rpc.Code), e.g. NOT_FOUND; the HTTP status follows from it.
+             * @enum {string}
+             */
+            code: "CANCELLED" | "UNKNOWN" | "INVALID_ARGUMENT" | "DEADLINE_EXCEEDED" | "NOT_FOUND" | "ALREADY_EXISTS" | "PERMISSION_DENIED" | "RESOURCE_EXHAUSTED" | "FAILED_PRECONDITION" | "ABORTED" | "OUT_OF_RANGE" | "UNIMPLEMENTED" | "INTERNAL" | "UNAVAILABLE" | "DATA_LOSS" | "UNAUTHENTICATED";
+            /** @description Who failed and why, for programs. */
+            details: {
+                /** @description The bad input fields: body fields by their JSON path, path and query parameters by name. */
+                field_violations?: {
+                    /** @description What is wrong with it. */
+                    description: string;
+                    /** @description The field, parameter or header. */
+                    field: string;
+                }[];
+                /**
+                 * @description "gateway" when crmgate refused or failed the call, "provider" when the connection's CRM did.
+                 * @enum {string}
+                 */
+                origin: "gateway" | "provider";
+                /** @description The provider of a provider error, e.g. "ghl". */
+                provider?: string;
+                /** @description The provider's message, without the provider's internal names (GHL's "custom_objects." prefix). */
+                provider_message?: string;
+                /** @description The provider's HTTP status. */
+                provider_status?: number;
+                /** @description A machine-readable cause in UPPER_SNAKE_CASE, e.g. CONNECTION_NOT_FOUND, PROVIDER_ERROR, UNKNOWN_QUERY_PARAMETER. */
+                reason?: string;
+                /**
+                 * Format: int64
+                 * @description How long to wait before retrying, in milliseconds (also the Retry-After header, in seconds).
+                 */
+                retry_after_ms?: number;
+            };
+            /** @description What went wrong, for people; safe to show (no secrets, no internal causes). */
+            message: string;
         };
         /**
          * @description `NullValue` is a singleton enumeration to represent the null value for the
@@ -419,71 +464,71 @@ export interface components {
         v1AssociationSchema: {
             id?: string;
             key?: string;
-            source_object?: string;
-            target_object?: string;
+            raw_data?: Record<string, never> | null;
             source_label?: string;
+            source_object?: string;
             target_label?: string;
-            raw_data?: Record<string, never>;
+            target_object?: string;
         };
         /**
          * @description CheckConnectionResponse tells whether the provider accepted the
          *     credentials.
          */
         v1CheckConnectionResponse: {
+            message?: string;
             ok?: boolean;
             status?: string;
-            message?: string;
         };
         /** @description Connection is one customer's connection to one provider account. */
         v1Connection: {
-            id?: string;
-            connector_config_id?: string;
-            connector_name?: string;
-            customer_id?: string;
             /** @description `pit` (private integration token) or `oauth`. */
             auth_type?: string;
+            connector_config_id?: string;
+            connector_name?: string;
+            /** Format: date-time */
+            created_at?: string | null;
+            customer_id?: string;
+            id?: string;
+            /** @description Names of the secret settings that are set; values are never returned. */
+            secret_keys?: string[];
+            /** @description Non-secret settings (e.g. location_id). */
+            settings?: Record<string, never> | null;
             /** @description `active` or `needs_reauth`. */
             status?: string;
             status_message?: string;
-            /** @description Non-secret settings (e.g. location_id). */
-            settings?: Record<string, never>;
-            /** @description Names of the secret settings that are set; values are never returned. */
-            secret_keys?: string[];
             /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            updated_at?: string | null;
         };
         /** @description ConnectorConfig is an organisation's app registration for one provider. */
         v1ConnectorConfig: {
-            id?: string;
-            connector_name?: string;
             /** @description Non-secret settings (e.g. client_id, base_url). */
-            config?: Record<string, never>;
+            config?: Record<string, never> | null;
+            connector_name?: string;
+            /** Format: date-time */
+            created_at?: string | null;
+            id?: string;
             /**
              * @description Names of the secret settings that are set (e.g. client_secret); their
              *     values are never returned.
              */
             secret_keys?: string[];
             /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
+            updated_at?: string | null;
         };
         /** @description CreateAssociationSchemaRequest links two objects. */
         v1CreateAssociationSchemaRequest: {
-            source_object: string;
-            target_object: string;
-            /** @description Key for the association; derived from the objects when empty. */
-            suggested_key_name?: string;
             /** @description Label used for both sides when source_label/target_label are empty. */
             display_name?: string;
             source_label?: string;
+            source_object: string;
+            /** @description Key for the association; derived from the objects when empty. */
+            suggested_key_name?: string;
             target_label?: string;
+            target_object: string;
         };
         /** @description CreateAssociationSchemaResponse holds the schema and anything adjusted. */
         v1CreateAssociationSchemaResponse: {
-            association_schema?: components["schemas"]["v1AssociationSchema"];
+            association_schema?: components["schemas"]["v1AssociationSchema"] | null;
             warnings?: string[];
         };
         /** @description CreateAuthorizationUrlResponse holds the URL to send the customer to. */
@@ -491,68 +536,68 @@ export interface components {
             /** @description The provider's authorization page, with a single-use `state`. */
             authorization_url?: string;
             /**
-             * Format: date-time
-             * @description When authorization_url and connect_url stop working.
-             */
-            expires_at?: string;
-            /**
              * @description The gateway's connect page (`/connect/{connector_name}?token=...`): shows
              *     the provider and a Connect button that leads to a fresh authorization
              *     URL. Derived from the connector config's redirect_uri (which must end in
              *     `/callback`); empty otherwise.
              */
             connect_url?: string;
+            /**
+             * Format: date-time
+             * @description When authorization_url and connect_url stop working.
+             */
+            expires_at?: string | null;
         };
         /** @description CreateConnectionRequest connects a customer's account. */
         v1CreateConnectionRequest: {
             connector_config_id: string;
             customer_id: string;
             /** @description Connection settings; for ghl: location_id, private_integration_token. */
-            settings?: Record<string, never>;
+            settings?: Record<string, never> | null;
         };
         /** @description CreateConnectionResponse holds the new connection. */
         v1CreateConnectionResponse: {
-            connection?: components["schemas"]["v1Connection"];
+            connection?: components["schemas"]["v1Connection"] | null;
         };
         /** @description CreateConnectorConfigRequest registers an app. */
         v1CreateConnectorConfigRequest: {
+            /** @description Connector settings; for ghl: client_id, client_secret, base_url. */
+            config?: Record<string, never> | null;
             /** @description Registered connector name, e.g. `ghl`. */
             connector_name: string;
-            /** @description Connector settings; for ghl: client_id, client_secret, base_url. */
-            config?: Record<string, never>;
         };
         /** @description CreateConnectorConfigResponse holds the new config. */
         v1CreateConnectorConfigResponse: {
-            connector_config?: components["schemas"]["v1ConnectorConfig"];
+            connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
         };
         /** @description CreateLocationConnectionResponse holds the new location connection. */
         v1CreateLocationConnectionResponse: {
-            connection?: components["schemas"]["v1Connection"];
+            connection?: components["schemas"]["v1Connection"] | null;
         };
         /** @description CreateObjectRequest is OpenInt's create-object body. */
         v1CreateObjectRequest: {
-            name: string;
             description?: string;
-            labels: components["schemas"]["v1Labels"];
-            primary_field_id: string;
             fields: components["schemas"]["v1Property"][];
+            labels: components["schemas"]["v1Labels"] | null;
+            name: string;
+            primary_field_id: string;
         };
         /** @description CreateObjectResponse holds the new object. */
         v1CreateObjectResponse: {
-            object?: components["schemas"]["v1Object"];
+            object?: components["schemas"]["v1Object"] | null;
         };
         /** @description CreatePropertyResponse holds the new property. */
         v1CreatePropertyResponse: {
-            property?: components["schemas"]["v1Property"];
+            property?: components["schemas"]["v1Property"] | null;
         };
         /** @description CreateRecordResponse holds the new record. */
         v1CreateRecordResponse: {
-            record?: components["schemas"]["v1Record"];
+            record?: components["schemas"]["v1Record"] | null;
             warnings?: string[];
         };
         /** @description CreateRelationResponse holds the relation. */
         v1CreateRelationResponse: {
-            relation?: components["schemas"]["v1Relation"];
+            relation?: components["schemas"]["v1Relation"] | null;
         };
         /** @description DeleteConnectionResponse is empty on success. */
         v1DeleteConnectionResponse: Record<string, never>;
@@ -566,6 +611,8 @@ export interface components {
         v1DeleteRelationResponse: Record<string, never>;
         /** @description GetConnectionRateLimitResponse is the budget left, as last seen. */
         v1GetConnectionRateLimitResponse: {
+            /** Format: int32 */
+            burst_interval_ms?: number;
             /**
              * Format: int32
              * @description Requests allowed per burst interval; -1 where the provider never said.
@@ -574,8 +621,6 @@ export interface components {
             /** Format: int32 */
             burst_remaining?: number;
             /** Format: int32 */
-            burst_interval_ms?: number;
-            /** Format: int32 */
             daily_limit?: number;
             /** Format: int32 */
             daily_remaining?: number;
@@ -583,32 +628,32 @@ export interface components {
              * Format: date-time
              * @description When the provider last reported these figures; unset if never.
              */
-            observed_at?: string;
+            observed_at?: string | null;
         };
         /** @description GetConnectionResponse holds the connection. */
         v1GetConnectionResponse: {
-            connection?: components["schemas"]["v1Connection"];
+            connection?: components["schemas"]["v1Connection"] | null;
         };
         /** @description GetConnectorConfigResponse holds the config. */
         v1GetConnectorConfigResponse: {
-            connector_config?: components["schemas"]["v1ConnectorConfig"];
+            connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
         };
         /** @description GetObjectResponse holds the object. */
         v1GetObjectResponse: {
-            object?: components["schemas"]["v1Object"];
+            object?: components["schemas"]["v1Object"] | null;
         };
         /** @description GetPropertyResponse holds the property. */
         v1GetPropertyResponse: {
-            property?: components["schemas"]["v1Property"];
+            property?: components["schemas"]["v1Property"] | null;
         };
         /** @description GetRecordResponse holds the record. */
         v1GetRecordResponse: {
-            record?: components["schemas"]["v1Record"];
+            record?: components["schemas"]["v1Record"] | null;
         };
         /** @description Labels are an object's display names. */
         v1Labels: {
-            singular?: string;
             plural?: string;
+            singular?: string;
         };
         /** @description ListAssociationSchemasResponse holds the schemas. */
         v1ListAssociationSchemasResponse: {
@@ -632,102 +677,139 @@ export interface components {
         };
         /** @description ListRecordsResponse is one page of records. */
         v1ListRecordsResponse: {
-            items?: components["schemas"]["v1Record"][];
-            next_cursor?: string;
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
             has_next_page?: boolean;
+            items?: components["schemas"]["v1Record"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListRelationsResponse is one page of relations. */
         v1ListRelationsResponse: {
-            items?: components["schemas"]["v1Relation"][];
-            next_cursor?: string;
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
             has_next_page?: boolean;
+            items?: components["schemas"]["v1Relation"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description Object is an object schema. */
         v1Object: {
+            /** Format: date-time */
+            created_at?: string | null;
+            description?: string;
+            labels?: components["schemas"]["v1Labels"] | null;
             /** @description Neutral key: `pet` for GHL `custom_objects.pet`, `account` for GHL `business`. */
             name?: string;
+            primary_field_id?: string;
+            /** @description The provider's own JSON, when include_raw_data is set. */
+            raw_data?: Record<string, never> | null;
             /** @description `standard` or `custom`. */
             type?: string;
-            labels?: components["schemas"]["v1Labels"];
-            description?: string;
-            primary_field_id?: string;
             /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            /** @description The provider's own JSON, when include_raw_data is set. */
-            raw_data?: Record<string, never>;
+            updated_at?: string | null;
         };
         /** @description ObjectUpdate is the writable part of an object. */
         v1ObjectUpdate: {
-            labels?: components["schemas"]["v1Labels"];
             description?: string;
+            labels?: components["schemas"]["v1Labels"] | null;
         };
         /** @description Option is one choice of a picklist or multipicklist property. */
         v1Option: {
-            label?: string;
-            value?: string;
             description?: string;
             hidden?: boolean;
+            label?: string;
+            value?: string;
         };
         /** @description Property is one field of an object. */
         v1Property: {
+            description?: string;
+            group_name?: string;
             /** @description Neutral key: `name` for GHL `custom_objects.pet.name`. */
             id?: string;
+            is_required?: boolean;
             label?: string;
-            description?: string;
+            options?: components["schemas"]["v1Option"][];
+            /** Format: int32 */
+            precision?: number;
+            /** @description Provider specifics, e.g. `ghl_data_type`; round-trips unchanged. */
+            raw_details?: Record<string, never> | null;
+            /** Format: int32 */
+            scale?: number;
             /**
              * @description One of text, textarea, number, currency, phone, email, url, boolean,
              *     picklist, multipicklist, date, datetime, file, other.
              */
             type?: string;
-            is_required?: boolean;
-            options?: components["schemas"]["v1Option"][];
-            /** Format: int32 */
-            precision?: number;
-            /** Format: int32 */
-            scale?: number;
-            group_name?: string;
-            /** @description Provider specifics, e.g. `ghl_data_type`; round-trips unchanged. */
-            raw_details?: Record<string, never>;
         };
-        /** @description Record is one record of an object. */
+        /**
+         * @description Record is one record of an object.
+         * @example {
+         *       "created_at": "2026-01-05T10:00:00Z",
+         *       "follower_ids": [],
+         *       "id": "6b1714c27da9ef0a9a11b047",
+         *       "object_name": "pet",
+         *       "owner_ids": [],
+         *       "properties": {
+         *         "age": 4,
+         *         "kind": [
+         *           "dog"
+         *         ],
+         *         "name": "Rex"
+         *       },
+         *       "raw_data": null,
+         *       "updated_at": "2026-01-05T10:00:00Z"
+         *     }
+         */
         v1Record: {
+            /** Format: date-time */
+            created_at?: string | null;
+            follower_ids?: string[];
             id?: string;
             object_name?: string;
+            owner_ids?: string[];
             /**
              * @description Values keyed by property id: numbers as numbers, multi-options as
              *     arrays, currency as {currency, value}.
              */
-            properties?: Record<string, never>;
-            owner_ids?: string[];
-            follower_ids?: string[];
+            properties?: Record<string, never> | null;
+            raw_data?: Record<string, never> | null;
             /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            raw_data?: Record<string, never>;
+            updated_at?: string | null;
         };
-        /** @description RecordInput is the writable part of a record. */
+        /**
+         * @description RecordInput is the writable part of a record.
+         * @example {
+         *       "follower_ids": [],
+         *       "owner_ids": [],
+         *       "properties": {
+         *         "age": 4,
+         *         "kind": [
+         *           "dog"
+         *         ],
+         *         "name": "Rex"
+         *       }
+         *     }
+         */
         v1RecordInput: {
-            properties?: Record<string, never>;
-            /** @description On update, an empty list leaves owners unchanged. */
-            owner_ids?: string[];
             /** @description On update, an empty list leaves followers unchanged. */
             follower_ids?: string[];
+            /** @description On update, an empty list leaves owners unchanged. */
+            owner_ids?: string[];
+            properties?: Record<string, never> | null;
         };
         /** @description Relation links two records through an association schema. */
         v1Relation: {
-            id?: string;
             association_id?: string;
+            id?: string;
             source_record_id?: string;
             target_record_id?: string;
         };
         /** @description SearchRecordsResponse is one page of matches. */
         v1SearchRecordsResponse: {
-            items?: components["schemas"]["v1Record"][];
-            next_cursor?: string;
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
             has_next_page?: boolean;
+            items?: components["schemas"]["v1Record"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
             /**
              * Format: int64
              * @description The provider's count of all matches, when it tells.
@@ -737,41 +819,170 @@ export interface components {
         /** @description StreamRecordsResponse is one page of the export. */
         v1StreamRecordsResponse: {
             items?: components["schemas"]["v1Record"][];
-            /** @description Resumes the export after these items; empty on the last message. */
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
         /** @description UpdateConnectionResponse holds the changed connection. */
         v1UpdateConnectionResponse: {
-            connection?: components["schemas"]["v1Connection"];
+            connection?: components["schemas"]["v1Connection"] | null;
         };
         /** @description UpdateConnectorConfigResponse holds the changed config. */
         v1UpdateConnectorConfigResponse: {
-            connector_config?: components["schemas"]["v1ConnectorConfig"];
+            connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
         };
         /** @description UpdateObjectResponse holds the changed object. */
         v1UpdateObjectResponse: {
-            object?: components["schemas"]["v1Object"];
+            object?: components["schemas"]["v1Object"] | null;
         };
         /** @description UpdatePropertyResponse holds the changed property. */
         v1UpdatePropertyResponse: {
-            property?: components["schemas"]["v1Property"];
+            property?: components["schemas"]["v1Property"] | null;
         };
         /** @description UpdateRecordResponse holds the changed record. */
         v1UpdateRecordResponse: {
-            record?: components["schemas"]["v1Record"];
+            record?: components["schemas"]["v1Record"] | null;
             warnings?: string[];
         };
     };
-    responses: never;
-    parameters: never;
-    requestBodies: {
-        v1Property: {
+    responses: {
+        /** @description Invalid input (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE): a bad path parameter, query parameter or body field (details.field_violations names them), or the provider refused the input (origin provider). */
+        BadRequest: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
             content: {
-                "application/json": components["schemas"]["v1Property"];
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The change conflicts with the current state, or a call with the same Idempotency-Key is still in progress (ALREADY_EXISTS, ABORTED). */
+        Conflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The provider refused the connection's credentials (PERMISSION_DENIED, origin provider): reconnect the account. */
+        Forbidden: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The call's deadline passed, or the provider did not answer in time (DEADLINE_EXCEEDED). For a write, reason UNKNOWN_OUTCOME says it may or may not have happened. */
+        GatewayTimeout: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The Idempotency-Key was used before with a different request (INVALID_ARGUMENT, reason IDEMPOTENCY_KEY_REUSED). */
+        IdempotencyKeyReused: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A gateway fault (INTERNAL); the cause is in the gateway's log under the request id, never in the answer. */
+        InternalError: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The connection, config, object or record does not exist (NOT_FOUND); origin tells whether the gateway or the provider said so. */
+        NotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The connection's provider does not support the operation (UNIMPLEMENTED). */
+        NotImplemented: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The request body is over the gateway's limit (GATEWAY_MAX_BODY_BYTES, 4 MiB by default). */
+        PayloadTooLarge: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description A rate limit: the provider's (origin provider) or the gateway's pacing of the connection's provider budget (origin gateway, reason RATE_LIMITED) (RESOURCE_EXHAUSTED). Retry after Retry-After seconds. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description No x-apikey, or one the gateway does not know (UNAUTHENTICATED). */
+        Unauthorized: {
+            headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The provider cannot be reached or is failing (origin provider), or the gateway is overloaded or pausing calls to a failing provider (origin gateway) (UNAVAILABLE). Retry later, after Retry-After when given. */
+        Unavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                "X-Request-Id": components["headers"]["RequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
             };
         };
     };
-    headers: never;
+    parameters: {
+        /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+        IdempotencyKey: string;
+        /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+        RequestId: string;
+        /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+        Wait: number;
+    };
+    requestBodies: never;
+    headers: {
+        /** @description The request id, the caller's X-Request-Id when valid or a new one; the gateway's log line of the call carries it. */
+        RequestId: string;
+        /** @description Seconds to wait before retrying (the provider's hint or the gateway's rate-limit budget). */
+        RetryAfter: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -779,7 +990,10 @@ export interface operations {
     CoreService_CreateAuthorizationUrl: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 /** @description Connector name, e.g. `ghl`. */
                 connector_name: string;
@@ -795,12 +1009,23 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1CreateAuthorizationUrlResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_ListConnections: {
@@ -809,7 +1034,10 @@ export interface operations {
                 customer_id?: string;
                 connector_config_id?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -818,18 +1046,32 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListConnectionsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_CreateConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -842,18 +1084,33 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Connection"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_GetConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -863,18 +1120,30 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Connection"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_DeleteConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -885,18 +1154,31 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1DeleteConnectionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_UpdateConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -910,18 +1192,32 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Connection"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_CheckConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -936,18 +1232,32 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1CheckConnectionResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_CreateLocationConnection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 /** @description The agency (company) connection. */
                 id: string;
@@ -962,18 +1272,32 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Connection"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_GetConnectionRateLimit: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -984,18 +1308,30 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1GetConnectionRateLimitResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_ListConnectorConfigs: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1004,18 +1340,32 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListConnectorConfigsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_CreateConnectorConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1028,18 +1378,33 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ConnectorConfig"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_GetConnectorConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -1049,18 +1414,30 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ConnectorConfig"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_DeleteConnectorConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -1071,18 +1448,31 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1DeleteConnectorConfigResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CoreService_UpdateConnectorConfig: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
             path: {
                 id: string;
             };
@@ -1096,24 +1486,40 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ConnectorConfig"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_ListRecords: {
         parameters: {
             query?: {
-                /** @description Opaque cursor from a previous page's next_cursor. */
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
                 cursor?: string;
-                /** @description 1 to 100; 100 when 0. */
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
                 page_size?: number;
                 include_raw_data?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
             };
@@ -1124,18 +1530,35 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListRecordsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_CreateRecord: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 object_name: string;
             };
@@ -1150,18 +1573,36 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1CreateRecordResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_SearchRecords: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
             };
@@ -1176,12 +1617,24 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1SearchRecordsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_GetRecord: {
@@ -1189,7 +1642,12 @@ export interface operations {
             query?: {
                 include_raw_data?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 id: string;
@@ -1201,18 +1659,33 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1GetRecordResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_DeleteRecord: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 id: string;
@@ -1224,18 +1697,34 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1DeleteRecordResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_UpdateRecord: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 id: string;
@@ -1251,21 +1740,40 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1UpdateRecordResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_ListRelations: {
         parameters: {
             query?: {
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
                 cursor?: string;
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
                 page_size?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 record_id: string;
@@ -1277,18 +1785,35 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListRelationsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_CreateRelation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 object_name: string;
                 record_id: string;
@@ -1304,18 +1829,36 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1CreateRelationResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_ListAssociationSchemas: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1324,18 +1867,35 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListAssociationSchemasResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_CreateAssociationSchema: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1349,12 +1909,25 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1CreateAssociationSchemaResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_ListObjects: {
@@ -1364,7 +1937,12 @@ export interface operations {
                 type?: string;
                 include_raw_data?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1373,18 +1951,35 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListObjectsResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_CreateObject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1397,12 +1992,25 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Object"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_GetObject: {
@@ -1410,7 +2018,12 @@ export interface operations {
             query?: {
                 include_raw_data?: boolean;
             };
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
             };
@@ -1420,18 +2033,36 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Object"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_UpdateObject: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Comma-separated fields to change; absent: the fields the body sets. */
+                update_mask?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
             };
@@ -1445,18 +2076,35 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Object"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_ListProperties: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
             };
@@ -1467,39 +2115,78 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1ListPropertiesResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_CreateProperty: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 object_name: string;
             };
             cookie?: never;
         };
-        requestBody: components["requestBodies"]["v1Property"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1Property"];
+            };
+        };
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Property"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_GetProperty: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 property_id: string;
@@ -1510,18 +2197,33 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Property"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_DeleteProperty: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 property_id: string;
@@ -1533,40 +2235,80 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1DeletePropertyResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_UpdateProperty: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description Comma-separated fields to change; absent: the fields the body sets. */
+                update_mask?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 object_name: string;
                 property_id: string;
             };
             cookie?: never;
         };
-        requestBody: components["requestBodies"]["v1Property"];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1Property"];
+            };
+        };
         responses: {
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1Property"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
     CrmService_DeleteRelation: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
             path: {
                 relation_id: string;
             };
@@ -1577,12 +2319,23 @@ export interface operations {
             /** @description A successful response. */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["v1DeleteRelationResponse"];
                 };
             };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
         };
     };
 }

@@ -56,7 +56,14 @@ test("records: create, get, update, delete", async () => {
   await must(crm.DELETE("/v0/unified/crm/custom_objects/{object_name}/{id}", path));
   await assert.rejects(
     must(crm.GET("/v0/unified/crm/custom_objects/{object_name}/{id}", path)),
-    (err) => err instanceof CrmgateError && err.status === 404,
+    (err) => err instanceof CrmgateError && err.status === 404 && err.body.code === "NOT_FOUND",
+  );
+});
+
+test("errors: a provider error says so", async () => {
+  await assert.rejects(
+    must(crm.GET("/v0/unified/crm/custom_objects/{object_name}", { params: { path: { object_name: "nosuch" } } })),
+    (err) => err instanceof CrmgateError && err.origin === "provider" && !/custom_objects\./.test(err.body.message),
   );
 });
 
@@ -66,7 +73,9 @@ test("errors: a bad value is a 400 naming the field", async () => {
       ...pet,
       body: { record: { properties: { name: "Rex", age: "four" } } },
     })),
-    (err) => err instanceof CrmgateError && err.status === 400 && /age/.test(String(err.body.message)),
+    (err) =>
+      err instanceof CrmgateError && err.status === 400 && err.origin === "gateway" &&
+      err.body.details.field_violations?.some((v) => v.field === "record.properties.age"),
   );
 });
 

@@ -385,7 +385,7 @@ func providerError(resp *http.Response, body []byte) *crm.ProviderError {
 	pe := &crm.ProviderError{
 		Provider: providerName,
 		Status:   resp.StatusCode,
-		Message:  errorMessage(body),
+		Message:  publicMessage(errorMessage(body)),
 	}
 	if pe.Message == "" {
 		pe.Message = http.StatusText(resp.StatusCode)

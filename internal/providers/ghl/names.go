@@ -3,6 +3,7 @@ package ghl
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/crmgate/crmgate/internal/crm"
@@ -48,6 +49,24 @@ func ObjectName(key string) string {
 		return n
 	}
 	return strings.TrimPrefix(key, customPrefix)
+}
+
+// GHL's object keys in its messages: custom objects ("custom_objects.pet",
+// "custom_objects.pet.name") and the company object's field keys
+// ("business.email").
+var (
+	customKeyRef   = regexp.MustCompile(`\bcustom_objects\.([A-Za-z0-9_])`)
+	businessKeyRef = regexp.MustCompile(`\bbusiness\.([a-z_][a-z0-9_]*)`)
+)
+
+// publicMessage is a GHL error message as crmgate's callers read it, with
+// the neutral names: the "custom_objects." prefix, which means nothing
+// outside GHL, is dropped ("custom_objects.pet.name is required" reads
+// "pet.name is required"), and the company object's field keys name
+// "account" ("business.email" reads "account.email").
+func publicMessage(msg string) string {
+	msg = customKeyRef.ReplaceAllString(msg, "$1")
+	return businessKeyRef.ReplaceAllString(msg, standardToNeutral["business"]+".$1")
 }
 
 // isCustomKey tells custom object keys from standard ones.
