@@ -1,6 +1,8 @@
 // Package ghlfake is a stateful, in-memory fake of HighLevel's (GHL) API v2
 // for the parts crmgate uses: object schemas, records and record search,
-// custom fields and folders, associations and relations. It is an
+// custom fields and folders, associations and relations, and the standard
+// CRM entities (contacts and their notes, opportunities and pipelines,
+// businesses, users). It is an
 // http.Handler; tests serve it with httptest.NewServer:
 //
 //	fake := ghlfake.New(ghlfake.Options{})
@@ -11,7 +13,8 @@
 //	// point the client at srv.URL instead of https://services.leadconnectorhq.com
 //
 // The authority for every shape is HighLevel's OpenAPI specs (objects.json,
-// custom-fields.json, associations.json, common-schemas.json) and the facts
+// custom-fields.json, associations.json, contacts.json, opportunities.json,
+// businesses.json, users.json, common-schemas.json) and the facts
 // listed beside them in shared/ghl-openapi/README.md. HighLevel's official
 // JavaScript SDK (@gohighlevel/api-client) drives the fake in the contract
 // test sdk_contract_test.go (sdktest/contract.mjs).
@@ -40,6 +43,21 @@
 //	POST   /associations/relations
 //	GET    /associations/relations/{recordId}
 //	DELETE /associations/relations/{relationId}
+//	POST   /contacts/                             GET  /contacts/
+//	POST   /contacts/upsert                       POST /contacts/search
+//	GET    /contacts/{contactId}                  PUT  /contacts/{contactId}
+//	DELETE /contacts/{contactId}
+//	GET    /contacts/{contactId}/notes            POST /contacts/{contactId}/notes
+//	GET    /contacts/{contactId}/notes/{id}       PUT  /contacts/{contactId}/notes/{id}
+//	DELETE /contacts/{contactId}/notes/{id}
+//	POST   /opportunities/                        GET  /opportunities/search
+//	GET    /opportunities/pipelines               POST /opportunities/upsert
+//	GET    /opportunities/{id}                    PUT  /opportunities/{id}
+//	DELETE /opportunities/{id}                    PUT  /opportunities/{id}/status
+//	POST   /businesses/                           GET  /businesses/
+//	GET    /businesses/{businessId}               PUT  /businesses/{businessId}
+//	DELETE /businesses/{businessId}
+//	GET    /users/                                GET  /users/{userId}
 //
 // As with Express, a trailing slash is optional ("/objects" is "/objects/").
 // An unknown route or method answers 404 {"message":"Cannot GET /x",
@@ -180,5 +198,103 @@
 //     accepted as given. Deleting a record deletes its relations.
 //   - IDs: objects, records, associations and relations get 24-hex-digit
 //     MongoDB ObjectIds; fields and folders 20-character alphanumeric ids.
-//   - Scopes are not modelled: every token may call every endpoint.
+//   - Scopes are not modelled: every token may call every endpoint (the
+//     specs name contacts.readonly/write, opportunities.readonly/write,
+//     businesses.readonly/write and users.readonly; HighLevel answers a
+//     missing one with 401 "The token is not authorized for this scope.").
+//
+// # Standard CRM entities: where the specs are silent
+//
+//   - Objects API vs /businesses/: business records are served by both, as
+//     two separate stores; the /businesses/ endpoints (businesses.json) are
+//     the CRM entity, and POST /objects/business/records does not create a
+//     /businesses/ business nor the reverse (HighLevel shares one store;
+//     not modelled).
+//   - Answers follow the specs' DTOs: {contact}, {succeded, contact} (sic) on
+//     update, {succeded} on delete, {new, contact, traceId} on upsert;
+//     {opportunity}, {succeded} for status and delete, {opportunity, new}
+//     for upsert; {success, buiseness} (sic) on business create and update,
+//     {business} on get, {businesses} on list, {success} on delete; {users}
+//     and the bare user for users. Create answers 201, the rest 200.
+//   - Unknown ids in the path answer 404 ("Contact not found", "Note not
+//     found", "Opportunity not found", "Business not found", "User not
+//     found"); the specs list 400/422 only (guess, as for records). An id in
+//     a body that does not exist (assignedTo, businessId, contactId,
+//     pipelineId, pipelineStageId) answers 400.
+//   - Contacts: the spec's contact schemas lack additionalEmails and
+//     additionalPhones; the fake accepts and answers them (string arrays,
+//     HighLevel's field names in its UI and webhooks). type is lead or
+//     customer (default lead; the spec gives no enum). Tags are stored
+//     lower-cased and de-duplicated. customFields accept {id|key,
+//     field_value} (the spec's inputs) or {id, value} and answer {id, value}
+//     (CustomFieldSchema); they are not checked against a field list (the
+//     fake's custom-fields endpoints serve custom objects and business
+//     only); a null value removes one. name defaults to "first last".
+//     locationId in an update body answers 422 "property locationId should
+//     not exist" (NestJS whitelist).
+//   - Duplicates: the location's "Allow Duplicate Contact" setting
+//     (SetAllowDuplicateContacts, off by default). Off: create with the
+//     email (case-insensitive) or phone of a contact answers 400 "This
+//     location does not allow duplicated contacts." with meta {contactName,
+//     matchingField, contactId}. Upsert matches on email first, then phone,
+//     and updates the match (new:false) or creates (new:true); with the
+//     setting on and createNewIfDuplicateAllowed true it always creates.
+//   - POST /contacts/search: SearchBodyV2DTO is empty in the spec; the body
+//     is HighLevel's documented {locationId, page, pageLimit, searchAfter,
+//     query, filters, sort}. pageLimit 1..500 (default 10), page from 1.
+//     The answer is {contacts, total}; every contact carries searchAfter =
+//     [sort value, id] (the sort value is epoch millis for dateAdded /
+//     dateUpdated, the lower-cased string otherwise), the cursor of the next
+//     page; with searchAfter, page is ignored. Default sort dateAdded asc;
+//     one sort {field, direction asc|desc} on a contact field. filters:
+//     {field, operator, value} with eq, not_eq, contains, not_contains,
+//     exists, not_exists, and {group: AND|OR, filters}; fields id,
+//     firstNameLowerCase, lastNameLowerCase, fullNameLowerCase, email,
+//     phone, companyName, city, state, country, postalCode, source, type,
+//     assignedTo, businessId, dnd, tags, dateAdded, dateUpdated; other
+//     fields or operators answer 400. query matches name, email, phone or
+//     company as a case-insensitive substring.
+//   - GET /contacts/ (deprecated): limit 1..100 (default 20), query, and
+//     startAfterId cursor; answers {contacts, count, meta} with meta
+//     (ContactsMetaSchema) {total, currentPage, startAfterId, startAfter,
+//     nextPageUrl} when more follow.
+//   - Notes: listed newest first. body is required on create (422) and may
+//     not be emptied. A note is found only under its own contact. Deleting
+//     a contact deletes its notes (its opportunities are kept).
+//   - Opportunities: status is open, won, lost or abandoned ("all" is in the
+//     spec's enum but refused on write, accepted as a search filter). A
+//     missing pipelineStageId becomes the pipeline's first stage; changing
+//     the pipeline without a stage clears the stage. lastStatusChangeAt and
+//     lastStageChangeAt move when status or stage change. Update refuses
+//     locationId and contactId (422). Upsert needs pipelineId (the spec also
+//     marks followers, isRemoveAllFollowers and followersActionType
+//     required; real clients omit them) and matches on id (unknown: 400),
+//     else on (contactId, pipelineId); creating needs contactId and name.
+//     The embedded contact {id, name, companyName, email, phone, tags} is
+//     present while the contact exists. monetaryValue is a number.
+//   - GET /opportunities/search: order (createdAt, id) ascending; limit
+//     1..100 (default 20); page paging, or startAfter (createdAt epoch
+//     millis) + startAfterId cursors, as meta.nextPageUrl gives; filters
+//     pipeline_id, pipeline_stage_id, contact_id, assigned_to, id, status
+//     (all = any), q (opportunity name or contact's name/email/phone/company)
+//     and date / endDate (mm-dd-yyyy or YYYY-MM-DD, inclusive days, on
+//     createdAt). location_id missing answers 422 "location_id should not be
+//     empty". meta is {total, currentPage, prevPage, nextPage, startAfter,
+//     startAfterId, nextPageUrl}; aggregations is {}. getTasks, getNotes,
+//     getCalendarEvents, campaignId, order and country are ignored.
+//   - Pipelines: read-only, made by SeedCRM; stages are answered in order as
+//     {id, name, position, showInFunnel, showInPieChart} (the spec types
+//     stages as an array of arrays).
+//   - Businesses: ObjectId ids; createdBy / updatedBy are the record actor
+//     {channel, source, sourceId, createdAt} (the spec leaves them empty);
+//     list takes limit (default 100) and skip, ordered by creation.
+//     Deleting a business clears businessId of its contacts.
+//   - Users: read-only, made by AddUser or SeedCRM; a user is UserSchema's
+//     {id, name, firstName, lastName, email, phone, extension, scopes,
+//     roles {type:"account", role, locationIds, restrictSubAccount},
+//     deleted}; permissions are not produced. /users/search is not served.
+//   - Contact, opportunity, note, user and pipeline ids are 20-character
+//     alphanumeric ids, as HighLevel's; SeedCRM derives them (and business
+//     ObjectIds) from a hash of the location id, the kind and the position,
+//     so the same location gets the same ids on every run.
 package ghlfake

@@ -23,6 +23,7 @@ type location struct {
 	relations    map[string]*relation
 	relOrder     []*relation
 	records      map[string]*record // every record of every object, by id
+	crm          *crmStore          // contacts, opportunities, businesses, users (crm.go); nil until used
 }
 
 func newLocation(id string) *location {

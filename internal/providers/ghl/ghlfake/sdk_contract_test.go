@@ -38,6 +38,7 @@ func TestSDKContract(t *testing.T) {
 	fake := New(Options{})
 	const token, loc = "pit-sdk-contract", "sdkContractLoc01"
 	fake.AddToken(token, loc)
+	fake.SeedCRM(loc) // users, businesses, contacts, pipeline, opportunities
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 
@@ -59,7 +60,23 @@ func TestSDKContract(t *testing.T) {
 	if n := fake.RequestCount("POST /objects/{schemaKey}/records/search"); n < 4 {
 		t.Errorf("the SDK made %d searches, want at least 4", n)
 	}
-	if n := fake.TotalRequests(); n < 30 {
-		t.Errorf("the SDK made %d requests, want at least 30", n)
+	for route, least := range map[string]int{
+		"POST /contacts/search": 4, "GET /contacts/": 2, "GET /opportunities/search": 4,
+		"POST /contacts/": 1, "GET /contacts/{contactId}": 1, "PUT /contacts/{contactId}": 1,
+		"DELETE /contacts/{contactId}": 1, "POST /contacts/upsert": 2, "GET /contacts/{contactId}/notes": 1,
+		"POST /contacts/{contactId}/notes": 1, "GET /contacts/{contactId}/notes/{id}": 1,
+		"PUT /contacts/{contactId}/notes/{id}": 1, "DELETE /contacts/{contactId}/notes/{id}": 1,
+		"POST /opportunities/": 1, "GET /opportunities/{id}": 1, "PUT /opportunities/{id}": 1,
+		"PUT /opportunities/{id}/status": 1, "DELETE /opportunities/{id}": 1, "POST /opportunities/upsert": 2,
+		"GET /opportunities/pipelines": 1, "POST /businesses/": 1, "GET /businesses/": 1,
+		"GET /businesses/{businessId}": 1, "PUT /businesses/{businessId}": 1, "DELETE /businesses/{businessId}": 1,
+		"GET /users/": 1, "GET /users/{userId}": 1,
+	} {
+		if n := fake.RequestCount(route); n < least {
+			t.Errorf("the SDK called %s %d times, want at least %d", route, n, least)
+		}
+	}
+	if n := fake.TotalRequests(); n < 80 {
+		t.Errorf("the SDK made %d requests, want at least 80", n)
 	}
 }

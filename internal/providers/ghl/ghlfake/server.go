@@ -212,6 +212,37 @@ var routes = buildRoutes([]struct {
 	{http.MethodPost, "/associations/relations", (*Server).createRelation},
 	{http.MethodGet, "/associations/relations/{recordId}", (*Server).listRelations},
 	{http.MethodDelete, "/associations/relations/{relationId}", (*Server).deleteRelation},
+
+	{http.MethodPost, "/contacts/", (*Server).createContact},
+	{http.MethodGet, "/contacts/", (*Server).listContacts},
+	{http.MethodPost, "/contacts/upsert", (*Server).upsertContact},
+	{http.MethodPost, "/contacts/search", (*Server).searchContacts},
+	{http.MethodGet, "/contacts/{contactId}", (*Server).getContact},
+	{http.MethodPut, "/contacts/{contactId}", (*Server).updateContact},
+	{http.MethodDelete, "/contacts/{contactId}", (*Server).deleteContact},
+	{http.MethodGet, "/contacts/{contactId}/notes", (*Server).listNotes},
+	{http.MethodPost, "/contacts/{contactId}/notes", (*Server).createNote},
+	{http.MethodGet, "/contacts/{contactId}/notes/{id}", (*Server).getNote},
+	{http.MethodPut, "/contacts/{contactId}/notes/{id}", (*Server).updateNote},
+	{http.MethodDelete, "/contacts/{contactId}/notes/{id}", (*Server).deleteNote},
+
+	{http.MethodPost, "/opportunities/", (*Server).createOpportunity},
+	{http.MethodGet, "/opportunities/search", (*Server).searchOpportunities},
+	{http.MethodGet, "/opportunities/pipelines", (*Server).listPipelines},
+	{http.MethodPost, "/opportunities/upsert", (*Server).upsertOpportunity},
+	{http.MethodGet, "/opportunities/{id}", (*Server).getOpportunity},
+	{http.MethodPut, "/opportunities/{id}", (*Server).updateOpportunity},
+	{http.MethodDelete, "/opportunities/{id}", (*Server).deleteOpportunity},
+	{http.MethodPut, "/opportunities/{id}/status", (*Server).updateOpportunityStatus},
+
+	{http.MethodPost, "/businesses/", (*Server).createBusiness},
+	{http.MethodGet, "/businesses/", (*Server).listBusinesses},
+	{http.MethodGet, "/businesses/{businessId}", (*Server).getBusiness},
+	{http.MethodPut, "/businesses/{businessId}", (*Server).updateBusiness},
+	{http.MethodDelete, "/businesses/{businessId}", (*Server).deleteBusiness},
+
+	{http.MethodGet, "/users/", (*Server).listUsers},
+	{http.MethodGet, "/users/{userId}", (*Server).getUser},
 })
 
 func buildRoutes(defs []struct {

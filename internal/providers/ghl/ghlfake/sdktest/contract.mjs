@@ -394,6 +394,184 @@ await check('error answers reach the SDK as GHLError with HighLevel bodies', asy
   assert(unauth.response.error === 'Unauthorized', JSON.stringify(unauth.response));
 });
 
+// ---------------------------------------------------------------------------
+// Standard CRM entities: contacts (+ notes), opportunities, businesses, users.
+// The Go test seeds the location with SeedCRM (2 users, 5 businesses, 25
+// contacts, the "Sales" pipeline, 10 opportunities).
+
+const Contact = {
+  id: 'string', locationId: 'string', firstName: 'string?', lastName: 'string?', name: 'string?',
+  email: 'string?', phone: 'string?', tags: 'array', customFields: 'array', dateAdded: 'string',
+  dateUpdated: 'string', type: 'string', dnd: 'boolean', businessId: 'string?', assignedTo: 'string?',
+};
+const Note = { id: 'string', body: 'string', dateAdded: 'string', contactId: 'string', userId: 'string?' };
+const Opportunity = {
+  id: 'string', name: 'string', monetaryValue: 'number', pipelineId: 'string', pipelineStageId: 'string',
+  status: 'string', createdAt: 'string', updatedAt: 'string', contactId: 'string', locationId: 'string',
+  lastStatusChangeAt: 'string', contact: 'object?', customFields: 'array',
+};
+const SearchMeta = { total: 'number', nextPageUrl: 'string?', startAfterId: 'string?', startAfter: 'number?', currentPage: 'number?' };
+const Business = { id: 'string', name: 'string', locationId: 'string', createdAt: 'string', updatedAt: 'string' };
+const User = { id: 'string', name: 'string', firstName: 'string', lastName: 'string', email: 'string', roles: 'object' };
+
+const crm = {};
+
+await check('users.getUserByLocation and getUser', async () => {
+  const res = await ghl.users.getUserByLocation({ locationId: LOC });
+  assert(Array.isArray(res.users) && res.users.length === 2, JSON.stringify(res));
+  res.users.forEach((u, i) => shape(u, User, `users[${i}]`));
+  crm.userId = res.users[0].id;
+  const one = await ghl.users.getUser({ userId: crm.userId });
+  shape(one, User, 'UserSuccessfulResponseDto');
+  assert(one.id === crm.userId && one.name === res.users[0].name, JSON.stringify(one));
+});
+
+await check('businesses: create ({success, buiseness} sic), get, list, update, delete', async () => {
+  const cr = await ghl.businesses.createBusiness({ locationId: LOC, name: 'SDK Widgets', city: 'Oslo', email: 'hi@widgets.example.com' });
+  assert(cr.success === true, JSON.stringify(cr));
+  shape(cr.buiseness, Business, 'UpdateBusinessResponseDto.buiseness');
+  const id = cr.buiseness.id;
+  const got = await ghl.businesses.getBusiness({ businessId: id });
+  shape(got.business, Business, 'GetBusinessByIdResponseDto.business');
+  assert(got.business.name === 'SDK Widgets' && got.business.city === 'Oslo', JSON.stringify(got));
+  const list = await ghl.businesses.getBusinessesByLocation({ locationId: LOC, limit: '100', skip: '0' });
+  assert(Array.isArray(list.businesses) && list.businesses.length === 6 && list.businesses.some((b) => b.id === id), JSON.stringify(list));
+  const up = await ghl.businesses.updateBusiness({ businessId: id }, { city: 'Bergen' });
+  assert(up.success === true && up.buiseness.city === 'Bergen' && up.buiseness.name === 'SDK Widgets', JSON.stringify(up));
+  const del = await ghl.businesses.deleteBusiness({ businessId: id });
+  assert(del.success === true, JSON.stringify(del));
+  await expectError(ghl.businesses.getBusiness({ businessId: id }), 404, 'Business not found', 'deleted business');
+  crm.businessId = list.businesses[0].id;
+});
+
+await check('contacts: create, get, update, upsert (new and existing), delete', async () => {
+  const cr = await ghl.contacts.createContact({
+    locationId: LOC, firstName: 'Sdk', lastName: 'Person', email: 'sdk.person@example.com', phone: '+15559990001',
+    tags: ['sdk'], assignedTo: crm.userId, companyName: 'SDK Widgets', city: 'Oslo', country: 'NO',
+    customFields: [{ id: 'cf_sdk', field_value: 'x' }],
+  });
+  shape(cr.contact, Contact, 'CreateContactsSuccessfulResponseDto.contact');
+  const id = cr.contact.id;
+  const got = await ghl.contacts.getContact({ contactId: id });
+  shape(got.contact, Contact, 'ContactsByIdSuccessfulResponseDto.contact');
+  assert(got.contact.id === id && got.contact.email === 'sdk.person@example.com' && got.contact.assignedTo === crm.userId, JSON.stringify(got));
+  const up = await ghl.contacts.updateContact({ contactId: id }, { city: 'Bergen', businessId: crm.businessId });
+  assert(up.succeded === true && up.contact.city === 'Bergen' && up.contact.businessId === crm.businessId, JSON.stringify(up));
+  const same = await ghl.contacts.upsertContact({ locationId: LOC, email: 'SDK.PERSON@example.com', postalCode: '5003' });
+  assert(same.new === false && same.contact.id === id && same.contact.postalCode === '5003', JSON.stringify(same));
+  const fresh = await ghl.contacts.upsertContact({ locationId: LOC, email: 'sdk.fresh@example.com', firstName: 'Fresh' });
+  assert(fresh.new === true && fresh.contact.id !== id, JSON.stringify(fresh));
+  shape(fresh.contact, Contact, 'UpsertContactsSuccessfulResponseDto.contact');
+  const del = await ghl.contacts.deleteContact({ contactId: fresh.contact.id });
+  assert(del.succeded === true, JSON.stringify(del));
+  await expectError(ghl.contacts.getContact({ contactId: fresh.contact.id }), 404, 'Contact not found', 'deleted contact');
+  await expectError(ghl.contacts.createContact({ locationId: LOC, email: 'not-an-email' }), 422, 'email must be an email', 'bad email');
+  crm.contactId = id;
+});
+
+await check('contacts.searchContactsAdvanced pages with searchAfter to the end, total counted', async () => {
+  const seen = new Set();
+  let total = -1;
+  let searchAfter;
+  for (let i = 0; i < 20; i++) {
+    const res = await ghl.contacts.searchContactsAdvanced({ locationId: LOC, pageLimit: 10, ...(searchAfter ? { searchAfter } : {}) });
+    assert(Array.isArray(res.contacts) && typeof res.total === 'number', JSON.stringify(res).slice(0, 300));
+    total = res.total;
+    if (res.contacts.length === 0) break;
+    for (const c of res.contacts) {
+      shape(c, { ...Contact, searchAfter: 'array' }, 'search contact');
+      assert(!seen.has(c.id), `contact ${c.id} twice`);
+      seen.add(c.id);
+    }
+    searchAfter = res.contacts[res.contacts.length - 1].searchAfter;
+  }
+  assert(total === 26 && seen.size === 26 && seen.has(crm.contactId), `total ${total}, seen ${seen.size}`);
+  const filtered = await ghl.contacts.searchContactsAdvanced({
+    locationId: LOC, pageLimit: 100, filters: [{ field: 'type', operator: 'eq', value: 'customer' }],
+  });
+  assert(filtered.total === 9 && filtered.contacts.every((c) => c.type === 'customer'), JSON.stringify(filtered).slice(0, 300));
+});
+
+await check('contacts.getContacts (deprecated list) with startAfterId', async () => {
+  const first = await ghl.contacts.getContacts({ locationId: LOC, limit: 20 });
+  assert(first.contacts.length === 20 && first.count === 26 && first.meta.startAfterId, JSON.stringify(first.meta));
+  const next = await ghl.contacts.getContacts({ locationId: LOC, limit: 20, startAfterId: first.meta.startAfterId, startAfter: first.meta.startAfter });
+  assert(next.contacts.length === 6 && !first.contacts.some((c) => next.contacts.some((n) => n.id === c.id)), JSON.stringify(next.meta));
+});
+
+await check('contacts notes: create, list, get, update, delete', async () => {
+  const cr = await ghl.contacts.createNote({ contactId: crm.contactId }, { body: 'Met at the fair', userId: crm.userId });
+  shape(cr.note, Note, 'GetCreateUpdateNoteSuccessfulResponseDto.note');
+  const id = cr.note.id;
+  const list = await ghl.contacts.getAllNotes({ contactId: crm.contactId });
+  assert(Array.isArray(list.notes) && list.notes.length === 1 && list.notes[0].id === id, JSON.stringify(list));
+  const got = await ghl.contacts.getNote({ contactId: crm.contactId, id });
+  assert(got.note.body === 'Met at the fair' && got.note.contactId === crm.contactId, JSON.stringify(got));
+  const up = await ghl.contacts.updateNote({ contactId: crm.contactId, id }, { body: 'Met at the fair, twice' });
+  assert(up.note.body === 'Met at the fair, twice', JSON.stringify(up));
+  const del = await ghl.contacts.deleteNote({ contactId: crm.contactId, id });
+  assert(del.succeded === true, JSON.stringify(del));
+  await expectError(ghl.contacts.getNote({ contactId: crm.contactId, id }), 404, 'Note not found', 'deleted note');
+});
+
+await check('opportunities.getPipelines: Sales with ordered stages', async () => {
+  const res = await ghl.opportunities.getPipelines({ locationId: LOC });
+  assert(Array.isArray(res.pipelines) && res.pipelines.length === 1, JSON.stringify(res));
+  const p = res.pipelines[0];
+  shape(p, { id: 'string', name: 'string', stages: 'array', locationId: 'string' }, 'PipelinesResponseSchema');
+  assert(p.name === 'Sales' && p.stages.map((s) => s.name).join() === 'New Lead,Qualified,Proposal Sent,Negotiation,Closed', JSON.stringify(p));
+  crm.pipelineId = p.id;
+  crm.stages = p.stages.map((s) => s.id);
+});
+
+await check('opportunities: create, get, update, status, upsert, delete', async () => {
+  const cr = await ghl.opportunities.createOpportunity({
+    locationId: LOC, pipelineId: crm.pipelineId, name: 'SDK deal', status: 'open', contactId: crm.contactId, monetaryValue: 1234,
+  });
+  shape(cr.opportunity, Opportunity, 'GetPostOpportunitySuccessfulResponseDto.opportunity');
+  const id = cr.opportunity.id;
+  assert(cr.opportunity.pipelineStageId === crm.stages[0] && cr.opportunity.contact.id === crm.contactId, JSON.stringify(cr));
+  const got = await ghl.opportunities.getOpportunity({ id });
+  assert(got.opportunity.id === id && got.opportunity.monetaryValue === 1234, JSON.stringify(got));
+  const up = await ghl.opportunities.updateOpportunity({ id }, { pipelineStageId: crm.stages[2], monetaryValue: 2000 });
+  assert(up.opportunity.pipelineStageId === crm.stages[2] && up.opportunity.monetaryValue === 2000, JSON.stringify(up));
+  const status = await ghl.opportunities.updateOpportunityStatus({ id }, { status: 'won' });
+  assert(status.succeded === true, JSON.stringify(status));
+  const again = await ghl.opportunities.upsertOpportunity({
+    locationId: LOC, pipelineId: crm.pipelineId, id, name: 'SDK deal, renamed', followers: [], isRemoveAllFollowers: false, followersActionType: 'add',
+  });
+  assert(again.new === false && again.opportunity.name === 'SDK deal, renamed' && again.opportunity.status === 'won', JSON.stringify(again));
+  const made = await ghl.opportunities.upsertOpportunity({
+    locationId: LOC, pipelineId: crm.pipelineId, contactId: crm.contactId, name: 'dup?', followers: [], isRemoveAllFollowers: false, followersActionType: 'add',
+  });
+  assert(made.new === false && made.opportunity.id === id, 'upsert matches contact and pipeline: ' + JSON.stringify(made));
+  const del = await ghl.opportunities.deleteOpportunity({ id });
+  assert(del.succeded === true, JSON.stringify(del));
+  await expectError(ghl.opportunities.getOpportunity({ id }), 404, 'Opportunity not found', 'deleted opportunity');
+  await expectError(ghl.opportunities.updateOpportunityStatus({ id: 'nope' }, { status: 'maybe' }), 404, 'Opportunity not found', 'status of unknown');
+});
+
+// The SDK takes camelCase params and sends the spec's snake_case (location_id...).
+await check('opportunities.searchOpportunity pages with startAfter/startAfterId, filters', async () => {
+  const seen = new Set();
+  let params = { locationId: LOC, limit: 4 };
+  for (let i = 0; i < 10; i++) {
+    const res = await ghl.opportunities.searchOpportunity(params);
+    shape(res.meta, SearchMeta, 'SearchMetaResponseSchema');
+    assert(res.meta.total === 10, JSON.stringify(res.meta));
+    for (const o of res.opportunities) {
+      shape(o, Opportunity, 'search opportunity');
+      assert(!seen.has(o.id), `opportunity ${o.id} twice`);
+      seen.add(o.id);
+    }
+    if (!res.meta.startAfterId) break;
+    params = { locationId: LOC, limit: 4, startAfterId: res.meta.startAfterId, startAfter: String(res.meta.startAfter) };
+  }
+  assert(seen.size === 10, `saw ${seen.size}`);
+  const won = await ghl.opportunities.searchOpportunity({ locationId: LOC, status: 'won', pipelineId: crm.pipelineId });
+  assert(won.opportunities.length === 1 && won.opportunities[0].status === 'won', JSON.stringify(won.meta));
+});
+
 await check('every successful answer carried the rate-limit headers', async () => {
   assert(answers > 20, `only ${answers} answers seen`);
   assert(missingHeaders.length === 0, missingHeaders.join('; '));
