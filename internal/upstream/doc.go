@@ -11,7 +11,8 @@
 // request provably never left, or the provider refused it with a 429; a
 // failure after it was sent is an *UnknownOutcomeError.
 //
-// Breaker keeps one circuit per provider host; each attempt counts.
+// Breaker keeps one circuit per provider host (github.com/sony/gobreaker,
+// per replica); each attempt counts.
 //
 // RateLimit paces calls per budget key (e.g. one GHL location of one
 // connector config) through a Limiter shared by replicas (RedisLimiter) or
