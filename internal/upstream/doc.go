@@ -16,8 +16,10 @@
 //
 // RateLimit paces calls per budget key (e.g. one GHL location of one
 // connector config) through a Limiter shared by replicas (RedisLimiter) or
-// in-process (MemoryLimiter), and follows and records the provider's
-// X-RateLimit-* figures (Budgets).
+// in-process (MemoryLimiter), by the tighter of its configured Limits and
+// the provider's advertised X-RateLimit-Max / -Interval / -Remaining (see
+// Limiter), starting cautiously on a budget no answer was seen for, and
+// records those figures (Budgets).
 //
 // BodyLimit bounds response bodies while they stream.
 //
