@@ -135,7 +135,7 @@ func TestProviderRateLimit(t *testing.T) {
 	}
 	// The budget GHL reported is visible on the connection.
 	r := g.do(t, "GET", "/v0/core/connections/"+tn.connID+"/rate_limit", hdr(tn.key, ""), nil)
-	if r.status != http.StatusOK || r.body["burst_limit"] != float64(100) || r.body["daily_limit"] == float64(-1) {
+	if r.status != http.StatusOK || r.body["burst_limit"] != float64(ghlfake.UnlimitedBurst) || r.body["daily_limit"] == float64(-1) {
 		t.Errorf("rate_limit view: %d %s", r.status, r.raw)
 	}
 }

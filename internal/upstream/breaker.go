@@ -9,12 +9,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 // BreakerPolicy configures the circuit breaker; zero fields take the
 // defaults named.
 type BreakerPolicy struct {
-	// Window over which failures are counted: 0 means 10s.
+	// Window over which failures are counted (rolling, in ten buckets): 0
+	// means 10s.
 	Window time.Duration
 	// MinCalls in the window before FailureRatio applies: 0 means 20.
 	MinCalls int
@@ -53,6 +56,9 @@ func (p BreakerPolicy) withDefaults() BreakerPolicy {
 	return p
 }
 
+// breakerBuckets is how many buckets the rolling window has.
+const breakerBuckets = 10
+
 // BreakerState is the state of one host's circuit.
 type BreakerState int
 
@@ -73,19 +79,30 @@ func (s BreakerState) String() string {
 	return "closed"
 }
 
+func stateOf(s gobreaker.State) BreakerState {
+	switch s {
+	case gobreaker.StateOpen:
+		return StateOpen
+	case gobreaker.StateHalfOpen:
+		return StateHalfOpen
+	}
+	return StateClosed
+}
+
 // Breaker is the RoundTripper keeping one circuit per provider host
-// (scheme://host): it opens on sustained 5xx answers, timeouts and
-// connection errors (at least FailureRatio of at least MinCalls in Window,
-// or Consecutive failures in a row), then answers *CircuitOpenError at once
-// for OpenFor, then lets Probes calls through; their success closes it, a
-// failure opens it again. 4xx answers (429 included) count as successes;
-// cancelled calls and calls refused by the rate limiter do not count.
+// (scheme://host), in process (each replica judges the provider by its own
+// calls), on github.com/sony/gobreaker: it opens on sustained 5xx answers
+// (501 and 505 excepted), timeouts and connection errors (at least
+// FailureRatio of at least MinCalls in Window, or Consecutive failures in a
+// row), then answers *CircuitOpenError at once for OpenFor, then lets
+// Probes calls through; their success closes it, a failure opens it again.
+// 4xx answers (429 included) count as successes; cancelled calls and calls
+// refused by the rate limiter do not count.
 type Breaker struct {
 	next   http.RoundTripper
 	policy BreakerPolicy
 	log    *slog.Logger
 	obs    Observer
-	now    func() time.Time
 
 	mu    sync.Mutex
 	hosts map[hostKey]*circuit
@@ -99,23 +116,21 @@ func hostKeyOf(u *url.URL) hostKey { return hostKey{u.Scheme, u.Host} }
 
 func (k hostKey) String() string { return k.scheme + "://" + k.host }
 
-const breakerBuckets = 10
-
+// circuit is one host's breaker. openedAt and trip are only touched from
+// gobreaker's callbacks, which it runs under its own lock.
 type circuit struct {
-	provider  string // of the first request to the host, for the Observer
-	state     BreakerState
-	gen       uint64 // bumped on every state change
-	openedAt  time.Time
-	inflight  int // half-open probes under way
-	successes int // half-open probes that succeeded
-	consec    int
-	buckets   [breakerBuckets]bucket
+	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
+	mu       sync.Mutex // guards openedAt for RetryAfter
+	openedAt time.Time
+	trip     gobreaker.Counts // the counts that opened it, for the log
 }
 
-type bucket struct {
-	start           time.Time
-	calls, failures int
-}
+// Outcomes reported to gobreaker: a failure, or a call that does not count
+// (nil is a success).
+var (
+	errCallFailed = errors.New("upstream: provider call failed")
+	errNeutral    = errors.New("upstream: call not counted")
+)
 
 // NewBreaker returns the breaker RoundTripper over next; log gets a
 // warning when a circuit opens and a line when it closes; nil discards.
@@ -123,7 +138,57 @@ func NewBreaker(next http.RoundTripper, p BreakerPolicy, log *slog.Logger) *Brea
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Breaker{next: next, policy: p.withDefaults(), log: log, obs: NopObserver{}, now: time.Now, hosts: make(map[hostKey]*circuit)}
+	return &Breaker{next: next, policy: p.withDefaults(), log: log, obs: NopObserver{}, hosts: make(map[hostKey]*circuit)}
+}
+
+// circuit returns host's circuit, making it on first use; provider names it
+// for the Observer.
+func (b *Breaker) circuit(host hostKey, provider string) *circuit {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c := b.hosts[host]; c != nil {
+		return c
+	}
+	c := &circuit{}
+	p := b.policy
+	name := host.String()
+	c.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:         name,
+		MaxRequests:  uint32(p.Probes), //nolint:gosec // a small positive count
+		Interval:     p.Window,
+		BucketPeriod: p.Window / breakerBuckets,
+		Timeout:      p.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			calls := n.TotalSuccesses + n.TotalFailures
+			trip := int(n.ConsecutiveFailures) >= p.Consecutive ||
+				(int(calls) >= p.MinCalls && float64(n.TotalFailures) >= p.FailureRatio*float64(calls))
+			if trip {
+				c.trip = n
+			}
+			return trip
+		},
+		IsExcluded: func(err error) bool { return errors.Is(err, errNeutral) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			switch to {
+			case gobreaker.StateOpen:
+				c.mu.Lock()
+				c.openedAt = time.Now()
+				c.mu.Unlock()
+				if from == gobreaker.StateHalfOpen {
+					b.log.Warn("circuit re-opened: probe failed", "host", name, "open_for", p.OpenFor)
+				} else {
+					b.log.Warn("circuit opened: provider failing", "host", name,
+						"calls", c.trip.TotalSuccesses+c.trip.TotalFailures, "failures", c.trip.TotalFailures,
+						"consecutive", c.trip.ConsecutiveFailures, "open_for", p.OpenFor)
+				}
+			case gobreaker.StateClosed:
+				b.log.Info("circuit closed", "host", name)
+			}
+			b.obs.BreakerChanged(provider, stateOf(from), stateOf(to))
+		},
+	})
+	b.hosts[host] = c
+	return c
 }
 
 // State returns the state of host's circuit (host as scheme://host).
@@ -133,161 +198,53 @@ func (b *Breaker) State(host string) BreakerState {
 		return StateClosed
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	c := b.hosts[hostKey{scheme, h}]
+	b.mu.Unlock()
 	if c == nil {
 		return StateClosed
 	}
-	if c.state == StateOpen && !b.now().Before(c.openedAt.Add(b.policy.OpenFor)) {
-		return StateHalfOpen
-	}
-	return c.state
+	return stateOf(c.cb.State())
 }
 
 // RoundTrip implements http.RoundTripper.
 func (b *Breaker) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := hostKeyOf(req.URL)
-	gen, err := b.allow(host, EndpointFrom(req.Context()).Provider)
+	c := b.circuit(host, EndpointFrom(req.Context()).Provider)
+	done, err := c.cb.Allow()
 	if err != nil {
 		closeBody(req)
-		return nil, err
+		return nil, b.openError(c, host, err)
 	}
 	resp, err := b.next.RoundTrip(req)
-	b.done(req.Context(), host, gen, outcomeOf(resp, err))
+	done(outcomeOf(resp, err))
 	return resp, err
 }
 
-type outcome int
+// openError is the *CircuitOpenError of a refused call: RetryAfter runs to
+// the end of OpenFor, or (half-open, probes under way) a tenth of it.
+func (b *Breaker) openError(c *circuit, host hostKey, err error) error {
+	retry := b.policy.OpenFor / 10
+	if errors.Is(err, gobreaker.ErrOpenState) {
+		c.mu.Lock()
+		retry = max(time.Until(c.openedAt.Add(b.policy.OpenFor)), 0)
+		c.mu.Unlock()
+	}
+	return &CircuitOpenError{Host: host.String(), RetryAfter: retry}
+}
 
-const (
-	neutral outcome = iota
-	success
-	failure
-)
-
-func outcomeOf(resp *http.Response, err error) outcome {
+// outcomeOf is what a call tells the breaker: nil (success), errCallFailed
+// or errNeutral.
+func outcomeOf(resp *http.Response, err error) error {
 	if err != nil {
 		var rl *RateLimitedError
 		var we *waitError
 		if errors.As(err, &rl) || errors.As(err, &we) || errors.Is(err, context.Canceled) {
-			return neutral
+			return errNeutral
 		}
-		return failure
+		return errCallFailed
 	}
 	if resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && resp.StatusCode != http.StatusHTTPVersionNotSupported {
-		return failure
+		return errCallFailed
 	}
-	return success
-}
-
-func (b *Breaker) allow(host hostKey, provider string) (uint64, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.hosts[host]
-	if c == nil {
-		c = &circuit{provider: provider}
-		b.hosts[host] = c
-	}
-	defer b.observe(c, c.state)
-	now := b.now()
-	if c.state == StateOpen {
-		reopen := c.openedAt.Add(b.policy.OpenFor)
-		if now.Before(reopen) {
-			return 0, &CircuitOpenError{Host: host.String(), RetryAfter: reopen.Sub(now)}
-		}
-		c.setState(StateHalfOpen)
-	}
-	if c.state == StateHalfOpen {
-		if c.inflight >= b.policy.Probes {
-			return 0, &CircuitOpenError{Host: host.String(), RetryAfter: b.policy.OpenFor / 10}
-		}
-		c.inflight++
-	}
-	return c.gen, nil
-}
-
-func (b *Breaker) done(ctx context.Context, host hostKey, gen uint64, o outcome) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	c := b.hosts[host]
-	if c == nil || c.gen != gen {
-		return // admitted under an earlier state; its result is stale
-	}
-	defer b.observe(c, c.state)
-	now := b.now()
-	switch c.state {
-	case StateHalfOpen:
-		c.inflight--
-		switch o {
-		case failure:
-			c.open(now)
-			b.log.WarnContext(ctx, "circuit re-opened: probe failed", "host", host.String(), "open_for", b.policy.OpenFor)
-		case success:
-			if c.successes++; c.successes >= b.policy.Probes {
-				c.setState(StateClosed)
-				c.buckets = [breakerBuckets]bucket{}
-				c.consec = 0
-				b.log.InfoContext(ctx, "circuit closed", "host", host.String())
-			}
-		}
-	case StateClosed:
-		if o == neutral {
-			return
-		}
-		bk := c.bucket(now, b.policy.Window)
-		bk.calls++
-		if o == failure {
-			bk.failures++
-			c.consec++
-		} else {
-			c.consec = 0
-		}
-		calls, failures := c.totals(now, b.policy.Window)
-		if c.consec >= b.policy.Consecutive ||
-			(calls >= b.policy.MinCalls && float64(failures) >= b.policy.FailureRatio*float64(calls)) {
-			c.open(now)
-			b.log.WarnContext(ctx, "circuit opened: provider failing", "host", host.String(),
-				"calls", calls, "failures", failures, "consecutive", c.consec, "open_for", b.policy.OpenFor)
-		}
-	}
-}
-
-// observe tells the Observer if c left state from (b.mu held).
-func (b *Breaker) observe(c *circuit, from BreakerState) {
-	if c.state != from {
-		b.obs.BreakerChanged(c.provider, from, c.state)
-	}
-}
-
-func (c *circuit) setState(s BreakerState) {
-	c.state = s
-	c.gen++
-	c.inflight, c.successes = 0, 0
-}
-
-func (c *circuit) open(now time.Time) {
-	c.setState(StateOpen)
-	c.openedAt = now
-}
-
-// bucket returns the bucket of now, recycling a stale one.
-func (c *circuit) bucket(now time.Time, window time.Duration) *bucket {
-	width := window / breakerBuckets
-	start := now.Truncate(width)
-	bk := &c.buckets[(start.UnixNano()/int64(width))%breakerBuckets]
-	if !bk.start.Equal(start) {
-		*bk = bucket{start: start}
-	}
-	return bk
-}
-
-func (c *circuit) totals(now time.Time, window time.Duration) (calls, failures int) {
-	cut := now.Add(-window)
-	for _, bk := range c.buckets {
-		if bk.start.After(cut) {
-			calls += bk.calls
-			failures += bk.failures
-		}
-	}
-	return calls, failures
+	return nil
 }

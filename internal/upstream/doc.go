@@ -11,12 +11,15 @@
 // request provably never left, or the provider refused it with a 429; a
 // failure after it was sent is an *UnknownOutcomeError.
 //
-// Breaker keeps one circuit per provider host; each attempt counts.
+// Breaker keeps one circuit per provider host (github.com/sony/gobreaker,
+// per replica); each attempt counts.
 //
 // RateLimit paces calls per budget key (e.g. one GHL location of one
 // connector config) through a Limiter shared by replicas (RedisLimiter) or
-// in-process (MemoryLimiter), and follows and records the provider's
-// X-RateLimit-* figures (Budgets).
+// in-process (MemoryLimiter), by the tighter of its configured Limits and
+// the provider's advertised X-RateLimit-Max / -Interval / -Remaining (see
+// Limiter), starting cautiously on a budget no answer was seen for, and
+// records those figures (Budgets).
 //
 // BodyLimit bounds response bodies while they stream.
 //

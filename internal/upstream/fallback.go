@@ -73,7 +73,10 @@ type FallbackLimiter struct {
 	h        *health
 }
 
-var _ Limiter = (*FallbackLimiter)(nil)
+var (
+	_ Limiter        = (*FallbackLimiter)(nil)
+	_ LimitsReporter = (*FallbackLimiter)(nil)
+)
 
 // NewFallbackLimiter returns primary guarded by fallback; log gets a
 // warning when primary starts failing (repeated at most every 10s) and a
@@ -93,6 +96,7 @@ func (f *FallbackLimiter) Reserve(ctx context.Context, key string, maxWait time.
 			f.h.ok(ctx)
 			if r.OK {
 				f.fallback.record(key, f.fallback.now().Add(r.Delay))
+				r.shared = true
 			}
 			return r, nil
 		}
@@ -118,6 +122,28 @@ func (f *FallbackLimiter) Block(ctx context.Context, key string, d time.Duration
 	}
 	return nil
 }
+
+// Done implements Limiter: it ends the reservation where it was granted,
+// and tells both limiters what the answer advertised.
+func (f *FallbackLimiter) Done(ctx context.Context, key string, r Reservation, a Answer) error {
+	if !r.shared {
+		return f.fallback.Done(ctx, key, r, a)
+	}
+	_ = f.fallback.Done(ctx, key, Reservation{}, a)
+	if f.h.usePrimary() {
+		if err := f.primary.Done(ctx, key, r, a); err != nil {
+			if ctx.Err() == nil {
+				f.h.failed(ctx, err)
+			}
+		} else {
+			f.h.ok(ctx)
+		}
+	}
+	return nil
+}
+
+// Limits implements LimitsReporter: the fallback's.
+func (f *FallbackLimiter) Limits() Limits { return f.fallback.Limits() }
 
 // FallbackBudgets uses a shared Budgets (Redis) and, while it fails, an
 // in-process one. Every Record also goes to the in-process store, so Get

@@ -26,8 +26,14 @@ type Limits struct {
 	// Margin is added to Window when pacing, to absorb the jitter between
 	// the moment a slot is granted and the moment the request reaches the
 	// provider (which counts arrivals): 0 means Window/40 but at least
-	// 250ms, negative means none.
+	// 250ms, negative means none. It is added to the provider's advertised
+	// interval too.
 	Margin time.Duration
+	// FirstInFlight is how many calls may be in flight on a budget no
+	// answer has been seen for yet (cautious start: the provider's own
+	// figures are unknown until its first answer): 0 means 1, negative
+	// means no cautious start.
+	FirstInFlight int
 }
 
 func (l Limits) withDefaults() Limits {
@@ -47,25 +53,72 @@ func (l Limits) withDefaults() Limits {
 	case l.Margin < 0:
 		l.Margin = 0
 	}
+	if l.FirstInFlight == 0 {
+		l.FirstInFlight = 1
+	}
 	return l
 }
+
+// advSpan is the pacing window of an advertised interval (the configured
+// Window when the provider named none).
+func (l Limits) advSpan(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		interval = l.Window
+	}
+	return interval + l.Margin
+}
+
+// inflightLease bounds how long a reservation counts as in flight when its
+// Done never comes (a replica died mid-call): longer than any wait for a
+// slot plus an attempt.
+const inflightLease = 2 * time.Minute
+
+// pendingPoll is how soon a call held by the cautious start tries again.
+const pendingPoll = 20 * time.Millisecond
 
 // span is the pacing window: Window plus Margin.
 func (l Limits) span() time.Duration { return l.Window + l.Margin }
 
 // Reservation is a Limiter's answer. When OK, the caller owns a slot and
-// must wait Delay before sending. Otherwise no slot was taken and Delay is
-// how long until one is expected to free; Daily tells the daily budget is
-// the reason.
+// must wait Delay before sending, and hand the reservation back to Done
+// when the call ends. Otherwise no slot was taken and Delay is how long
+// until one is expected to free; Daily tells the daily budget is the
+// reason; Pending tells the budget is unknown and its first calls are
+// still unanswered (cautious start): ask again after Delay.
 type Reservation struct {
-	OK    bool
-	Delay time.Duration
-	Daily bool
+	OK      bool
+	Delay   time.Duration
+	Daily   bool
+	Pending bool
+	// ID names the slot for Done; 0: none to release.
+	ID int64
+	// shared: granted by a FallbackLimiter's shared limiter.
+	shared bool
+}
+
+// Answer is what a call's answer told of its budget, for Limiter.Done.
+type Answer struct {
+	// Answered: the provider answered (false: the call failed without an
+	// answer, so it tells nothing).
+	Answered bool
+	// Max, Remaining and Interval are the burst figures the answer
+	// advertised (X-RateLimit-Max, X-RateLimit-Remaining,
+	// X-RateLimit-Interval-Milliseconds): -1, -1 and 0 when absent.
+	Max, Remaining int
+	Interval       time.Duration
 }
 
 // Limiter paces calls per budget key. Implementations must be safe for
 // concurrent use, and shared by every replica when they are to share a
 // budget.
+//
+// A key is paced by the tighter of its configured Limits and what the
+// provider last advertised for it (Done): at most Burst calls per Window
+// and at most the advertised Max per advertised Interval (both sliding,
+// plus Margin); while an advertised Remaining is in force (one interval
+// from the answer), at most Remaining minus the calls then in flight —
+// which the provider may not have counted yet — are sent. Until a key's
+// first answer, at most FirstInFlight calls are in flight.
 type Limiter interface {
 	// Reserve takes the earliest free slot of key's budget if it is at most
 	// maxWait away (maxWait 0: only a slot free now). It never blocks
@@ -75,6 +128,15 @@ type Limiter interface {
 	// daily, its daily budget; it is how the provider's own figures
 	// (X-RateLimit-Remaining: 0, a 429) are followed.
 	Block(ctx context.Context, key string, d time.Duration, daily bool) error
+	// Done ends an OK reservation r of key once its call ended, with what
+	// the answer advertised; an error means the store failed.
+	Done(ctx context.Context, key string, r Reservation, a Answer) error
+}
+
+// LimitsReporter is an optional capability of a Limiter: the configured
+// Limits it applies (RateLimit logs when the provider advertises others).
+type LimitsReporter interface {
+	Limits() Limits
 }
 
 // MemoryLimiter is an in-process Limiter: a sliding-window log per key
@@ -87,8 +149,9 @@ type MemoryLimiter struct {
 	// and per key; monotonic when now is, like time.Time's comparisons).
 	epoch time.Time
 
-	mu   sync.Mutex
-	keys map[string]*memBudget
+	mu     sync.Mutex
+	keys   map[string]*memBudget
+	nextID int64
 }
 
 // never is an instant long past: no block.
@@ -100,9 +163,22 @@ type memBudget struct {
 	dayCount   int
 	blockUntil int64 // since epoch; never: not blocked
 	dailyUntil int64
+
+	seen     bool            // an answer came
+	advMax   int             // advertised burst; 0: none
+	advSpan  int64           // advertised interval plus margin
+	capLeft  int             // calls that may still go before capUntil
+	capUntil int64           // end of the advertised Remaining's window; never: no cap
+	inflight map[int64]int64 // reservation id -> lease end
 }
 
-var _ Limiter = (*MemoryLimiter)(nil)
+var (
+	_ Limiter        = (*MemoryLimiter)(nil)
+	_ LimitsReporter = (*MemoryLimiter)(nil)
+)
+
+// Limits implements LimitsReporter.
+func (m *MemoryLimiter) Limits() Limits { return m.limits }
 
 // NewMemoryLimiter returns an in-process Limiter; now nil means time.Now.
 func NewMemoryLimiter(limits Limits, now func() time.Time) *MemoryLimiter {
@@ -128,12 +204,33 @@ func (m *MemoryLimiter) Reserve(_ context.Context, key string, maxWait time.Dura
 	if m.limits.Daily > 0 && b.dayCount >= m.limits.Daily {
 		return Reservation{Delay: untilNextUTCDay(now), Daily: true}, nil
 	}
+	if !b.seen && m.limits.FirstInFlight > 0 && b.inFlight(n) >= m.limits.FirstInFlight {
+		return Reservation{Delay: pendingPoll, Pending: true}, nil
+	}
 	at := m.slot(b, n)
 	if d := time.Duration(at - n); d > maxWait {
 		return Reservation{Delay: d}, nil
 	}
 	m.take(b, at)
-	return Reservation{OK: true, Delay: time.Duration(at - n)}, nil
+	if b.capUntil > at {
+		b.capLeft--
+	}
+	m.nextID++
+	if b.inflight == nil {
+		b.inflight = make(map[int64]int64)
+	}
+	b.inflight[m.nextID] = n + int64(inflightLease)
+	return Reservation{OK: true, Delay: time.Duration(at - n), ID: m.nextID}, nil
+}
+
+// inFlight counts b's live reservations, dropping expired leases.
+func (b *memBudget) inFlight(now int64) int {
+	for id, until := range b.inflight {
+		if until <= now {
+			delete(b.inflight, id)
+		}
+	}
+	return len(b.inflight)
 }
 
 // slot returns the earliest time a new request may go.
@@ -142,27 +239,63 @@ func (m *MemoryLimiter) slot(b *memBudget, now int64) int64 {
 	if b.blockUntil > at {
 		at = b.blockUntil
 	}
-	if n, limit := len(b.log), m.limits.Burst; limit > 0 && n >= limit {
-		if free := b.log[n-limit] + int64(m.limits.span()); free > at {
-			at = free
-		}
+	at = max(at, windowFree(b.log, m.limits.Burst, int64(m.limits.span())))
+	if b.advMax > 0 {
+		at = max(at, windowFree(b.log, b.advMax, b.advSpan))
+	}
+	if b.capUntil > now && b.capLeft <= 0 {
+		at = max(at, b.capUntil)
 	}
 	return at
 }
 
-func (m *MemoryLimiter) take(b *memBudget, at int64) {
-	if m.limits.Burst > 0 {
-		// Keep the log sorted; slots are granted in non-decreasing order
-		// except around a Block, which only ever moves them later.
-		i := len(b.log)
-		for i > 0 && b.log[i-1] > at {
-			i--
-		}
-		b.log = append(b.log, 0)
-		copy(b.log[i+1:], b.log[i:])
-		b.log[i] = at
+// windowFree is when the sorted log leaves room for one more slot under
+// limit per span (limit <= 0: no limit; never when there is room now).
+func windowFree(log []int64, limit int, span int64) int64 {
+	if n := len(log); limit > 0 && n >= limit {
+		return log[n-limit] + span
 	}
+	return never
+}
+
+func (m *MemoryLimiter) take(b *memBudget, at int64) {
+	// Keep the log sorted; slots are granted in non-decreasing order
+	// except around a Block, which only ever moves them later.
+	i := len(b.log)
+	for i > 0 && b.log[i-1] > at {
+		i--
+	}
+	b.log = append(b.log, 0)
+	copy(b.log[i+1:], b.log[i:])
+	b.log[i] = at
 	b.dayCount++
+}
+
+// Done implements Limiter.
+func (m *MemoryLimiter) Done(_ context.Context, key string, r Reservation, a Answer) error {
+	now := m.now()
+	n := m.since(now)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.budget(key, now, n)
+	delete(b.inflight, r.ID)
+	if !a.Answered {
+		return nil
+	}
+	b.seen = true
+	span := int64(m.limits.advSpan(a.Interval))
+	if a.Max > 0 {
+		b.advMax, b.advSpan = a.Max, span
+	}
+	if a.Remaining >= 0 {
+		// The calls still in flight may not have reached the provider's
+		// count yet: they spend from what it says remains.
+		left := a.Remaining - b.inFlight(n)
+		if b.capUntil <= n || left < b.capLeft {
+			b.capLeft, b.capUntil = left, n+span
+		}
+	}
+	return nil
 }
 
 // budget returns key's state, dropping what left the window (now is n
@@ -170,10 +303,10 @@ func (m *MemoryLimiter) take(b *memBudget, at int64) {
 func (m *MemoryLimiter) budget(key string, now time.Time, n int64) *memBudget {
 	b := m.keys[key]
 	if b == nil {
-		b = &memBudget{blockUntil: never, dailyUntil: never}
+		b = &memBudget{blockUntil: never, dailyUntil: never, capUntil: never}
 		m.keys[key] = b
 	}
-	cut := n - int64(m.limits.span())
+	cut := n - max(int64(m.limits.span()), b.advSpan)
 	i := 0
 	for i < len(b.log) && b.log[i] <= cut {
 		i++

@@ -15,7 +15,7 @@ func limiterContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limi
 	ctx := context.Background()
 
 	t.Run("burst then reservation", func(t *testing.T) {
-		lim := newLimiter(t, upstream.Limits{Burst: 5, Window: time.Second, Margin: -1})
+		lim := newLimiter(t, upstream.Limits{Burst: 5, Window: time.Second, Margin: -1, FirstInFlight: -1})
 		for i := range 5 {
 			r, err := lim.Reserve(ctx, "k", 0)
 			if err != nil || !r.OK || r.Delay > 20*time.Millisecond {
@@ -41,7 +41,7 @@ func limiterContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limi
 	})
 
 	t.Run("daily", func(t *testing.T) {
-		lim := newLimiter(t, upstream.Limits{Burst: -1, Daily: 3})
+		lim := newLimiter(t, upstream.Limits{Burst: -1, Daily: 3, FirstInFlight: -1})
 		for range 3 {
 			if r, err := lim.Reserve(ctx, "k", 0); err != nil || !r.OK {
 				t.Fatalf("%+v, %v", r, err)
@@ -54,7 +54,7 @@ func limiterContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limi
 	})
 
 	t.Run("block", func(t *testing.T) {
-		lim := newLimiter(t, upstream.Limits{Burst: 100, Window: time.Second})
+		lim := newLimiter(t, upstream.Limits{Burst: 100, Window: time.Second, FirstInFlight: -1})
 		if err := lim.Block(ctx, "k", 500*time.Millisecond, false); err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func limiterContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limi
 	})
 
 	t.Run("concurrent reservations never exceed the window", func(t *testing.T) {
-		lim := newLimiter(t, upstream.Limits{Burst: 10, Window: 500 * time.Millisecond, Margin: -1})
+		lim := newLimiter(t, upstream.Limits{Burst: 10, Window: 500 * time.Millisecond, Margin: -1, FirstInFlight: -1})
 		var mu sync.Mutex
 		var slots []time.Time
 		var wg sync.WaitGroup
@@ -105,6 +105,103 @@ func limiterContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limi
 		if n := maxInWindow(slots, 500*time.Millisecond-30*time.Millisecond); n > 10 {
 			t.Fatalf("%d slots within one window; limit 10", n)
 		}
+	})
+}
+
+// limiterAdvertContract: following the provider's advertisement.
+func limiterAdvertContract(t *testing.T, newLimiter func(t *testing.T, l upstream.Limits) upstream.Limiter) {
+	ctx := context.Background()
+	answer := func(max, remaining int, interval time.Duration) upstream.Answer {
+		return upstream.Answer{Answered: true, Max: max, Remaining: remaining, Interval: interval}
+	}
+	granted := func(lim upstream.Limiter, key string, n int) (ok int, last upstream.Reservation) {
+		for range n {
+			r, err := lim.Reserve(ctx, key, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.OK {
+				return ok, r
+			}
+			ok++
+			last = r
+		}
+		return ok, last
+	}
+
+	t.Run("cautious start until the first answer", func(t *testing.T) {
+		lim := newLimiter(t, upstream.Limits{Burst: 100, Window: time.Minute, FirstInFlight: 1})
+		first, err := lim.Reserve(ctx, "k", 0)
+		if err != nil || !first.OK {
+			t.Fatalf("first call: %+v %v", first, err)
+		}
+		if r, _ := lim.Reserve(ctx, "k", time.Minute); r.OK || !r.Pending {
+			t.Fatalf("second call while the first is unanswered: %+v; want pending", r)
+		}
+		// A failure without an answer frees the slot but teaches nothing.
+		if err := lim.Done(ctx, "k", first, upstream.Answer{Max: -1, Remaining: -1}); err != nil {
+			t.Fatal(err)
+		}
+		second, _ := lim.Reserve(ctx, "k", 0)
+		if !second.OK {
+			t.Fatalf("after a failed first call: %+v", second)
+		}
+		if r, _ := lim.Reserve(ctx, "k", 0); !r.Pending {
+			t.Fatalf("still unknown: %+v; want pending", r)
+		}
+		_ = lim.Done(ctx, "k", second, answer(10, 8, time.Minute))
+		if n, r := granted(lim, "k", 20); n != 8 || r.Pending {
+			t.Fatalf("after the first answer: %d granted, then %+v; want the 8 the provider said remain", n, r)
+		}
+	})
+
+	t.Run("advertised max below the configured burst", func(t *testing.T) {
+		lim := newLimiter(t, upstream.Limits{Burst: 100, Window: time.Minute, FirstInFlight: -1})
+		r, _ := lim.Reserve(ctx, "k", 0)
+		_ = lim.Done(ctx, "k", r, answer(5, -1, time.Minute))
+		if n, r := granted(lim, "k", 20); n != 4 || r.Delay <= 0 {
+			t.Fatalf("%d granted after an advertised 5 per minute (1 spent), then %+v; want 4", n, r)
+		}
+	})
+
+	t.Run("remaining counts the calls in flight", func(t *testing.T) {
+		lim := newLimiter(t, upstream.Limits{Burst: 100, Window: time.Minute, FirstInFlight: -1})
+		var rs []upstream.Reservation
+		for range 6 {
+			r, _ := lim.Reserve(ctx, "k", 0)
+			rs = append(rs, r)
+		}
+		// The first answer says 10 remain; 5 calls are still in flight,
+		// which the provider may not have counted.
+		_ = lim.Done(ctx, "k", rs[0], answer(100, 10, time.Minute))
+		if n, _ := granted(lim, "k", 20); n != 5 {
+			t.Fatalf("%d granted; want 10 remaining - 5 in flight = 5", n)
+		}
+		// A later answer cannot raise the cap within the window.
+		_ = lim.Done(ctx, "k", rs[1], answer(100, 50, time.Minute))
+		if n, _ := granted(lim, "k", 20); n != 0 {
+			t.Fatalf("%d granted after a higher Remaining; want 0", n)
+		}
+	})
+}
+
+func TestMemoryLimiterAdvert(t *testing.T) {
+	limiterAdvertContract(t, func(_ *testing.T, l upstream.Limits) upstream.Limiter {
+		return upstream.NewMemoryLimiter(l, nil)
+	})
+}
+
+func TestRedisLimiterAdvert(t *testing.T) {
+	c, prefix := redisClient(t)
+	limiterAdvertContract(t, func(_ *testing.T, l upstream.Limits) upstream.Limiter {
+		return upstream.NewRedisLimiter(c, prefix+randHex()+":", l)
+	})
+}
+
+func TestFallbackLimiterAdvert(t *testing.T) {
+	c, prefix := redisClient(t)
+	limiterAdvertContract(t, func(_ *testing.T, l upstream.Limits) upstream.Limiter {
+		return upstream.NewFallbackLimiter(upstream.NewRedisLimiter(c, prefix+randHex()+":", l), upstream.NewMemoryLimiter(l, nil), nil)
 	})
 }
 
@@ -148,7 +245,7 @@ func TestMemoryLimiterClock(t *testing.T) {
 	now := time.Date(2025, 1, 1, 23, 59, 59, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	lim := upstream.NewMemoryLimiter(upstream.Limits{Burst: 2, Window: 10 * time.Second, Daily: 2, Margin: -1}, clock)
+	lim := upstream.NewMemoryLimiter(upstream.Limits{Burst: 2, Window: 10 * time.Second, Daily: 2, Margin: -1, FirstInFlight: -1}, clock)
 	ctx := context.Background()
 	for range 2 {
 		if r, _ := lim.Reserve(ctx, "k", 0); !r.OK {

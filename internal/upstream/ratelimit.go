@@ -49,8 +49,15 @@ type RateLimit struct {
 	log     *slog.Logger
 	obs     Observer
 
-	mu       sync.Mutex
-	recorded map[string]time.Time // key -> last write to budgets
+	mu         sync.Mutex
+	recorded   map[string]time.Time // key -> last write to budgets
+	advertised map[string]advert    // key -> last advertisement logged
+}
+
+// advert is a provider's advertised burst limit.
+type advert struct {
+	max      int
+	interval time.Duration
 }
 
 // NewRateLimit returns the rate-limiting RoundTripper over next.
@@ -64,7 +71,8 @@ func NewRateLimit(next http.RoundTripper, o RateLimitOptions) *RateLimit {
 	if o.Observer == nil {
 		o.Observer = NopObserver{}
 	}
-	return &RateLimit{next: next, limiter: o.Limiter, budgets: o.Budgets, maxWait: o.MaxWait, log: o.Logger, obs: o.Observer, recorded: make(map[string]time.Time)}
+	return &RateLimit{next: next, limiter: o.Limiter, budgets: o.Budgets, maxWait: o.MaxWait, log: o.Logger, obs: o.Observer,
+		recorded: make(map[string]time.Time), advertised: make(map[string]advert)}
 }
 
 // waitError is a context ending while a call waited for budget; the
@@ -83,20 +91,43 @@ func (t *RateLimit) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c.Budget == "" {
 		return t.next.RoundTrip(req)
 	}
+	var r Reservation
 	if t.limiter != nil {
-		if err := t.acquire(ctx, c); err != nil {
+		var err error
+		if r, err = t.acquire(ctx, c); err != nil {
 			closeBody(req)
 			return nil, err
 		}
 	}
 	resp, err := t.next.RoundTrip(req)
+	var b Budget
+	var ok bool
 	if err == nil {
-		t.follow(ctx, c.Budget, resp)
+		b, ok = BudgetFromHeaders(resp.Header, time.Now())
+	}
+	if r.OK {
+		a := Answer{Answered: err == nil, Max: -1, Remaining: -1}
+		if ok {
+			a.Max, a.Remaining = b.BurstLimit, b.BurstRemaining
+			if b.BurstIntervalMS > 0 {
+				a.Interval = time.Duration(b.BurstIntervalMS) * time.Millisecond
+			}
+		}
+		// The slot must be released even when the caller gave up.
+		if derr := t.limiter.Done(context.WithoutCancel(ctx), c.Budget, r, a); derr != nil {
+			t.log.DebugContext(ctx, "releasing a rate-limit slot failed", "budget", c.Budget, "err", derr)
+		}
+	}
+	if err == nil {
+		t.follow(ctx, c.Budget, resp, b, ok)
 	}
 	return resp, err
 }
 
-func (t *RateLimit) acquire(ctx context.Context, c Call) error {
+// acquire reserves a slot of c's budget and waits for it. Without an
+// error the reservation is OK, or zero when the limiter failed (the call
+// then goes unpaced).
+func (t *RateLimit) acquire(ctx context.Context, c Call) (Reservation, error) {
 	wait := t.maxWait
 	if c.MaxWait > 0 {
 		wait = c.MaxWait
@@ -107,37 +138,66 @@ func (t *RateLimit) acquire(ctx context.Context, c Call) error {
 	if dl, ok := ctx.Deadline(); ok {
 		wait = max(min(wait, time.Until(dl)), 0)
 	}
-	r, err := t.limiter.Reserve(ctx, c.Budget, wait)
-	if err != nil {
-		if ctx.Err() != nil {
-			return &waitError{ctx.Err()}
+	start := time.Now()
+	deadline := start.Add(wait)
+	polled := false
+	for {
+		r, err := t.limiter.Reserve(ctx, c.Budget, wait)
+		if err != nil {
+			if ctx.Err() != nil {
+				return Reservation{}, &waitError{ctx.Err()}
+			}
+			// Never fail a call because the limiter's store is down.
+			t.log.WarnContext(ctx, "rate limiter failed; sending unpaced", "budget", c.Budget, "err", err)
+			return Reservation{}, nil
 		}
-		// Never fail a call because the limiter's store is down.
-		t.log.WarnContext(ctx, "rate limiter failed; sending unpaced", "budget", c.Budget, "err", err)
-		return nil
-	}
-	if !r.OK {
-		reason := "burst"
-		if r.Daily {
-			reason = "daily"
+		if r.Pending {
+			// Cautious start: the budget's first calls are unanswered.
+			if left := time.Until(deadline); left > 0 {
+				if err := sleep(ctx, min(r.Delay, left)); err != nil {
+					return Reservation{}, &waitError{err}
+				}
+				wait = max(time.Until(deadline), 0)
+				polled = true
+				continue
+			}
 		}
-		t.obs.RateLimitRejected(ctx, EndpointFrom(ctx).Provider, reason)
-		return &RateLimitedError{Budget: c.Budget, RetryAfter: r.Delay, Daily: r.Daily}
+		if !r.OK {
+			reason := "burst"
+			if r.Daily {
+				reason = "daily"
+			}
+			t.obs.RateLimitRejected(ctx, EndpointFrom(ctx).Provider, reason)
+			return Reservation{}, &RateLimitedError{Budget: c.Budget, RetryAfter: r.Delay, Daily: r.Daily}
+		}
+		if r.Delay > 0 || polled {
+			t.obs.RateLimitWaited(ctx, EndpointFrom(ctx).Provider, time.Since(start)+r.Delay)
+		}
+		if err := sleep(ctx, r.Delay); err != nil {
+			t.releaseUnsent(ctx, c.Budget, r)
+			return Reservation{}, &waitError{err}
+		}
+		return r, nil
 	}
-	if r.Delay > 0 {
-		t.obs.RateLimitWaited(ctx, EndpointFrom(ctx).Provider, r.Delay)
+}
+
+// releaseUnsent hands back the slot of a call given up before it was sent.
+func (t *RateLimit) releaseUnsent(ctx context.Context, key string, r Reservation) {
+	if err := t.limiter.Done(context.WithoutCancel(ctx), key, r, Answer{Max: -1, Remaining: -1}); err != nil {
+		t.log.DebugContext(ctx, "releasing a rate-limit slot failed", "budget", key, "err", err)
 	}
-	if err := sleep(ctx, r.Delay); err != nil {
-		return &waitError{err}
-	}
-	return nil
 }
 
 // follow records the provider's figures and blocks the budget when the
 // provider says it is spent.
-func (t *RateLimit) follow(ctx context.Context, key string, resp *http.Response) {
-	now := time.Now()
-	b, ok := BudgetFromHeaders(resp.Header, now)
+func (t *RateLimit) follow(ctx context.Context, key string, resp *http.Response, b Budget, ok bool) {
+	now := b.ObservedAt
+	if !ok {
+		now = time.Now()
+	}
+	if ok && b.BurstLimit > 0 {
+		t.noteAdvert(ctx, key, b)
+	}
 	limited := resp.StatusCode == http.StatusTooManyRequests
 	spent := ok && (b.BurstRemaining == 0 || b.DailyRemaining == 0)
 	if ok && t.budgets != nil && t.shouldRecord(key, now, limited || spent) {
@@ -167,6 +227,32 @@ func (t *RateLimit) follow(ctx context.Context, key string, resp *http.Response)
 	if err := t.limiter.Block(ctx, key, d, daily); err != nil {
 		t.log.DebugContext(ctx, "blocking rate-limit budget failed", "budget", key, "err", err)
 	}
+}
+
+// noteAdvert logs, once per change, a provider advertising a burst limit
+// other than the one configured (the limiter follows the tighter).
+func (t *RateLimit) noteAdvert(ctx context.Context, key string, b Budget) {
+	lr, ok := t.limiter.(LimitsReporter)
+	if !ok {
+		return
+	}
+	a := advert{max: b.BurstLimit, interval: time.Duration(max(b.BurstIntervalMS, 0)) * time.Millisecond}
+	t.mu.Lock()
+	last, seen := t.advertised[key]
+	if !seen || last != a {
+		if len(t.advertised) > 100_000 {
+			clear(t.advertised)
+		}
+		t.advertised[key] = a
+	}
+	t.mu.Unlock()
+	l := lr.Limits()
+	if (seen && last == a) || (a.max == l.Burst && (a.interval == 0 || a.interval == l.Window)) {
+		return
+	}
+	t.log.InfoContext(ctx, "provider advertises a burst limit other than configured; pacing by the tighter",
+		"budget", key, "advertised_max", a.max, "advertised_interval", a.interval,
+		"configured_max", l.Burst, "configured_window", l.Window)
 }
 
 func (t *RateLimit) shouldRecord(key string, now time.Time, force bool) bool {

@@ -16,6 +16,14 @@ const (
 	HeaderRateLimitDailyRemaining = "X-RateLimit-Daily-Remaining"
 )
 
+// UnlimitedBurst is the X-RateLimit-Max a fake without a burst limit
+// (Options.BurstLimit < 0) advertises: a client following the
+// advertisement (as the gateway does) is then not slowed by a limit the
+// fake does not enforce. With a burst limit, the headers advertise exactly
+// what is enforced (e.g. BurstLimit 20, BurstWindow 2s: X-RateLimit-Max 20,
+// X-RateLimit-Interval-Milliseconds 2000).
+const UnlimitedBurst = 1_000_000
+
 // limiter enforces HighLevel's per-location limits: a sliding burst window
 // and a daily budget (reset at midnight UTC). Only requests it admits use
 // budget; a 429 does not.
@@ -54,7 +62,7 @@ func newLimiter(opts Options) *limiter {
 	}
 	l.headerBurst, l.headerDaily = l.burst, l.daily
 	if l.burst < 0 {
-		l.headerBurst = DefaultBurstLimit
+		l.headerBurst = UnlimitedBurst
 	}
 	if l.daily < 0 {
 		l.headerDaily = DefaultDailyLimit
