@@ -93,12 +93,17 @@ func WriteHTTP(w http.ResponseWriter, err error) {
 	WriteBody(w, httpStatus, body)
 }
 
-// WriteBody writes a REST error body with an HTTP status.
+// WriteBody writes a REST error body with an HTTP status: compact JSON,
+// as every other answer (no trailing newline either).
 func WriteBody(w http.ResponseWriter, httpStatus int, body Body) {
+	b, err := json.Marshal(body)
+	if err != nil { // a Body is strings and numbers: cannot happen
+		b = []byte(`{"code":"INTERNAL","message":"internal error","details":{"origin":"gateway","reason":"INTERNAL"}}`)
+	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Del("Content-Length")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(httpStatus)
-	_ = json.NewEncoder(w).Encode(body)
+	_, _ = w.Write(b)
 }
 
 // GatewayErrorHandler is the grpc-gateway error handler: every REST error,

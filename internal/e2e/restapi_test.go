@@ -218,6 +218,12 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 			t.Errorf("%s %s: %d %s, want %d", tc.method, tc.path, r.status, r.raw, tc.status)
 			continue
 		}
+		// One JSON style on every route: compact (no whitespace between
+		// tokens), whichever message or error answers.
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, r.raw); err != nil || !bytes.Equal(compact.Bytes(), r.raw) {
+			t.Errorf("%s %s: answer is not compact JSON: %s", tc.method, tc.path, r.raw)
+		}
 		var reqBody []byte
 		if tc.body != nil {
 			reqBody, _ = json.Marshal(tc.body)

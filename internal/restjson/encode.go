@@ -1,87 +1,318 @@
 package restjson
 
 import (
+	"encoding/base64"
+	"errors"
 	"math"
 	"math/bits"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/crmgate/crmgate/internal/jsonscan"
-	"github.com/crmgate/crmgate/internal/structwire"
 )
 
-// Timestamp bounds protojson accepts: 0001-01-01T00:00:00Z to
-// 9999-12-31T23:59:59.999999999Z.
+// errFallback: the encoder does not write this value as protojson would
+// (or protojson refuses it); the caller hands the message to protojson,
+// whose output or error the answer then is.
+var errFallback = errors.New("restjson: not on the fast path")
+
+// encoder appends a message as protojson writes it with UseProtoNames
+// and EmitUnpopulated, compacted. It walks any message through
+// protoreflect, as protojson does, but writes Struct, Value, ListValue,
+// Timestamp and Empty from their Go fields directly and appends into one
+// buffer; that is where protojson spends its time on a record (a page of
+// 100 records holds ~1,500 Values). Anything else protojson has a special
+// JSON form for (Any, Duration, FieldMask, wrappers), maps with non-string
+// keys and extensions are errFallback.
+type encoder struct {
+	b []byte
+	// keys is the stack of the Struct keys being sorted (each Struct
+	// takes the top, and gives it back when written).
+	keys []string
+}
+
+func (e *encoder) message(m protoreflect.Message) error {
+	switch v := m.Interface().(type) {
+	case *structpb.Struct:
+		return e.structValue(v)
+	case *structpb.Value:
+		return e.value(v)
+	case *structpb.ListValue:
+		return e.list(v)
+	case *timestamppb.Timestamp:
+		return e.timestamp(v)
+	case *emptypb.Empty:
+		e.b = append(e.b, "{}"...)
+		return nil
+	}
+	md := m.Descriptor()
+	if md.FullName().Parent() == "google.protobuf" {
+		return errFallback // a well-known type with its own JSON form
+	}
+	e.b = append(e.b, '{')
+	fds := md.Fields()
+	first := true
+	for i := range fds.Len() {
+		fd := fds.Get(i)
+		has := m.Has(fd)
+		if !has && fd.ContainingOneof() != nil {
+			continue // unset oneof members (and proto3 optionals) are left out
+		}
+		if !first {
+			e.b = append(e.b, ',')
+		}
+		first = false
+		e.b = appendName(e.b, fd.TextName())
+		switch {
+		case !has && fd.HasPresence():
+			e.b = append(e.b, "null"...)
+		case fd.IsList():
+			if err := e.listField(m.Get(fd).List(), fd); err != nil {
+				return err
+			}
+		case fd.IsMap():
+			if err := e.mapField(m.Get(fd).Map(), fd); err != nil {
+				return err
+			}
+		default:
+			if err := e.singular(m.Get(fd), fd); err != nil {
+				return err
+			}
+		}
+	}
+	e.b = append(e.b, '}')
+	return nil
+}
+
+func (e *encoder) listField(l protoreflect.List, fd protoreflect.FieldDescriptor) error {
+	e.b = append(e.b, '[')
+	for i := range l.Len() {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		if err := e.singular(l.Get(i), fd); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, ']')
+	return nil
+}
+
+func (e *encoder) mapField(mp protoreflect.Map, fd protoreflect.FieldDescriptor) error {
+	if fd.MapKey().Kind() != protoreflect.StringKind {
+		return errFallback
+	}
+	keys := make([]string, 0, mp.Len())
+	mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
+		keys = append(keys, k.String())
+		return true
+	})
+	slices.Sort(keys)
+	e.b = append(e.b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		var err error
+		if e.b, err = appendString(e.b, k); err != nil {
+			return err
+		}
+		e.b = append(e.b, ':')
+		if err := e.singular(mp.Get(protoreflect.ValueOfString(k).MapKey()), fd.MapValue()); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, '}')
+	return nil
+}
+
+func (e *encoder) singular(v protoreflect.Value, fd protoreflect.FieldDescriptor) error {
+	var err error
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		e.b = strconv.AppendBool(e.b, v.Bool())
+	case protoreflect.StringKind:
+		e.b, err = appendString(e.b, v.String())
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		e.b = strconv.AppendInt(e.b, v.Int(), 10)
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		e.b = strconv.AppendUint(e.b, v.Uint(), 10)
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		e.b = append(e.b, '"')
+		e.b = strconv.AppendInt(e.b, v.Int(), 10)
+		e.b = append(e.b, '"')
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		e.b = append(e.b, '"')
+		e.b = strconv.AppendUint(e.b, v.Uint(), 10)
+		e.b = append(e.b, '"')
+	case protoreflect.FloatKind:
+		e.b = appendFloat(e.b, v.Float(), 32)
+	case protoreflect.DoubleKind:
+		e.b = appendFloat(e.b, v.Float(), 64)
+	case protoreflect.BytesKind:
+		e.b = append(e.b, '"')
+		e.b = base64.StdEncoding.AppendEncode(e.b, v.Bytes())
+		e.b = append(e.b, '"')
+	case protoreflect.EnumKind:
+		if fd.Enum().FullName() == "google.protobuf.NullValue" {
+			e.b = append(e.b, "null"...)
+		} else if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			e.b, err = appendString(e.b, string(ev.Name()))
+		} else {
+			e.b = strconv.AppendInt(e.b, int64(v.Enum()), 10)
+		}
+	case protoreflect.MessageKind:
+		err = e.message(v.Message())
+	default:
+		err = errFallback // groups
+	}
+	return err
+}
+
+// The well-known types, from their Go fields.
+
+func (e *encoder) structValue(s *structpb.Struct) error {
+	if s == nil {
+		e.b = append(e.b, "{}"...)
+		return nil
+	}
+	e.b = append(e.b, '{')
+	switch len(s.Fields) {
+	case 0:
+	case 1:
+		for k, v := range s.Fields {
+			if err := e.member(k, v); err != nil {
+				return err
+			}
+		}
+	default:
+		base := len(e.keys)
+		for k := range s.Fields {
+			e.keys = append(e.keys, k)
+		}
+		keys := e.keys[base:]
+		slices.Sort(keys)
+		for i := range keys {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			// e.keys may grow (and move) while a nested Struct is
+			// written: index it afresh.
+			k := e.keys[base+i]
+			if err := e.member(k, s.Fields[k]); err != nil {
+				return err
+			}
+		}
+		clear(e.keys[base:])
+		e.keys = e.keys[:base]
+	}
+	e.b = append(e.b, '}')
+	return nil
+}
+
+func (e *encoder) member(k string, v *structpb.Value) error {
+	var err error
+	if e.b, err = appendString(e.b, k); err != nil {
+		return err
+	}
+	e.b = append(e.b, ':')
+	return e.value(v)
+}
+
+func (e *encoder) value(v *structpb.Value) error {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_NullValue:
+		e.b = append(e.b, "null"...)
+	case *structpb.Value_StringValue:
+		var err error
+		e.b, err = appendString(e.b, k.StringValue)
+		return err
+	case *structpb.Value_NumberValue:
+		if math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
+			return errFallback // protojson's error
+		}
+		e.b = appendFloat(e.b, k.NumberValue, 64)
+	case *structpb.Value_BoolValue:
+		e.b = strconv.AppendBool(e.b, k.BoolValue)
+	case *structpb.Value_StructValue:
+		return e.structValue(k.StructValue)
+	case *structpb.Value_ListValue:
+		return e.list(k.ListValue)
+	default:
+		return errFallback // no kind set: protojson's error
+	}
+	return nil
+}
+
+func (e *encoder) list(l *structpb.ListValue) error {
+	e.b = append(e.b, '[')
+	for i, v := range l.GetValues() {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		if err := e.value(v); err != nil {
+			return err
+		}
+	}
+	e.b = append(e.b, ']')
+	return nil
+}
+
+// Timestamps as protojson writes them: RFC 3339 in UTC with 0, 3, 6 or 9
+// fractional digits, within years 1 to 9999.
 const (
 	minTimestampSeconds = -62135596800
 	maxTimestampSeconds = 253402300799
-	maxNanos            = 999_999_999
 )
 
-// encoder appends protojson-equivalent JSON to b. It never reports an error
-// itself: when a value is one that protojson rejects (invalid UTF-8, NaN,
-// a Value with no kind, a Timestamp out of range) or one whose protojson
-// form this encoder does not reproduce (nil list elements, nil oneof
-// wrappers), it clears ok and the caller re-encodes the message with
-// protojson, which then returns its own error or output.
-type encoder struct {
-	b  []byte
-	ok bool
-	// fields is scratch space for sorting a Struct's fields by key;
-	// nested Structs use the part after their parent's fields.
-	fields []field
-	// members and tmp are scratch space for putting the members of
-	// objects in JSON form in key order (jsonform.go).
-	members []structwire.Span
-	tmp     []byte
-}
-
-func (e *encoder) reset() {
-	e.b = e.b[:0]
-	e.ok = true
-}
-
-func (e *encoder) fail() { e.ok = false }
-
-func (e *encoder) null() { e.b = append(e.b, "null"...) }
-
-func (e *encoder) bool(v bool) {
-	if v {
-		e.b = append(e.b, "true"...)
-	} else {
-		e.b = append(e.b, "false"...)
+func (e *encoder) timestamp(t *timestamppb.Timestamp) error {
+	secs, nanos := t.GetSeconds(), t.GetNanos()
+	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos > 999_999_999 {
+		return errFallback
 	}
+	e.b = append(e.b, '"')
+	e.b = time.Unix(secs, int64(nanos)).UTC().AppendFormat(e.b, "2006-01-02T15:04:05")
+	if nanos != 0 {
+		frac := strconv.AppendInt(make([]byte, 0, 10), int64(nanos)+1e9, 10)[1:] // nine digits
+		switch {
+		case nanos%1e6 == 0:
+			frac = frac[:3]
+		case nanos%1e3 == 0:
+			frac = frac[:6]
+		}
+		e.b = append(e.b, '.')
+		e.b = append(e.b, frac...)
+	}
+	e.b = append(e.b, 'Z', '"')
+	return nil
 }
 
-func (e *encoder) int32(v int32) { e.b = strconv.AppendInt(e.b, int64(v), 10) }
-
-// int64 is a JSON string, as protojson writes 64-bit integers.
-func (e *encoder) int64(v int64) {
-	e.b = append(e.b, '"')
-	e.b = strconv.AppendInt(e.b, v, 10)
-	e.b = append(e.b, '"')
+// appendName appends "name": for a field name (proto names are ASCII
+// identifiers, needing no escapes).
+func appendName(b []byte, name string) []byte {
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"', ':')
 }
 
-// string appends s as a JSON string exactly as protojson does: only '"',
-// '\\' and control characters are escaped (\b \f \n \r \t, others as
-// \u00xx in lower case), everything else is copied; invalid UTF-8 fails.
-func (e *encoder) string(s string) {
-	b := append(e.b, '"')
+// appendString is protojson's string encoding: ", \ and control
+// characters escaped (\b \f \n \r \t or \u00XX), nothing else; invalid
+// UTF-8 is errFallback (protojson's error).
+func appendString(b []byte, s string) ([]byte, error) {
+	b = append(b, '"')
 	start := 0
-	for i := jsonscan.SkipPlain(s, 0); i < len(s); {
+	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n == 1 {
-				e.b = b
-				e.fail()
-				return
+				return b, errFallback
 			}
 			i += n
 			continue
@@ -114,189 +345,51 @@ func (e *encoder) string(s string) {
 		start = i
 	}
 	b = append(b, s[start:]...)
-	e.b = append(b, '"')
+	return append(b, '"'), nil
 }
 
-// strings appends a repeated string field; nil and empty are both [].
-func (e *encoder) strings(list []string) {
-	e.b = append(e.b, '[')
-	for i, s := range list {
-		if i > 0 {
-			e.b = append(e.b, ',')
-		}
-		e.string(s)
+// appendFloat is protojson's number encoding (encoding/json's: shortest
+// form, exponent outside [1e-6, 1e21)); NaN and infinities as protojson
+// quotes them.
+func appendFloat(b []byte, n float64, bitSize int) []byte {
+	switch {
+	case math.IsNaN(n):
+		return append(b, `"NaN"`...)
+	case math.IsInf(n, +1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(n, -1):
+		return append(b, `"-Infinity"`...)
 	}
-	e.b = append(e.b, ']')
-}
-
-// float64 appends a finite double as protojson does (encoding/json's
-// format: shortest representation, exponent form below 1e-6 and from 1e21
-// on, with a two-digit negative exponent shortened to one digit).
-func (e *encoder) float64(n float64) {
 	format := byte('f')
-	if abs := math.Abs(n); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b := strconv.AppendFloat(e.b, n, format, -1, 64)
-	if format == 'e' {
-		l := len(b)
-		if l >= 4 && b[l-4] == 'e' && b[l-3] == '-' && b[l-2] == '0' {
-			b[l-2] = b[l-1]
-			b = b[:l-1]
+	if abs := math.Abs(n); abs != 0 {
+		if bitSize == 64 && (abs < 1e-6 || abs >= 1e21) ||
+			bitSize == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
 		}
 	}
-	e.b = b
-}
-
-// timestamp appends t as RFC 3339 in UTC with 0, 3, 6 or 9 fractional
-// digits, or null for a nil (unset) field (timestamps come only
-// as fields, so the nil case is handled here).
-func (e *encoder) timestamp(t *timestamppb.Timestamp) {
-	if t == nil {
-		e.null()
-		return
-	}
-	secs, nanos := t.GetSeconds(), t.GetNanos()
-	if secs < minTimestampSeconds || secs > maxTimestampSeconds || nanos < 0 || nanos > maxNanos {
-		e.fail()
-		return
-	}
-	tm := time.Unix(secs, int64(nanos)).UTC()
-	year, month, day := tm.Date()
-	hour, minute, sec := tm.Clock()
-	b := append(e.b, '"')
-	b = appendDigits(b, year, 4)
-	b = append(b, '-')
-	b = appendDigits(b, int(month), 2)
-	b = append(b, '-')
-	b = appendDigits(b, day, 2)
-	b = append(b, 'T')
-	b = appendDigits(b, hour, 2)
-	b = append(b, ':')
-	b = appendDigits(b, minute, 2)
-	b = append(b, ':')
-	b = appendDigits(b, sec, 2)
-	switch n := int(nanos); {
-	case n == 0:
-	case n%1_000_000 == 0:
-		b = appendDigits(append(b, '.'), n/1_000_000, 3)
-	case n%1_000 == 0:
-		b = appendDigits(append(b, '.'), n/1_000, 6)
-	default:
-		b = appendDigits(append(b, '.'), n, 9)
-	}
-	e.b = append(b, 'Z', '"')
-}
-
-// appendDigits appends the width lowest decimal digits of v (v >= 0),
-// zero-padded.
-func appendDigits(b []byte, v, width int) []byte {
-	l := len(b)
-	b = append(b, "000000000"[:width]...)
-	for i := l + width - 1; i >= l; i-- {
-		b[i] = "0123456789"[v%10]
-		v /= 10
+	b = strconv.AppendFloat(b, n, format, -1, bitSize)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
 	}
 	return b
 }
 
-// orNull writes a singular message field: null when unset.
-func orNull[T any](e *encoder, x *T, write func(*encoder, *T)) {
-	if x == nil {
-		e.null()
-		return
-	}
-	write(e, x)
-}
+// sizer is what vtprotobuf generates for the API's messages.
+type sizer interface{ SizeVT() int }
 
-// structValue appends s as a JSON object with its keys in byte order, as
-// protojson sorts map keys.
-func (e *encoder) structValue(s *structpb.Struct) {
-	start := len(e.fields)
-	for k, v := range s.GetFields() {
-		e.fields = append(e.fields, field{k, v})
+// marshalFast encodes m, or reports errFallback. The buffer starts at
+// twice the message's protobuf size when that is known cheaply (its JSON
+// is about 1.5 times as long), so that a page is not copied as it grows.
+func marshalFast(m proto.Message, sizeHint int) ([]byte, error) {
+	if s, ok := m.(sizer); ok {
+		sizeHint = max(sizeHint, 2*s.SizeVT()+64)
 	}
-	end := len(e.fields)
-	sortFields(e.fields[start:end])
-	e.b = append(e.b, '{')
-	for i := start; i < end && e.ok; i++ {
-		if i > start {
-			e.b = append(e.b, ',')
-		}
-		e.string(e.fields[i].key)
-		e.b = append(e.b, ':')
-		e.value(e.fields[i].value)
+	e := encoder{b: make([]byte, 0, sizeHint), keys: make([]string, 0, 32)}
+	if err := e.message(m.ProtoReflect()); err != nil {
+		return nil, err
 	}
-	e.b = append(e.b, '}')
-	clear(e.fields[start:end])
-	e.fields = e.fields[:start]
-}
-
-// sortFields sorts a Struct's entries by key: a record's dozen or so by
-// insertion (the comparison inlined), larger Structs with slices.SortFunc.
-func sortFields(f []field) {
-	if len(f) > 24 {
-		slices.SortFunc(f, func(a, b field) int { return strings.Compare(a.key, b.key) })
-		return
-	}
-	for i := 1; i < len(f); i++ {
-		for j := i; j > 0 && f[j].key < f[j-1].key; j-- {
-			f[j], f[j-1] = f[j-1], f[j]
-		}
-	}
-}
-
-// field is one entry of a Struct.
-type field struct {
-	key   string
-	value *structpb.Value
-}
-
-// value appends one google.protobuf.Value.
-func (e *encoder) value(v *structpb.Value) {
-	switch k := v.GetKind().(type) {
-	case *structpb.Value_NullValue:
-		if k == nil {
-			e.fail()
-			return
-		}
-		e.null()
-	case *structpb.Value_NumberValue:
-		if k == nil || math.IsNaN(k.NumberValue) || math.IsInf(k.NumberValue, 0) {
-			e.fail()
-			return
-		}
-		e.float64(k.NumberValue)
-	case *structpb.Value_StringValue:
-		if k == nil {
-			e.fail()
-			return
-		}
-		e.string(k.StringValue)
-	case *structpb.Value_BoolValue:
-		if k == nil {
-			e.fail()
-			return
-		}
-		e.bool(k.BoolValue)
-	case *structpb.Value_StructValue:
-		if k == nil || k.StructValue == nil {
-			e.fail()
-			return
-		}
-		e.structValue(k.StructValue)
-	case *structpb.Value_ListValue:
-		if k == nil || k.ListValue == nil {
-			e.fail()
-			return
-		}
-		e.listValue(k.ListValue)
-	default: // nil Value, no kind set, or a kind this encoder does not know
-		e.fail()
-	}
-}
-
-// listValue appends a google.protobuf.ListValue as a JSON array.
-func (e *encoder) listValue(l *structpb.ListValue) {
-	elements(e, l.GetValues(), (*encoder).value)
+	return e.b, nil
 }

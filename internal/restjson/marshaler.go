@@ -1,128 +1,98 @@
+// Package restjson is the one JSON marshaler of every REST route (a
+// grpc-gateway runtime.Marshaler).
+//
+// The JSON is protojson's with proto field names (snake_case) and every
+// field written, compacted: an unset field is written with its zero value
+// — "" for strings, 0, false, [] for lists, {} for maps, null for an
+// unset message (a timestamp, raw_data) — never left out, on every route.
+// 64-bit integers are strings, as protojson writes them; the API's counts
+// and totals are int32, so numbers.
+//
+// # Why not runtime.JSONPb alone
+//
+// runtime.JSONPb (protojson) writes a page of 100 records in ~3.8 ms of
+// CPU (BenchmarkMarshal, impl=protojson): protojson boxes every field and
+// every google.protobuf.Value into protoreflect values and sorts through
+// closures, and a page holds ~1,500 Values. That alone is more than the
+// bare proxy's whole cost per call, so the REST throughput target cannot
+// be met with it (docs/benchmarks.md). protojson also varies its
+// whitespace on purpose (a space after some colons and commas), which the
+// API does not want.
+//
+// So Marshal walks the message through protoreflect as protojson does —
+// generic, driven by the descriptors, nothing to keep in step with the
+// protos — but writes Struct, Value, ListValue and Timestamp from their
+// Go fields and appends into one buffer (encode.go). It never answers
+// differently from protojson: what it does not handle the same way (the
+// other well-known types, non-string map keys, invalid UTF-8, NaN in a
+// Value, out-of-range timestamps) goes to runtime.JSONPb, compacted, so
+// the answer is protojson's output or error. TestMatchesProtojson and
+// FuzzMarshal compare both on every message type of the API.
 package restjson
 
 import (
-	"fmt"
+	"bytes"
+	"encoding/json"
+	"errors"
 	"io"
-	"log/slog"
-	"sync"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/crmgate/crmgate/internal/protolayout"
-	"github.com/crmgate/crmgate/internal/structwire"
 )
 
-// maxPooledBuffer bounds the scratch buffer kept for reuse, so one huge
-// response does not pin its memory.
-const maxPooledBuffer = 1 << 20
-
-// Marshaler is the gateway's JSON marshaler: protojson with proto field
-// names and unpopulated fields emitted (runtime.JSONPb), with a direct
-// encoder for the record and schema responses. Use New.
+// Marshaler is the REST facade's runtime.Marshaler.
 type Marshaler struct {
-	pb   *runtime.JSONPb
-	fast bool
-	pool sync.Pool // *encoder
+	runtime.JSONPb
 }
 
-var _ interface {
-	runtime.Marshaler
-	runtime.Delimited
-} = (*Marshaler)(nil)
+var _ runtime.Marshaler = (*Marshaler)(nil)
 
-// New returns a Marshaler. If the generated messages no longer match the
-// fast path (see ErrLayout), it logs a warning and encodes everything with
-// protojson.
-func New(log *slog.Logger) *Marshaler { return newMarshaler(log, fastLayouts()) }
-
-// newMarshaler is New with the expected layouts as a parameter, so tests
-// can check what a mismatch does.
-func newMarshaler(log *slog.Logger, layouts []protolayout.Layout) *Marshaler {
-	m := &Marshaler{
-		pb: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		},
-		fast: true,
-	}
-	if err := checkLayouts(layouts); err != nil {
-		log.Warn("REST JSON fast path off: responses are encoded by protojson", "err", err)
-		m.fast = false
-	}
-	m.pool.New = func() any { return &encoder{b: make([]byte, 0, 4096)} }
-	return m
+// New returns the marshaler: requests are read by protojson (unknown
+// fields are an error), answers written as the package doc says.
+func New() *Marshaler {
+	return &Marshaler{JSONPb: runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
 }
 
-// Marshal encodes v. The hot response messages take the fast path; any
-// other value, or one the fast path hands back (see encoder), goes to
-// runtime.JSONPb.
+// Marshal implements runtime.Marshaler.
 func (m *Marshaler) Marshal(v any) ([]byte, error) {
-	if b, ok := m.marshalFast(v); ok {
-		return b, nil
+	if pm, ok := v.(proto.Message); ok {
+		b, err := marshalFast(pm, 512)
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, errFallback) {
+			return nil, err
+		}
 	}
-	v, err := merged(v)
+	return m.marshalProtojson(v)
+}
+
+// marshalProtojson is runtime.JSONPb's output, compacted.
+func (m *Marshaler) marshalProtojson(v any) ([]byte, error) {
+	b, err := m.JSONPb.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return m.pb.Marshal(v)
+	var out bytes.Buffer
+	out.Grow(len(b))
+	if err := json.Compact(&out, b); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
-// merged is v for protojson: for an answer that carries records, a copy
-// with unknown fields merged into the known ones (structwire.MergeUnknown),
-// as a page's records carry their properties; v itself otherwise. Bytes
-// that cannot be merged are an error, not an answer without them.
-func merged(v any) (any, error) {
-	pm, ok := v.(proto.Message)
-	if !ok || !carriesRecords(v) || !pm.ProtoReflect().IsValid() {
-		return v, nil
-	}
-	c := proto.Clone(pm)
-	if err := structwire.MergeUnknown(c); err != nil {
-		return nil, fmt.Errorf("restjson: %w", err)
-	}
-	return c, nil
+// NewEncoder implements runtime.Marshaler with the same output.
+func (m *Marshaler) NewEncoder(w io.Writer) runtime.Encoder {
+	return runtime.EncoderFunc(func(v any) error {
+		b, err := m.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	})
 }
-
-// marshalFast encodes the messages it knows into a pooled buffer and
-// returns a copy of exactly the encoded size; ok is false for other values
-// and for values protojson must handle.
-func (m *Marshaler) marshalFast(v any) (b []byte, ok bool) {
-	// A nil message (typed or not) is left to JSONPb: protojson writes it
-	// as an object of default values.
-	if pm, isMsg := v.(proto.Message); !m.fast || !isMsg || !pm.ProtoReflect().IsValid() {
-		return nil, false
-	}
-	e, _ := m.pool.Get().(*encoder)
-	e.reset()
-	e.message(v)
-	if e.ok {
-		b = make([]byte, len(e.b))
-		copy(b, e.b)
-	}
-	ok = e.ok
-	if cap(e.b) > maxPooledBuffer {
-		e.b = nil
-	}
-	if cap(e.tmp) > maxPooledBuffer {
-		e.tmp = nil
-	}
-	m.pool.Put(e)
-	return b, ok
-}
-
-// Unmarshal delegates to runtime.JSONPb.
-func (m *Marshaler) Unmarshal(data []byte, v any) error { return m.pb.Unmarshal(data, v) }
-
-// NewDecoder delegates to runtime.JSONPb.
-func (m *Marshaler) NewDecoder(r io.Reader) runtime.Decoder { return m.pb.NewDecoder(r) }
-
-// NewEncoder delegates to runtime.JSONPb.
-func (m *Marshaler) NewEncoder(w io.Writer) runtime.Encoder { return m.pb.NewEncoder(w) }
-
-// ContentType delegates to runtime.JSONPb ("application/json").
-func (m *Marshaler) ContentType(v any) string { return m.pb.ContentType(v) }
-
-// Delimiter delegates to runtime.JSONPb.
-func (m *Marshaler) Delimiter() []byte { return m.pb.Delimiter() }

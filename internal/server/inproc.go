@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // inprocConn is the REST facade's connection to the services: a
@@ -60,9 +59,6 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	}
 	md, _ := metadata.FromOutgoingContext(ctx)
 	ctx = metadata.NewIncomingContext(ctx, md)
-	// The answer goes to the REST facade's marshaler (internal/restjson),
-	// which reads Struct fields in JSON form: services may write them so.
-	ctx = structwire.WithJSONFields(ctx)
 	st := &inprocTransportStream{method: method}
 	ctx = grpc.NewContextWithServerTransportStream(ctx, st)
 

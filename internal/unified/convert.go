@@ -1,7 +1,6 @@
 package unified
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -12,8 +11,6 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
-	"github.com/crmgate/crmgate/internal/jsonscan"
-	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 func ts(t time.Time) *timestamppb.Timestamp {
@@ -28,9 +25,6 @@ func ts(t time.Time) *timestamppb.Timestamp {
 func (b *builder) rawStruct(raw json.RawMessage, include bool) *structpb.Struct {
 	if !include || len(raw) == 0 {
 		return nil
-	}
-	if s, ok := b.jsonStruct(string(raw)); ok {
-		return s
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -65,12 +59,6 @@ type builder struct {
 	elems   []*structpb.Value // list elements, carved by elemSlice
 	// elemsNext is the size of the next elems block.
 	elemsNext int
-	// members and stack hold the members and elements of the JSON
-	// objects and arrays jsonStruct is reading (members through
-	// jsonscan.ObjectMap), so that each map and list is made once at its
-	// final size.
-	members []jsonscan.Member[*structpb.Value]
-	stack   []*structpb.Value
 }
 
 // block hands out zero Ts from blocks of next items (8 when unset);
@@ -104,12 +92,8 @@ func (k *block[T]) take() *T {
 // record of the page.
 func (b *builder) sizeFor(r crm.Record, n int) {
 	var c counts
-	if r.PropertiesJSON != "" {
-		c.jsonObject(&jsonscan.Scanner{S: r.PropertiesJSON}, 0)
-	} else {
-		c.structs++ // the properties
-		c.object(r.Properties)
-	}
+	c.structs++ // the properties
+	c.object(r.Properties)
 	first := func(per int) int { return min(n*per, maxFirstBlock) }
 	b.values.next = first(c.values)
 	b.strs.next = first(c.strs)
@@ -228,7 +212,7 @@ func (b *builder) toValue(v any) *structpb.Value {
 	}
 }
 
-// The messages both readers (toValue, jsonReader) build, from blocks.
+// The messages toValue builds, from blocks.
 
 func (b *builder) structOf(fields map[string]*structpb.Value) *structpb.Struct {
 	s := b.structs.take()
@@ -370,28 +354,16 @@ func optionsFromProto(in []*crmv1.Option) []crm.Option {
 }
 
 // recordToProto converts one record; a page's records share a builder.
-// It fails only when the adapter broke the record contract (properties
-// JSON that is not an object).
-func recordToProto(r crm.Record, raw bool) (*crmv1.Record, error) {
+func recordToProto(r crm.Record, raw bool) *crmv1.Record {
 	var b builder
 	b.sizeFor(r, 1)
 	return b.record(r, raw)
 }
 
-func (b *builder) record(r crm.Record, raw bool) (*crmv1.Record, error) {
-	props, err := b.properties(r)
-	if err != nil {
-		return nil, err
-	}
-	out := b.recordWithout(r, raw)
-	out.Properties = props
-	return out, nil
-}
-
-// recordWithout converts r but for its properties.
-func (b *builder) recordWithout(r crm.Record, raw bool) *crmv1.Record {
+func (b *builder) record(r crm.Record, raw bool) *crmv1.Record {
 	out := b.records.take()
 	out.Id = r.ID
+	out.Properties = b.toStruct(orEmpty(r.Properties))
 	out.ObjectName = r.ObjectName
 	out.OwnerIds = r.OwnerIDs
 	out.FollowerIds = r.FollowerIDs
@@ -402,98 +374,16 @@ func (b *builder) recordWithout(r crm.Record, raw bool) *crmv1.Record {
 }
 
 // records converts a page; its records share one builder.
-//
-// Properties that come as JSON are not built as Structs: they are written
-// into one buffer for the page, and each record carries its part in its
-// unknown fields (see internal/structwire). In wire form
-// (structwire.Writer), the gRPC codec and proto.Marshal write them as
-// they are and the REST encoder reads them; building ~1,000 Values and
-// 100 maps per page and walking them again to encode them was the largest
-// part of a list's CPU. In JSON form (form == jsonForm, for REST calls)
-// they are the provider's JSON as it came, which the REST encoder turns
-// into its answer in one pass; JSON that breaks the record contract then
-// fails the encoding, not this call. Readers of these Records in the
-// process call structwire.MergeUnknown first. JSON the wire writer
-// refuses is converted as before (properties), errors included.
-func records(in []crm.Record, raw bool, form propertiesForm) ([]*crmv1.Record, error) {
+func records(in []crm.Record, raw bool) []*crmv1.Record {
 	var b builder
 	if len(in) > 0 {
 		b.sizeFor(in[0], len(in))
 	}
 	out := make([]*crmv1.Record, len(in))
-	var (
-		w    structwire.Writer
-		wire []byte
-		// spans[i] is where out[i]'s properties are in wire (end 0:
-		// they are not).
-		spans []struct{ start, end int }
-	)
 	for i, r := range in {
-		if r.PropertiesJSON != "" {
-			if wire == nil {
-				wire = make([]byte, 0, wireSizeHint(in[i:]))
-				spans = make([]struct{ start, end int }, len(in))
-			}
-			start := len(wire)
-			ok := true
-			if form == jsonForm {
-				wire = structwire.AppendJSONField(wire, recordPropertiesField, r.PropertiesJSON, r.PropertiesCanonical)
-			} else {
-				wire, ok = w.AppendField(wire, recordPropertiesField, r.PropertiesJSON)
-			}
-			if ok {
-				spans[i].start, spans[i].end = start, len(wire)
-				out[i] = b.recordWithout(r, raw)
-				continue
-			}
-		}
-		var err error
-		if out[i], err = b.record(r, raw); err != nil {
-			return nil, err
-		}
+		out[i] = b.record(r, raw)
 	}
-	for i, sp := range spans {
-		if sp.end != 0 {
-			// Capped, so that an append to one record's unknown fields
-			// cannot write over the next record's.
-			out[i].ProtoReflect().SetUnknown(wire[sp.start:sp.end:sp.end])
-		}
-	}
-	return out, nil
-}
-
-// propertiesForm is how a page's records carry properties that come as
-// JSON (structwire's wire or JSON form).
-type propertiesForm uint8
-
-const (
-	wireForm propertiesForm = iota // protobuf, for any reader
-	jsonForm                       // the JSON as it came, for the REST encoder
-)
-
-// formFor is the form for a call: JSON when its answer goes to the REST
-// encoder, which asked for it (structwire.WithJSONFields).
-func formFor(ctx context.Context) propertiesForm {
-	if structwire.JSONFieldsWanted(ctx) {
-		return jsonForm
-	}
-	return wireForm
-}
-
-// recordPropertiesField is crmgate.crm.v1.Record.properties (a test checks
-// it against the descriptor).
-const recordPropertiesField = 3
-
-// wireSizeHint is the buffer to reserve for the properties of recs in
-// either form: a little more than their JSON, which the wire form is
-// about as long as (numbers grow to nine bytes, punctuation goes) and the
-// JSON form a few bytes of tag and length longer.
-func wireSizeHint(recs []crm.Record) int {
-	n := 0
-	for _, r := range recs {
-		n += len(r.PropertiesJSON)
-	}
-	return n + n/4 + 64
+	return out
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -12,8 +12,6 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
-	"github.com/crmgate/crmgate/internal/jsonscan"
-	"github.com/crmgate/crmgate/internal/structwire"
 )
 
 // reference is what a record's proto must be: structpb's own
@@ -21,9 +19,9 @@ import (
 // refuses instead of repairing).
 func reference(t *testing.T, r crm.Record, raw bool) *crmv1.Record {
 	t.Helper()
-	m, err := r.PropertyMap()
-	if err != nil {
-		t.Fatalf("reference properties: %v", err)
+	m := r.Properties
+	if m == nil {
+		m = map[string]any{}
 	}
 	props, err := structpb.NewStruct(m)
 	if err != nil {
@@ -104,72 +102,25 @@ func TestRecordsBuilder(t *testing.T) {
 		page []crm.Record
 		raw  bool
 	}{"large first record", []crm.Record{big, record(1), record(2)}, false})
-	// Each page again with its properties as JSON, as an adapter that
-	// hands its provider's JSON through delivers them.
 	for _, tc := range cases {
-		var page []crm.Record
-		for _, r := range tc.page {
-			if r.Properties != nil {
-				js, err := json.Marshal(r.Properties)
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.Properties, r.PropertiesJSON = nil, string(js)
-				d := jsonscan.Scanner{S: r.PropertiesJSON}
-				_, r.PropertiesCanonical = d.CheckObject(0, func(int, int, jsonscan.Kind) bool { return true })
-			}
-			page = append(page, r)
-		}
-		cases = append(cases, struct {
-			name string
-			page []crm.Record
-			raw  bool
-		}{tc.name + " as JSON", page, tc.raw})
-	}
-	for _, tc := range cases {
-		for _, form := range []propertiesForm{wireForm, jsonForm} {
-			t.Run(tc.name+map[propertiesForm]string{wireForm: " in wire form", jsonForm: " in JSON form"}[form], func(t *testing.T) { checkRecords(t, tc.page, tc.raw, form) })
-		}
+		t.Run(tc.name, func(t *testing.T) { checkRecords(t, tc.page, tc.raw) })
 	}
 }
 
-// checkRecords converts page in form and compares each record with the
+// checkRecords converts page and compares each record with the
 // reference conversion.
-func checkRecords(t *testing.T, page []crm.Record, raw bool, form propertiesForm) {
+func checkRecords(t *testing.T, page []crm.Record, raw bool) {
 	t.Helper()
-	got, err := records(page, raw, form)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := records(page, raw)
 	if len(got) != len(page) {
 		t.Fatalf("got %d records, want %d", len(got), len(page))
-	}
-	// Properties as JSON go out in the records' unknown fields, in wire
-	// form or as the JSON itself; each record's stay its own when
-	// appended to.
-	for i, r := range page {
-		u := got[i].ProtoReflect().GetUnknown()
-		if spliced := len(u) != 0 && got[i].GetProperties() == nil; spliced != (r.PropertiesJSON != "") {
-			t.Fatalf("record %d: properties spliced: %v, as JSON: %v", i, spliced, r.PropertiesJSON != "")
-		}
-		if cap(u) != len(u) {
-			t.Fatalf("record %d: its spliced properties have room for %d more bytes, which another record's may hold", i, cap(u)-len(u))
-		}
-		if js, canonical, ok := structwire.ParseJSONField(u, recordPropertiesField); form == jsonForm && len(u) != 0 && (!ok || string(js) != r.PropertiesJSON || canonical != r.PropertiesCanonical) {
-			t.Fatalf("record %d: unknown fields %q are not its JSON in JSON form", i, u)
-		} else if form == wireForm && ok {
-			t.Fatalf("record %d: JSON form written for a call that did not ask for it", i)
-		}
-	}
-	if err := structwire.MergeUnknown(&crmv1.ListRecordsResponse{Items: got}); err != nil {
-		t.Fatal(err)
 	}
 	for i, r := range page {
 		want := reference(t, r, raw)
 		if !proto.Equal(got[i], want) {
 			t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
 		}
-		if one, err := recordToProto(r, raw); err != nil || !proto.Equal(one, want) {
+		if one := recordToProto(r, raw); !proto.Equal(one, want) {
 			t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
 		}
 	}
@@ -187,10 +138,7 @@ func checkRecords(t *testing.T, page []crm.Record, raw bool, form propertiesForm
 // TestRecordsBuilderRepairsUTF8 checks that invalid UTF-8 in keys and
 // strings is replaced, as protobuf strings must be valid.
 func TestRecordsBuilderRepairsUTF8(t *testing.T) {
-	got, err := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
 	want, err := structpb.NewStruct(map[string]any{"k\uFFFD": "v\uFFFD", "l": []any{"\uFFFD"}})
 	if err != nil {
 		t.Fatal(err)
@@ -200,15 +148,5 @@ func TestRecordsBuilderRepairsUTF8(t *testing.T) {
 	}
 	if _, err := proto.Marshal(got); err != nil {
 		t.Fatalf("marshal: %v", err)
-	}
-}
-
-// TestRecordPropertiesField: the field number a page's properties are
-// written under in wire form is Record.properties, a Struct.
-func TestRecordPropertiesField(t *testing.T) {
-	fd := (&crmv1.Record{}).ProtoReflect().Descriptor().Fields().ByName("properties")
-	if fd == nil || fd.Number() != recordPropertiesField || fd.IsList() || fd.Message() == nil ||
-		fd.Message().FullName() != (&structpb.Struct{}).ProtoReflect().Descriptor().FullName() {
-		t.Fatalf("Record.properties is %v; recordPropertiesField is %d", fd, recordPropertiesField)
 	}
 }

@@ -74,32 +74,19 @@ func benchFullProps() map[string]any {
 	return p
 }
 
-// benchRecord is a record as the GHL adapter returns it: its properties
-// handed through as JSON.
+// benchRecord is a record as the GHL adapter returns it.
 func benchRecord() crm.Record {
 	var r struct {
-		Properties json.RawMessage `json:"properties"`
+		Properties map[string]any `json:"properties"`
 	}
 	if err := json.Unmarshal([]byte(benchRaw), &r); err != nil {
 		panic(err)
 	}
 	t := time.Date(2026, 11, 22, 11, 54, 1, 264_000_000, time.UTC)
 	return crm.Record{
-		ID: "6b02d7d9cc77358d7720bda2", ObjectName: "pet", PropertiesJSON: string(r.Properties),
+		ID: "6b02d7d9cc77358d7720bda2", ObjectName: "pet", Properties: r.Properties,
 		OwnerIDs: []string{}, FollowerIDs: []string{}, CreatedAt: t, UpdatedAt: t, Raw: json.RawMessage(benchRaw),
 	}
-}
-
-// benchRecordMap is benchRecord with its properties as a map (an adapter
-// that maps them, or GHL's TEXTBOX_LIST regrouping).
-func benchRecordMap() crm.Record {
-	r := benchRecord()
-	m, err := r.PropertyMap()
-	if err != nil {
-		panic(err)
-	}
-	r.Properties, r.PropertiesJSON = m, ""
-	return r
 }
 
 func BenchmarkValidateRecord(b *testing.B) {
@@ -151,15 +138,12 @@ func BenchmarkRecordToProto(b *testing.B) {
 		raw  bool
 	}{
 		{"properties", benchRecord(), false},
-		{"properties_map", benchRecordMap(), false},
 		{"with_raw_data", benchRecord(), true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := recordToProto(tc.r, tc.raw); err != nil {
-					b.Fatal(err)
-				}
+				_ = recordToProto(tc.r, tc.raw)
 			}
 		})
 	}
@@ -167,15 +151,12 @@ func BenchmarkRecordToProto(b *testing.B) {
 
 // benchListResponse is ListRecords' answer for a page of 100 records.
 func benchListResponse() *crmv1.ListRecordsResponse {
-	r := benchRecordMap() // properties as Structs: what protobuf-go's encoders walk
+	r := benchRecord()
 	page := make([]crm.Record, 100)
 	for i := range page {
 		page[i] = r
 	}
-	items, err := records(page, false, wireForm)
-	if err != nil {
-		panic(err)
-	}
+	items := records(page, false)
 	return &crmv1.ListRecordsResponse{
 		Items:       items,
 		NextCursor:  encodeCursor("conn_ghl_0123456789abcdef", "records:pet", "", "eyJhIjpbMTcwMDAwMDAwMDAwMCwiNmIwMmQ3ZDljYzc3MzU4ZDc3MjBiZGEyIl0sIm4iOjEwMH0"),
@@ -183,29 +164,15 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 	}
 }
 
-// BenchmarkListPageToProto converts a page of 100 records (ListRecords),
-// their properties as JSON (as GHL's adapter hands them through) or as
-// maps; JSON in wire form (gRPC calls) or in JSON form (REST calls).
+// BenchmarkListPageToProto converts a page of 100 records (ListRecords).
 func BenchmarkListPageToProto(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		r    crm.Record
-		form propertiesForm
-	}{{"json", benchRecord(), wireForm}, {"json_for_rest", benchRecord(), jsonForm}, {"map", benchRecordMap(), wireForm}} {
-		b.Run(tc.name, func(b *testing.B) {
-			page := make([]crm.Record, 100)
-			for i := range page {
-				page[i] = tc.r
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				items, err := records(page, false, tc.form)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_ = &crmv1.ListRecordsResponse{Items: items}
-			}
-		})
+	page := make([]crm.Record, 100)
+	for i := range page {
+		page[i] = benchRecord()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = &crmv1.ListRecordsResponse{Items: records(page, false)}
 	}
 }
 
@@ -223,6 +190,15 @@ func BenchmarkListPageEncode(b *testing.B) {
 		b.SetBytes(int64(len(wire)))
 		for b.Loop() {
 			if _, err := proto.Marshal(resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("vtproto_marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(wire)))
+		for b.Loop() {
+			if _, err := resp.MarshalVT(); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,7 +2,7 @@ package unified
 
 import (
 	"context"
-	"fmt"
+	"math"
 	"strings"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
@@ -69,10 +69,7 @@ func (s *Service) CreateRecord(ctx context.Context, req *crmv1.CreateRecordReque
 	if err != nil {
 		return nil, inRequest(err, "record.")
 	}
-	out, err := recordToProto(r, false)
-	if err != nil {
-		return nil, fmt.Errorf("record %q of %q was created, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
-	}
+	out := recordToProto(r, false)
 	return &crmv1.CreateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
@@ -96,10 +93,7 @@ func (s *Service) GetRecord(ctx context.Context, req *crmv1.GetRecordRequest) (*
 	if err != nil {
 		return nil, recordNotFound(err, req.GetObjectName(), req.GetId())
 	}
-	out, err := recordToProto(r, req.GetIncludeRawData())
-	if err != nil {
-		return nil, err
-	}
+	out := recordToProto(r, req.GetIncludeRawData())
 	return &crmv1.GetRecordResponse{Record: out}, nil
 }
 
@@ -130,10 +124,7 @@ func (s *Service) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordReque
 	if err != nil {
 		return nil, recordNotFound(inRequest(err, "record."), req.GetObjectName(), req.GetId())
 	}
-	out, err := recordToProto(r, false)
-	if err != nil {
-		return nil, fmt.Errorf("record %q of %q was updated, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
-	}
+	out := recordToProto(r, false)
 	return &crmv1.UpdateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
@@ -201,10 +192,7 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 	if err != nil {
 		return nil, err
 	}
-	items, err := records(pg.Items, req.GetIncludeRawData(), formFor(ctx))
-	if err != nil {
-		return nil, err
-	}
+	items := records(pg.Items, req.GetIncludeRawData())
 	return &crmv1.ListRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}, nil
 }
 
@@ -217,11 +205,8 @@ func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsReq
 	if err != nil {
 		return nil, err
 	}
-	items, err := records(pg.Items, req.GetIncludeRawData(), formFor(ctx))
-	if err != nil {
-		return nil, err
-	}
-	return &crmv1.SearchRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: pg.Total}, nil
+	items := records(pg.Items, req.GetIncludeRawData())
+	return &crmv1.SearchRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: clampTotal(pg.Total)}, nil
 }
 
 // CreateRelation implements CrmService.
@@ -309,4 +294,10 @@ func (s *Service) DeleteRelation(ctx context.Context, req *crmv1.DeleteRelationR
 		return nil, notFound(err, "relation %q not found", req.GetRelationId())
 	}
 	return &crmv1.DeleteRelationResponse{}, nil
+}
+
+// clampTotal is the provider's total as the API's int32 (-1, unknown,
+// stays -1; a count beyond int32 is capped, which no CRM page reaches).
+func clampTotal(n int64) int32 {
+	return int32(min(n, math.MaxInt32)) //nolint:gosec // bounded above
 }

@@ -52,10 +52,7 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 		if err != nil {
 			return notFound(err, "object %q not found", object)
 		}
-		items, err := records(pg.Items, raw, wireForm)
-		if err != nil {
-			return err
-		}
+		items := records(pg.Items, raw)
 		msg := &crmv1.StreamRecordsResponse{
 			Items:      items,
 			NextCursor: encodeCursor(c.connID, target, "", pg.NextCursor),

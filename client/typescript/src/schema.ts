@@ -811,16 +811,10 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
             /**
-             * Format: int64
+             * Format: int32
              * @description The provider's count of all matches, when it tells.
              */
-            total?: string;
-        };
-        /** @description StreamRecordsResponse is one page of the export. */
-        v1StreamRecordsResponse: {
-            items?: components["schemas"]["v1Record"][];
-            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
-            next_cursor?: string;
+            total?: number;
         };
         /** @description UpdateConnectionResponse holds the changed connection. */
         v1UpdateConnectionResponse: {

@@ -37,11 +37,6 @@ type ghlRecord struct {
 	CreatedAt   string          `json:"createdAt"`
 	UpdatedAt   string          `json:"updatedAt"`
 	SearchAfter json.RawMessage `json:"searchAfter"`
-	// propsJSON is set instead of Properties by the one-pass decoder when
-	// the properties are already neutral (see neutralProperties), and
-	// propsCanonical when they are canonical JSON too.
-	propsJSON      string
-	propsCanonical bool
 }
 
 // recordFromGHL maps one GHL record (raw JSON) of the neutral object name.
@@ -75,11 +70,7 @@ func recordFromDecoded(objectName string, r ghlRecord) (crm.Record, error) {
 		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
 	}
-	if r.propsJSON != "" {
-		rec.PropertiesJSON, rec.PropertiesCanonical = r.propsJSON, r.propsCanonical
-	} else {
-		rec.Properties = propertiesFromGHLOwned(r.Properties)
-	}
+	rec.Properties = propertiesFromGHLOwned(r.Properties)
 	return rec, nil
 }
 
@@ -265,16 +256,6 @@ func (c *Client) recordCall(ctx context.Context, op, endpoint, method, path, obj
 	if err != nil {
 		return crm.Record{}, err
 	}
-	if r, raw, ok := fastRecordAnswer(b); ok {
-		rec, err := recordFromDecoded(objectName, r)
-		if err != nil {
-			return crm.Record{}, badAnswer(op, err)
-		}
-		rec.Raw = raw
-		return rec, nil
-	}
-	// Not the usual shape: decode it the general way (and report its
-	// errors as such).
 	var resp struct {
 		Record json.RawMessage `json:"record"`
 	}
@@ -469,9 +450,7 @@ func (c *Client) SearchRecords(ctx context.Context, objectName string, q crm.Rec
 }
 
 // search sends one search request and maps its records, keeping each
-// record's own JSON with raw. The usual answer is read in one pass
-// (fastSearchAnswer); any other goes through encoding/json: with raw,
-// each record's own JSON is kept (a second decoding pass per record);
+// record's own JSON with raw (a second decoding pass per record);
 // without, the answer is decoded in one pass. It returns the page, the last GHL
 // record (for searchAfter) and the number of records.
 func (c *Client) search(ctx context.Context, key, objectName string, body searchBody, raw bool) (crm.RecordPage, ghlRecord, int, error) {
@@ -483,22 +462,7 @@ func (c *Client) search(ctx context.Context, key, objectName string, body search
 		return page, last, 0, err
 	}
 	var total *float64
-	if recs, raws, tot, ok := fastSearchAnswer(b, raw); ok {
-		// The usual shape, read in one pass.
-		page.Items = make([]crm.Record, 0, len(recs))
-		for i := range recs {
-			rec, err := recordFromDecoded(objectName, recs[i])
-			if err != nil {
-				return crm.RecordPage{}, last, 0, badAnswer("search records", err)
-			}
-			if raw {
-				rec.Raw = raws[i]
-			}
-			page.Items = append(page.Items, rec)
-			last = recs[i]
-		}
-		total = tot
-	} else if raw {
+	if raw {
 		var resp struct {
 			Records []json.RawMessage `json:"records"`
 			Total   *float64          `json:"total"`

@@ -540,20 +540,11 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 	}
 }
 
-// checkValues checks that r holds want's properties (maybe more), read
-// as the gateway reads them (from Properties or PropertiesJSON, of which
-// an adapter sets one), as neutral values: numbers by value, multi-options
-// as sets.
+// checkValues checks that r holds want's properties (maybe more), as
+// neutral values: numbers by value, multi-options as sets.
 func checkValues(t *testing.T, op string, r crm.Record, want map[string]any) {
 	t.Helper()
-	if r.Properties != nil && r.PropertiesJSON != "" {
-		t.Errorf("%s: record %q sets both Properties and PropertiesJSON", op, r.ID)
-	}
-	got, err := r.PropertyMap()
-	if err != nil {
-		t.Errorf("%s: %v", op, err)
-		return
-	}
+	got := r.Properties
 	for k, w := range want {
 		g, ok := got[k]
 		if !ok {
