@@ -370,14 +370,8 @@ func decodeJSON(b []byte, out any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return errors.New("empty body")
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(out); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after JSON value")
-	}
-	return nil
+	// One value, nothing after it (Unmarshal checks the whole input).
+	return json.Unmarshal(b, out)
 }
 
 // providerError builds the *crm.ProviderError of a non-2xx answer.
