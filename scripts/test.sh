@@ -171,6 +171,7 @@ else
   fuzz ./internal/unified FuzzPathParams
   fuzz ./internal/unified FuzzDecodeCursor
   fuzz ./internal/unified FuzzSyntax
+  fuzz ./internal/unified FuzzJSONStruct
   fuzz ./internal/restjson FuzzMarshal
   fuzz ./internal/telemetry FuzzRPCLine
   echo "all fuzz targets ran clean"

@@ -1,11 +1,13 @@
 package unified
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/go-json-experiment/json/jsontext"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -25,6 +27,9 @@ func ts(t time.Time) *timestamppb.Timestamp {
 func (b *builder) rawStruct(raw json.RawMessage, include bool) *structpb.Struct {
 	if !include || len(raw) == 0 {
 		return nil
+	}
+	if s, err := b.jsonStruct(raw); err == nil {
+		return s
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -59,6 +64,12 @@ type builder struct {
 	elems   []*structpb.Value // list elements, carved by elemSlice
 	// elemsNext is the size of the next elems block.
 	elemsNext int
+	// dec and rd read properties JSON (jsonstruct.go); stack holds the
+	// elements of the arrays being read, so each list is made once at
+	// its final size.
+	dec   *jsontext.Decoder
+	rd    bytes.Reader
+	stack []*structpb.Value
 }
 
 // block hands out zero Ts from blocks of next items (8 when unset);
@@ -92,8 +103,12 @@ func (k *block[T]) take() *T {
 // record of the page.
 func (b *builder) sizeFor(r crm.Record, n int) {
 	var c counts
-	c.structs++ // the properties
-	c.object(r.Properties)
+	if len(r.PropertiesJSON) > 0 {
+		c.jsonObject(r.PropertiesJSON)
+	} else {
+		c.structs++ // the properties
+		c.object(r.Properties)
+	}
 	first := func(per int) int { return min(n*per, maxFirstBlock) }
 	b.values.next = first(c.values)
 	b.strs.next = first(c.strs)
@@ -354,36 +369,45 @@ func optionsFromProto(in []*crmv1.Option) []crm.Option {
 }
 
 // recordToProto converts one record; a page's records share a builder.
-func recordToProto(r crm.Record, raw bool) *crmv1.Record {
+// It fails only when the adapter broke the record contract (properties
+// JSON that is not an object).
+func recordToProto(r crm.Record, raw bool) (*crmv1.Record, error) {
 	var b builder
 	b.sizeFor(r, 1)
 	return b.record(r, raw)
 }
 
-func (b *builder) record(r crm.Record, raw bool) *crmv1.Record {
+func (b *builder) record(r crm.Record, raw bool) (*crmv1.Record, error) {
+	props, err := b.properties(r)
+	if err != nil {
+		return nil, err
+	}
 	out := b.records.take()
 	out.Id = r.ID
-	out.Properties = b.toStruct(orEmpty(r.Properties))
+	out.Properties = props
 	out.ObjectName = r.ObjectName
 	out.OwnerIds = r.OwnerIDs
 	out.FollowerIds = r.FollowerIDs
 	out.CreatedAt = b.ts(r.CreatedAt)
 	out.UpdatedAt = b.ts(r.UpdatedAt)
 	out.RawData = b.rawStruct(r.Raw, raw)
-	return out
+	return out, nil
 }
 
 // records converts a page; its records share one builder.
-func records(in []crm.Record, raw bool) []*crmv1.Record {
+func records(in []crm.Record, raw bool) ([]*crmv1.Record, error) {
 	var b builder
 	if len(in) > 0 {
 		b.sizeFor(in[0], len(in))
 	}
 	out := make([]*crmv1.Record, len(in))
 	for i, r := range in {
-		out[i] = b.record(r, raw)
+		var err error
+		if out[i], err = b.record(r, raw); err != nil {
+			return nil, err
+		}
 	}
-	return out
+	return out, nil
 }
 
 func orEmpty(m map[string]any) map[string]any {

@@ -19,9 +19,9 @@ import (
 // refuses instead of repairing).
 func reference(t *testing.T, r crm.Record, raw bool) *crmv1.Record {
 	t.Helper()
-	m := r.Properties
-	if m == nil {
-		m = map[string]any{}
+	m, err := r.PropertyMap()
+	if err != nil {
+		t.Fatalf("reference properties: %v", err)
 	}
 	props, err := structpb.NewStruct(m)
 	if err != nil {
@@ -102,6 +102,26 @@ func TestRecordsBuilder(t *testing.T) {
 		page []crm.Record
 		raw  bool
 	}{"large first record", []crm.Record{big, record(1), record(2)}, false})
+	// Each page again with its properties as JSON, as an adapter that
+	// hands its provider's JSON through delivers them.
+	for _, tc := range cases {
+		var page []crm.Record
+		for _, r := range tc.page {
+			if r.Properties != nil {
+				js, err := json.Marshal(r.Properties)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Properties, r.PropertiesJSON = nil, js
+			}
+			page = append(page, r)
+		}
+		cases = append(cases, struct {
+			name string
+			page []crm.Record
+			raw  bool
+		}{tc.name + " as JSON", page, tc.raw})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { checkRecords(t, tc.page, tc.raw) })
 	}
@@ -111,7 +131,10 @@ func TestRecordsBuilder(t *testing.T) {
 // reference conversion.
 func checkRecords(t *testing.T, page []crm.Record, raw bool) {
 	t.Helper()
-	got := records(page, raw)
+	got, err := records(page, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(got) != len(page) {
 		t.Fatalf("got %d records, want %d", len(got), len(page))
 	}
@@ -120,7 +143,7 @@ func checkRecords(t *testing.T, page []crm.Record, raw bool) {
 		if !proto.Equal(got[i], want) {
 			t.Fatalf("record %d:\n got %v\nwant %v", i, got[i], want)
 		}
-		if one := recordToProto(r, raw); !proto.Equal(one, want) {
+		if one, err := recordToProto(r, raw); err != nil || !proto.Equal(one, want) {
 			t.Fatalf("recordToProto %d:\n got %v\nwant %v", i, one, want)
 		}
 	}
@@ -138,7 +161,10 @@ func checkRecords(t *testing.T, page []crm.Record, raw bool) {
 // TestRecordsBuilderRepairsUTF8 checks that invalid UTF-8 in keys and
 // strings is replaced, as protobuf strings must be valid.
 func TestRecordsBuilderRepairsUTF8(t *testing.T) {
-	got := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
+	got, err := recordToProto(crm.Record{ID: "r", Properties: map[string]any{"k\xff": "v\xfe", "l": []any{"\xff"}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want, err := structpb.NewStruct(map[string]any{"k\uFFFD": "v\uFFFD", "l": []any{"\uFFFD"}})
 	if err != nil {
 		t.Fatal(err)
@@ -149,4 +175,54 @@ func TestRecordsBuilderRepairsUTF8(t *testing.T) {
 	if _, err := proto.Marshal(got); err != nil {
 		t.Fatalf("marshal: %v", err)
 	}
+}
+
+// TestJSONStructMatchesMap: properties as JSON become the same Struct as
+// what encoding/json decodes them into, edge cases included (duplicate
+// names, escapes, invalid UTF-8, numbers at float64's edges); JSON that
+// encoding/json refuses is refused.
+func TestJSONStructMatchesMap(t *testing.T) {
+	for _, js := range []string{
+		`{}`, `{"a":1}`, `{"a":1,"a":2}`, `{"s":"\u00e9\n\"x\"","t":"\ud83d\ude00"}`, "{\"k\xff\":\"v\xfe\"}",
+		`{"n":[1,-0.5,1e308,5e-324,0,-0]}`, `{"deep":{"a":{"b":[[],[{}],null,true,false]}}}`,
+		` { "sp" : [ 1 , 2 ] } `,
+	} {
+		checkJSONStruct(t, []byte(js))
+	}
+	for _, bad := range []string{`[]`, `null`, `{"a":1e309}`, `{"a":}`, `{"a":1} {}`, `{"a":1`, `"x"`} {
+		r := crm.Record{ID: "r", PropertiesJSON: []byte(bad)}
+		if _, err := recordToProto(r, false); err == nil {
+			t.Errorf("%q: converted without error", bad)
+		}
+	}
+}
+
+func checkJSONStruct(t *testing.T, js []byte) {
+	t.Helper()
+	if len(js) == 0 {
+		return // no properties JSON: the record has none
+	}
+	var m map[string]any
+	mapErr := json.Unmarshal(js, &m)
+	if mapErr == nil && m == nil {
+		mapErr = errNotObject
+	}
+	got, err := recordToProto(crm.Record{ID: "r", PropertiesJSON: js}, false)
+	if (err != nil) != (mapErr != nil) {
+		t.Fatalf("%q: error %v, encoding/json's %v", js, err, mapErr)
+	}
+	if err != nil {
+		return
+	}
+	want, _ := recordToProto(crm.Record{ID: "r", Properties: m}, false)
+	if !proto.Equal(got, want) {
+		t.Fatalf("%q:\n got %v\nwant %v", js, got.GetProperties(), want.GetProperties())
+	}
+}
+
+func FuzzJSONStruct(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `{"a":[1,"x",null,{"b":true}]}`, `{"a":1e309}`, `[]`, `{"a":"\u00e9"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, js []byte) { checkJSONStruct(t, js) })
 }

@@ -67,7 +67,7 @@ func recordBody(t *testing.T, in *crmv1.RecordInput, partial bool) {
 	requireValidation(t, err, "record.properties.")
 	if err == nil {
 		// What passed validation converts back for the answer.
-		if r := recordToProto(crm.Record{ID: "r1", ObjectName: "pet", Properties: props}, false); r.GetProperties() == nil {
+		if r, err := recordToProto(crm.Record{ID: "r1", ObjectName: "pet", Properties: props}, false); err != nil || r.GetProperties() == nil {
 			t.Fatalf("valid properties %v do not convert back", props)
 		}
 		if !partial {

@@ -143,7 +143,9 @@ func BenchmarkRecordToProto(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = recordToProto(tc.r, tc.raw)
+				if _, err := recordToProto(tc.r, tc.raw); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
@@ -156,7 +158,10 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 	for i := range page {
 		page[i] = r
 	}
-	items := records(page, false)
+	items, err := records(page, false)
+	if err != nil {
+		panic(err)
+	}
 	return &crmv1.ListRecordsResponse{
 		Items:       items,
 		NextCursor:  encodeCursor("conn_ghl_0123456789abcdef", "records:pet", "", "eyJhIjpbMTcwMDAwMDAwMDAwMCwiNmIwMmQ3ZDljYzc3MzU4ZDc3MjBiZGEyIl0sIm4iOjEwMH0"),
@@ -164,15 +169,34 @@ func benchListResponse() *crmv1.ListRecordsResponse {
 	}
 }
 
-// BenchmarkListPageToProto converts a page of 100 records (ListRecords).
+// BenchmarkListPageToProto converts a page of 100 records (ListRecords),
+// their properties as JSON (as GHL's adapter hands them through) or as
+// maps.
 func BenchmarkListPageToProto(b *testing.B) {
-	page := make([]crm.Record, 100)
-	for i := range page {
-		page[i] = benchRecord()
+	js := benchRecord()
+	var err error
+	if js.PropertiesJSON, err = json.Marshal(js.Properties); err != nil {
+		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_ = &crmv1.ListRecordsResponse{Items: records(page, false)}
+	js.Properties = nil
+	for _, tc := range []struct {
+		name string
+		r    crm.Record
+	}{{"json", js}, {"map", benchRecord()}} {
+		b.Run(tc.name, func(b *testing.B) {
+			page := make([]crm.Record, 100)
+			for i := range page {
+				page[i] = tc.r
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				items, err := records(page, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_ = &crmv1.ListRecordsResponse{Items: items}
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package unified
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 
@@ -69,7 +70,10 @@ func (s *Service) CreateRecord(ctx context.Context, req *crmv1.CreateRecordReque
 	if err != nil {
 		return nil, inRequest(err, "record.")
 	}
-	out := recordToProto(r, false)
+	out, err := recordToProto(r, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %q of %q was created, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
+	}
 	return &crmv1.CreateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
@@ -93,7 +97,10 @@ func (s *Service) GetRecord(ctx context.Context, req *crmv1.GetRecordRequest) (*
 	if err != nil {
 		return nil, recordNotFound(err, req.GetObjectName(), req.GetId())
 	}
-	out := recordToProto(r, req.GetIncludeRawData())
+	out, err := recordToProto(r, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
 	return &crmv1.GetRecordResponse{Record: out}, nil
 }
 
@@ -124,7 +131,10 @@ func (s *Service) UpdateRecord(ctx context.Context, req *crmv1.UpdateRecordReque
 	if err != nil {
 		return nil, recordNotFound(inRequest(err, "record."), req.GetObjectName(), req.GetId())
 	}
-	out := recordToProto(r, false)
+	out, err := recordToProto(r, false)
+	if err != nil {
+		return nil, fmt.Errorf("record %q of %q was updated, but its answer cannot be converted: %w", r.ID, req.GetObjectName(), err)
+	}
 	return &crmv1.UpdateRecordResponse{Record: out, Warnings: []string{}}, nil
 }
 
@@ -192,7 +202,10 @@ func (s *Service) ListRecords(ctx context.Context, req *crmv1.ListRecordsRequest
 	if err != nil {
 		return nil, err
 	}
-	items := records(pg.Items, req.GetIncludeRawData())
+	items, err := records(pg.Items, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
 	return &crmv1.ListRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != ""}, nil
 }
 
@@ -205,7 +218,10 @@ func (s *Service) SearchRecords(ctx context.Context, req *crmv1.SearchRecordsReq
 	if err != nil {
 		return nil, err
 	}
-	items := records(pg.Items, req.GetIncludeRawData())
+	items, err := records(pg.Items, req.GetIncludeRawData())
+	if err != nil {
+		return nil, err
+	}
 	return &crmv1.SearchRecordsResponse{Items: items, NextCursor: pg.NextCursor, HasNextPage: pg.NextCursor != "", Total: clampTotal(pg.Total)}, nil
 }
 

@@ -52,7 +52,10 @@ func (s *Service) StreamRecords(req *crmv1.StreamRecordsRequest, stream grpc.Ser
 		if err != nil {
 			return notFound(err, "object %q not found", object)
 		}
-		items := records(pg.Items, raw)
+		items, err := records(pg.Items, raw)
+		if err != nil {
+			return err
+		}
 		msg := &crmv1.StreamRecordsResponse{
 			Items:      items,
 			NextCursor: encodeCursor(c.connID, target, "", pg.NextCursor),

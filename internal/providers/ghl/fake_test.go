@@ -237,5 +237,9 @@ func TestFakeAuthAndRateLimit(t *testing.T) {
 // propsOf is r's properties as the gateway reads them.
 func propsOf(t *testing.T, r crm.Record) map[string]any {
 	t.Helper()
-	return r.Properties
+	m, err := r.PropertyMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

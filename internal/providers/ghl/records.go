@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/upstream"
@@ -28,10 +31,12 @@ const (
 // adapter reads. GetRecord answers dateAdded/dateUpdated, search answers
 // createdAt/updatedAt.
 type ghlRecord struct {
-	ID          string          `json:"id"`
-	Owner       []string        `json:"owner"`
-	Followers   []string        `json:"followers"`
-	Properties  map[string]any  `json:"properties"`
+	ID        string   `json:"id"`
+	Owner     []string `json:"owner"`
+	Followers []string `json:"followers"`
+	// Properties are kept as JSON: handed through as the record's
+	// PropertiesJSON when already neutral (see neutralProperties).
+	Properties  json.RawMessage `json:"properties"`
 	DateAdded   string          `json:"dateAdded"`
 	DateUpdated string          `json:"dateUpdated"`
 	CreatedAt   string          `json:"createdAt"`
@@ -70,8 +75,55 @@ func recordFromDecoded(objectName string, r ghlRecord) (crm.Record, error) {
 		CreatedAt:   parseTime(firstNonEmpty(r.DateAdded, r.CreatedAt)),
 		UpdatedAt:   parseTime(firstNonEmpty(r.DateUpdated, r.UpdatedAt)),
 	}
-	rec.Properties = propertiesFromGHLOwned(r.Properties)
+	if err := setProperties(&rec, r.Properties); err != nil {
+		return crm.Record{}, err
+	}
 	return rec, nil
+}
+
+// setProperties sets rec's properties from GHL's properties JSON: the
+// JSON itself when it is already the neutral shape (an object without
+// TEXTBOX_LIST keys "field.option" to regroup), which the gateway reads
+// without a map in between; otherwise the regrouped map.
+func setProperties(rec *crm.Record, js json.RawMessage) error {
+	if len(js) == 0 || string(js) == "null" {
+		rec.Properties = map[string]any{}
+		return nil
+	}
+	if neutralProperties(js) {
+		rec.PropertiesJSON = js
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(js, &m); err != nil {
+		return fmt.Errorf("record %q: properties: %w", rec.ID, err)
+	}
+	rec.Properties = propertiesFromGHLOwned(m)
+	return nil
+}
+
+// neutralProperties tells whether js is a JSON object none of whose
+// member names holds a dot (so PropertiesFromGHL would return it as it
+// is). It reads only the names, skipping the values.
+func neutralProperties(js []byte) bool {
+	d := jsontext.NewDecoder(bytes.NewReader(js), jsontext.AllowDuplicateNames(true))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil || strings.Contains(name.String(), ".") {
+			return false
+		}
+		if err := d.SkipValue(); err != nil {
+			return false
+		}
+	}
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '}' {
+		return false
+	}
+	_, err := d.ReadToken()
+	return errors.Is(err, io.EOF)
 }
 
 // propertiesFromGHLOwned is PropertiesFromGHL for a map the caller owns:
@@ -259,7 +311,7 @@ func (c *Client) recordCall(ctx context.Context, op, endpoint, method, path, obj
 	var resp struct {
 		Record json.RawMessage `json:"record"`
 	}
-	if err := decodeAnswer(method, path, status, b, &resp); err != nil {
+	if err := decodeRecordAnswer(method, path, status, b, &resp); err != nil {
 		return crm.Record{}, err
 	}
 	rec, _, err := recordFromGHL(objectName, resp.Record)
@@ -467,7 +519,7 @@ func (c *Client) search(ctx context.Context, key, objectName string, body search
 			Records []json.RawMessage `json:"records"`
 			Total   *float64          `json:"total"`
 		}
-		if err := decodeAnswer(http.MethodPost, path, status, b, &resp); err != nil {
+		if err := decodeRecordAnswer(http.MethodPost, path, status, b, &resp); err != nil {
 			return page, last, 0, err
 		}
 		page.Items = make([]crm.Record, 0, len(resp.Records))
@@ -485,7 +537,7 @@ func (c *Client) search(ctx context.Context, key, objectName string, body search
 			Records []*ghlRecord `json:"records"`
 			Total   *float64     `json:"total"`
 		}
-		if err := decodeAnswer(http.MethodPost, path, status, b, &resp); err != nil {
+		if err := decodeRecordAnswer(http.MethodPost, path, status, b, &resp); err != nil {
 			return page, last, 0, err
 		}
 		page.Items = make([]crm.Record, 0, len(resp.Records))

@@ -540,11 +540,20 @@ func (s *suite) testRecordCRUD(t *testing.T) {
 	}
 }
 
-// checkValues checks that r holds want's properties (maybe more), as
-// neutral values: numbers by value, multi-options as sets.
+// checkValues checks that r holds want's properties (maybe more), read
+// as the gateway reads them (from Properties or PropertiesJSON, of which
+// an adapter sets one), as neutral values: numbers by value, multi-options
+// as sets.
 func checkValues(t *testing.T, op string, r crm.Record, want map[string]any) {
 	t.Helper()
-	got := r.Properties
+	if r.Properties != nil && len(r.PropertiesJSON) != 0 {
+		t.Errorf("%s: record %q sets both Properties and PropertiesJSON", op, r.ID)
+	}
+	got, err := r.PropertyMap()
+	if err != nil {
+		t.Errorf("%s: %v", op, err)
+		return
+	}
 	for k, w := range want {
 		g, ok := got[k]
 		if !ok {
