@@ -238,6 +238,25 @@ func TestObservability(t *testing.T) {
 	if n := sample(fams, "crmgate_idempotency_replays_total", nil); n != 1 {
 		t.Errorf("idempotency replays = %v, want 1", n)
 	}
+	// go-grpc-middleware's standard gRPC server metrics, on the same
+	// registry: the gRPC port's calls only (the REST calls above are not
+	// gRPC calls), by type, service, method and final code.
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"grpc_server_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "GetRecord", "grpc_code": "OK"}, 1},
+		{"grpc_server_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "GetRecord", "grpc_code": "NotFound"}, 1},
+		{"grpc_server_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "GetRecord", "grpc_code": "Unauthenticated"}, 1},
+		{"grpc_server_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "ListRecords", "grpc_code": "OK"}, 1},
+		{"grpc_server_started_total", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "GetRecord"}, 3},
+		{"grpc_server_handling_seconds", map[string]string{"grpc_type": "unary", "grpc_service": crm, "grpc_method": "ListRecords"}, 1},
+	} {
+		if got := sample(fams, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
 	// Bounded labels: no id of any kind in any label value.
 	var orgID string
 	if l := lineWithID(rpcLines(t, g), "rest-req-1"); l != nil {

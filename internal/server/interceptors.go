@@ -6,12 +6,14 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 // publicMethods need no API key.
@@ -19,17 +21,25 @@ func public(method string) bool {
 	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
 }
 
-// recoverUnary turns a panic into Internal, logging the stack.
-func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				resp, err = nil, status.Error(codes.Internal, "internal error")
-			}
-		}()
-		return handler(ctx, req)
+// recovered is the panic handler of go-grpc-middleware's recovery
+// interceptors: it logs the panic with its stack and answers the safe
+// INTERNAL "internal error" (nothing of the panic reaches the caller).
+func recovered(log *slog.Logger) recovery.Option {
+	return recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		method, _ := grpc.Method(ctx)
+		log.ErrorContext(ctx, "panic in handler", "method", method, "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error")
+	})
+}
+
+// grpcMetrics are the gRPC port's Prometheus interceptors
+// (telemetry.Metrics; nil: none), outermost so they count every call
+// with its final code; the REST facade's in-process calls do not pass them.
+func grpcMetrics(m *telemetry.Metrics) ([]grpc.UnaryServerInterceptor, []grpc.StreamServerInterceptor) {
+	if m == nil {
+		return nil, nil
 	}
+	return []grpc.UnaryServerInterceptor{m.GRPCUnaryInterceptor()}, []grpc.StreamServerInterceptor{m.GRPCStreamInterceptor()}
 }
 
 // errorsUnary maps domain errors to statuses (the one mapping: apierr.Status).

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
@@ -89,7 +90,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	s := &Server{cfg: cfg, log: log}
-	unary := []grpc.UnaryServerInterceptor{observeUnary(log, cfg.Metrics), recoverUnary(log), errorsUnary(log)}
+	unary := []grpc.UnaryServerInterceptor{observeUnary(log, cfg.Metrics), recovery.UnaryServerInterceptor(recovered(log)), errorsUnary(log)}
 	var limitStream []grpc.StreamServerInterceptor
 	if lim := newInflight(cfg.MaxInFlight, cfg.InFlightQueueWait); lim != nil {
 		// After error mapping (its answer is a gateway error), before
@@ -98,6 +99,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		limitStream = append(limitStream, lim.stream())
 	}
 	streams := streamInterceptors(authn, log, limitStream...)
+	promUnary, promStream := grpcMetrics(cfg.Metrics)
 	unary = append(unary, authUnary(authn), callOptionsUnary())
 	unary = append(unary, cfg.Unary...)
 	// gRPC messages get the body limit; REST bodies are checked by
@@ -121,8 +123,8 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		// (internal/grpccodec): grpc-go's reflection-based codec took 42%
 		// of a list call's CPU.
 		grpc.ForceServerCodecV2(grpccodec.New()),
-		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(append([]grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams...)...),
+		grpc.ChainUnaryInterceptor(slices.Concat(promUnary, unary)...),
+		grpc.ChainStreamInterceptor(slices.Concat(promStream, []grpc.StreamServerInterceptor{observeStream(log, cfg.Metrics)}, streams)...),
 		tracingServerOption(cfg.Tracing),
 	)
 	crmv1.RegisterCrmServiceServer(s.grpc, crmSvc)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"runtime/debug"
 	"strconv"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
@@ -24,7 +23,7 @@ import (
 // extra (e.g. the in-flight limit) runs after error mapping and before
 // authentication.
 func streamInterceptors(a *auth.Authenticator, log *slog.Logger, extra ...grpc.StreamServerInterceptor) []grpc.StreamServerInterceptor {
-	out := []grpc.StreamServerInterceptor{recoverStream(log), errorsStream(log)}
+	out := []grpc.StreamServerInterceptor{recovery.StreamServerInterceptor(recovered(log)), errorsStream(log)}
 	out = append(out, extra...)
 	return append(out, authStream(a, log), callOptionsStream())
 }
@@ -39,19 +38,6 @@ func (s *ctxStream) Context() context.Context { return s.ctx }
 
 func withStreamContext(ss grpc.ServerStream, ctx context.Context) grpc.ServerStream {
 	return &ctxStream{ServerStream: ss, ctx: ctx}
-}
-
-// recoverStream turns a panic into Internal, logging the stack.
-func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				log.ErrorContext(ss.Context(), "panic in handler", "method", info.FullMethod, "panic", r, "stack", string(debug.Stack()))
-				err = status.Error(codes.Internal, "internal error")
-			}
-		}()
-		return handler(srv, ss)
-	}
 }
 
 // errorsStream maps domain errors to statuses (the one mapping: apierr.Status).

@@ -23,9 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 
 	"github.com/crmgate/crmgate/internal/cache"
 	"github.com/crmgate/crmgate/internal/idempotency"
@@ -76,6 +78,10 @@ type Metrics struct {
 	replays        *prometheus.CounterVec
 
 	redisRoundTrips *prometheus.CounterVec
+
+	// grpcServer holds go-grpc-middleware's standard grpc_server_* metrics
+	// of the gRPC port.
+	grpcServer *grpcprom.ServerMetrics
 }
 
 // NewMetrics creates the metrics in a new registry.
@@ -146,6 +152,8 @@ func NewMetrics() *Metrics {
 		Help: "Round trips to Redis by command (lower case; a pipeline counts once as \"pipeline\"; commands run inside Lua scripts are not round trips).",
 	}, []string{"command"})
 
+	m.grpcServer = grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(grpcprom.WithHistogramBuckets(latencyBuckets)))
+
 	m.rpcs = newSeriesCache[rpcLabels](m.rpcRequests, m.rpcDuration)
 	m.https = newSeriesCache[httpLabels](m.httpRequests, m.httpDuration)
 	m.attempts = newSeriesCache[attemptLabels](m.upstreamCalls, m.upstreamDuration)
@@ -155,6 +163,7 @@ func NewMetrics() *Metrics {
 		m.rpcRequests, m.rpcDuration, m.httpRequests, m.httpDuration,
 		m.upstreamCalls, m.upstreamDuration, m.rateLimitWait, m.rateLimitReject, m.circuitOpen, m.circuitChanges,
 		m.cacheLookups, m.tokenRefreshes, m.replays,
+		m.grpcServer,
 	} {
 		f(c)
 	}
@@ -167,6 +176,22 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the metrics in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg, EnableOpenMetrics: true})
+}
+
+// GRPCUnaryInterceptor and GRPCStreamInterceptor record the calls of the
+// gRPC port in go-grpc-middleware's standard metrics (grpc_server_started_total,
+// grpc_server_handled_total by grpc_type, grpc_service, grpc_method and
+// grpc_code, grpc_server_handling_seconds, grpc_server_msg_received_total
+// and grpc_server_msg_sent_total), beside crmgate's own
+// crmgate_rpc_* (which also count the REST facade's calls). Series appear
+// as methods are first called.
+func (m *Metrics) GRPCUnaryInterceptor() grpc.UnaryServerInterceptor {
+	return m.grpcServer.UnaryServerInterceptor()
+}
+
+// GRPCStreamInterceptor: see GRPCUnaryInterceptor.
+func (m *Metrics) GRPCStreamInterceptor() grpc.StreamServerInterceptor {
+	return m.grpcServer.StreamServerInterceptor()
 }
 
 // splitMethod turns "/pkg.Service/Method" into ("pkg.Service", "Method").

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/oauth2"
 	"google.golang.org/grpc/codes"
 
 	"github.com/crmgate/crmgate/internal/apierr"
@@ -90,27 +91,16 @@ var (
 func (c *Connector) RedirectURI(cfg oauth.Config) string { return cfg.Settings[ConfigRedirectURI] }
 
 // AuthorizeURL returns the authorization page URL:
-// authorize_url?response_type=code&client_id=&redirect_uri=&scope=&state=.
+// authorize_url?client_id=&redirect_uri=&response_type=code&scope=&state=.
 func (c *Connector) AuthorizeURL(cfg oauth.Config, state string, scopes []string) (string, error) {
 	if err := oauthReady(cfg, true); err != nil {
 		return "", err
 	}
-	base := cfg.Settings[ConfigAuthorizeURL]
-	if base == "" {
-		base = DefaultAuthorizeURL
+	conf := c.oauth2Config(cfg)
+	if len(scopes) > 0 {
+		conf.Scopes = scopes
 	}
-	scope := strings.Join(scopes, " ")
-	if scope == "" {
-		scope = scopesOf(cfg)
-	}
-	q := url.Values{
-		"response_type": {"code"},
-		"client_id":     {cfg.Settings[ConfigClientID]},
-		"redirect_uri":  {cfg.Settings[ConfigRedirectURI]},
-		"scope":         {scope},
-		"state":         {state},
-	}
-	return base + "?" + q.Encode(), nil
+	return conf.AuthCodeURL(state), nil
 }
 
 // DefaultScopes returns the config's default scopes.
@@ -151,14 +141,13 @@ func (c *Connector) Exchange(ctx context.Context, cfg oauth.Config, code string)
 	if userType == "" {
 		userType = UserTypeLocation
 	}
-	tr, err := c.tokenCall(ctx, c.baseOf(cfg.Settings), "/oauth/token", "", url.Values{
-		"client_id":     {cfg.Settings[ConfigClientID]},
-		"client_secret": {cfg.Secrets[ConfigClientSecret]},
-		"grant_type":    {"authorization_code"},
-		"code":          {code},
-		"user_type":     {userType},
-		"redirect_uri":  {cfg.Settings[ConfigRedirectURI]},
-	})
+	start := c.now()
+	tok, err := c.oauth2Config(cfg).Exchange(c.tokenContext(ctx, nil), code, oauth2.SetAuthURLParam("user_type", userType))
+	c.logToken(ctx, "authorization_code", start, err)
+	if err != nil {
+		return oauth.Install{}, tokenError(err)
+	}
+	tr, err := answerOf(tok)
 	if err != nil {
 		return oauth.Install{}, err
 	}
@@ -237,7 +226,7 @@ func (c *Connector) MintLocation(ctx context.Context, cfg oauth.Config, agencyID
 
 // mint calls /oauth/locationToken.
 func (c *Connector) mint(ctx context.Context, cfg oauth.Config, companyID, locationID, agencyToken string) (oauth.Grant, error) {
-	tr, err := c.tokenCall(ctx, c.baseOf(cfg.Settings), "/oauth/locationToken", agencyToken, url.Values{
+	tr, err := c.locationToken(ctx, c.baseOf(cfg.Settings), agencyToken, url.Values{
 		"companyId":  {companyID},
 		"locationId": {locationID},
 	})
@@ -290,19 +279,22 @@ func (c *Connector) Refresher(cfg oauth.Config, orgID string) oauth.RefreshFunc 
 		if userType == "" {
 			userType = UserTypeLocation
 		}
-		form := url.Values{
-			"client_id":     {cfg.Settings[ConfigClientID]},
-			"client_secret": {cfg.Secrets[ConfigClientSecret]},
-			"grant_type":    {"refresh_token"},
-			"refresh_token": {rt},
-			"user_type":     {userType},
-		}
+		extra := url.Values{"user_type": {userType}}
 		if r := cfg.Settings[ConfigRedirectURI]; r != "" {
-			form.Set("redirect_uri", r)
+			extra.Set("redirect_uri", r)
 		}
-		tr, err := c.tokenCall(ctx, c.baseOf(cfg.Settings), "/oauth/token", "", form)
+		start := c.now()
+		tok, err := c.oauth2Config(cfg).TokenSource(c.tokenContext(ctx, extra), &oauth2.Token{RefreshToken: rt}).Token()
+		c.logToken(ctx, "refresh_token", start, err)
+		if err != nil {
+			return oauth.Grant{}, tokenError(err)
+		}
+		tr, err := answerOf(tok)
 		if err != nil {
 			return oauth.Grant{}, err
+		}
+		if tr.RefreshToken == rt {
+			tr.RefreshToken = "" // none in the answer: x/oauth2 hands back the one sent
 		}
 		return oauth.Grant{
 			AccessToken:  tr.AccessToken,
@@ -316,6 +308,127 @@ func (c *Connector) Refresher(cfg oauth.Config, orgID string) oauth.RefreshFunc 
 
 // ---------------------------------------------------------------------------
 // The token endpoint
+
+// oauth2Config is the x/oauth2 view of a connector config. HighLevel's
+// token endpoint, {base_url}/oauth/token, takes the client credentials in
+// the form body (shared/ghl-openapi: GetAccessCodebodyDto), never in a
+// Basic Authorization header: AuthStyleInParams, so x/oauth2 does not probe.
+func (c *Connector) oauth2Config(cfg oauth.Config) *oauth2.Config {
+	authorize := cfg.Settings[ConfigAuthorizeURL]
+	if authorize == "" {
+		authorize = DefaultAuthorizeURL
+	}
+	return &oauth2.Config{
+		ClientID:     cfg.Settings[ConfigClientID],
+		ClientSecret: cfg.Secrets[ConfigClientSecret],
+		RedirectURL:  cfg.Settings[ConfigRedirectURI],
+		Scopes:       strings.Fields(scopesOf(cfg)),
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   authorize,
+			TokenURL:  c.baseOf(cfg.Settings) + "/oauth/token",
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+	}
+}
+
+// tokenContext hands x/oauth2 the connector's HTTP client (with the
+// upstream transport, and in tests the fake's), through oauth2.HTTPClient.
+// Non-empty extra are form parameters added to refresh_token requests.
+func (c *Connector) tokenContext(ctx context.Context, extra url.Values) context.Context {
+	hc := c.hc
+	if len(extra) > 0 {
+		cp := *c.hc
+		base := cp.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		cp.Transport = refreshParams{base: base, extra: extra}
+		hc = &cp
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, hc)
+}
+
+// refreshParams adds form parameters to the refresh_token requests that
+// x/oauth2 sends: its refresh takes none of a caller's
+// (golang/oauth2#521), and HighLevel's own SDK sends user_type with every
+// refresh.
+type refreshParams struct {
+	base  http.RoundTripper
+	extra url.Values
+}
+
+func (t refreshParams) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil {
+		return t.base.RoundTrip(r)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTokenBody))
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("ghl: reading the token request: %w", err)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("ghl: the token request is no form: %w", err)
+	}
+	if form.Get("grant_type") == "refresh_token" {
+		for k, v := range t.extra {
+			if !form.Has(k) {
+				form[k] = v
+			}
+		}
+	}
+	enc := form.Encode()
+	out := r.Clone(r.Context())
+	out.Body = io.NopCloser(strings.NewReader(enc))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(enc)), nil }
+	out.ContentLength = int64(len(enc))
+	return t.base.RoundTrip(out)
+}
+
+// tokenError maps a failure of x/oauth2 at /oauth/token: a refused grant
+// wraps oauth.ErrInvalidGrant; any other non-2xx answer is a
+// *crm.ProviderError with GHL's status and message; no answer is a
+// *crm.ProviderError with the transport's cause. Nothing returned carries a
+// token or the client secret (x/oauth2's errors hold the answer's body,
+// which is not passed on).
+func tokenError(err error) error {
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.Response != nil:
+		pe := providerError(re.Response, re.Body)
+		if grantRefused(re.Response.StatusCode, re.Body, "/oauth/token") {
+			return fmt.Errorf("%w: %w", oauth.ErrInvalidGrant, pe)
+		}
+		return pe
+	case isTransport(err):
+		return &crm.ProviderError{Provider: providerName, Cause: err}
+	default:
+		// A 2xx answer x/oauth2 could not use (not JSON, no access_token).
+		return &crm.ProviderError{Provider: providerName, Status: http.StatusOK, Message: "unusable token answer (" + err.Error() + ")"}
+	}
+}
+
+// logToken logs a call of x/oauth2 at /oauth/token: the grant type, GHL's
+// status (0: no answer) and the duration, never the error's text (x/oauth2
+// puts the answer's body in it).
+func (c *Connector) logToken(ctx context.Context, grant string, start time.Time, err error) {
+	status := http.StatusOK
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re) && re.Response != nil:
+		status = re.Response.StatusCode
+	case err != nil && isTransport(err):
+		status = 0
+	}
+	c.log.DebugContext(ctx, "ghl oauth request", "method", http.MethodPost, "path", "/oauth/token", "grant_type", grant, "status", status, "duration", c.now().Sub(start))
+}
+
+// isTransport tells an error of the HTTP round trip (or of the caller's
+// context) from x/oauth2's complaints about an answer.
+func isTransport(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // tokenResponse is GetAccessCodeSuccessfulResponseDto /
 // GetLocationAccessTokenSuccessfulResponseDto.
@@ -332,6 +445,37 @@ type tokenResponse struct {
 	Approved     json.RawMessage `json:"approvedLocations"`
 }
 
+// answerOf reads GHL's fields of an x/oauth2 token (its Extra fields) and
+// checks the tokens can go into an Authorization header.
+func answerOf(tok *oauth2.Token) (tokenResponse, error) {
+	str := func(k string) string {
+		s, _ := tok.Extra(k).(string)
+		return s
+	}
+	tr := tokenResponse{
+		AccessToken: tok.AccessToken, TokenType: tok.TokenType, RefreshToken: tok.RefreshToken,
+		Scope: str("scope"), UserType: str("userType"), LocationID: str("locationId"), CompanyID: str("companyId"), UserID: str("userId"),
+	}
+	if tok.ExpiresIn > 0 {
+		tr.ExpiresIn = json.Number(strconv.FormatInt(tok.ExpiresIn, 10))
+	}
+	return tr, tr.check(http.StatusOK)
+}
+
+// check rejects an answer without a usable access token.
+func (t tokenResponse) check(status int) error {
+	if t.AccessToken == "" {
+		return &crm.ProviderError{Provider: providerName, Status: status, Message: "the token answer has no access_token"}
+	}
+	if err := checkToken(t.AccessToken); err != nil {
+		return &crm.ProviderError{Provider: providerName, Status: status, Message: "the token answer's access_token is malformed"}
+	}
+	if err := checkToken(t.RefreshToken); err != nil {
+		return &crm.ProviderError{Provider: providerName, Status: status, Message: "the token answer's refresh_token is malformed"}
+	}
+	return nil
+}
+
 // expiresAt turns expires_in into a time; an absent or bad value counts
 // as GHL's documented day.
 func (t tokenResponse) expiresAt(now time.Time) time.Time {
@@ -344,22 +488,20 @@ func (t tokenResponse) expiresAt(now time.Time) time.Time {
 
 const maxTokenBody = 64 << 10
 
-// tokenCall POSTs a form to an OAuth endpoint: /oauth/token (no bearer) or
-// /oauth/locationToken (the agency token as bearer, and the Version
-// header). Errors: a refused grant wraps oauth.ErrInvalidGrant; any other
-// non-2xx answer is a *crm.ProviderError. Nothing returned or logged
-// carries a token or the client secret.
-func (c *Connector) tokenCall(ctx context.Context, base, path, bearer string, form url.Values) (tokenResponse, error) {
+// locationToken POSTs a form to /oauth/locationToken, which is no OAuth
+// grant (x/oauth2 has nothing for it): the agency token as bearer, the
+// Version header, companyId and locationId. A non-2xx answer is a
+// *crm.ProviderError. Nothing returned or logged carries a token.
+func (c *Connector) locationToken(ctx context.Context, base, bearer string, form url.Values) (tokenResponse, error) {
+	const path = "/oauth/locationToken"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokenResponse{}, fmt.Errorf("ghl: building POST %s: %w", path, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-		req.Header.Set("Version", APIVersion)
-	}
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Version", APIVersion)
 	start := c.now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -374,26 +516,13 @@ func (c *Connector) tokenCall(ctx context.Context, base, path, bearer string, fo
 		return tokenResponse{}, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("reading POST %s response: %w", path, err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		pe := providerError(resp, body)
-		if grantRefused(resp.StatusCode, body, path) {
-			return tokenResponse{}, fmt.Errorf("%w: %w", oauth.ErrInvalidGrant, pe)
-		}
-		return tokenResponse{}, pe
+		return tokenResponse{}, providerError(resp, body)
 	}
 	var tr tokenResponse
 	if err := decodeJSON(body, &tr); err != nil {
 		return tokenResponse{}, &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding POST %s response (HTTP %d): %w", path, resp.StatusCode, err)}
 	}
-	if tr.AccessToken == "" {
-		return tokenResponse{}, &crm.ProviderError{Provider: providerName, Status: resp.StatusCode, Message: "the token answer has no access_token"}
-	}
-	if err := checkToken(tr.AccessToken); err != nil {
-		return tokenResponse{}, &crm.ProviderError{Provider: providerName, Status: resp.StatusCode, Message: "the token answer's access_token is malformed"}
-	}
-	if err := checkToken(tr.RefreshToken); err != nil {
-		return tokenResponse{}, &crm.ProviderError{Provider: providerName, Status: resp.StatusCode, Message: "the token answer's refresh_token is malformed"}
-	}
-	return tr, nil
+	return tr, tr.check(resp.StatusCode)
 }
 
 // grantRefused tells a refused grant (OAuth invalid_grant: a spent, revoked

@@ -368,3 +368,107 @@ func TestClientRefreshesOnce401(t *testing.T) {
 		t.Errorf("scope 401: %v, %d requests, %d refreshes", err, len(seen), len(tok.rejected))
 	}
 }
+
+// countingTransport counts the requests that went through it.
+type countingTransport struct {
+	mu   sync.Mutex
+	n    int
+	base http.RoundTripper
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	t.n++
+	t.mu.Unlock()
+	return t.base.RoundTrip(r)
+}
+
+// TestTokenRequestsOnTheWire: the code exchange and the refresh (through
+// x/oauth2) send GHL's form — client credentials in the body, never a Basic
+// header, user_type on both grants — through the connector's HTTP client,
+// and GHL's extra answer fields reach the install.
+func TestTokenRequestsOnTheWire(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		forms []url.Values
+		auths []string
+		reply = `{"access_token":"at1","token_type":"Bearer","expires_in":3600,"refresh_token":"rt1","scope":"a  b","userType":"Location","locationId":"locW","companyId":"compW","userId":"userW"}`
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.URL.Path != "/oauth/token" || r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		mu.Lock()
+		forms = append(forms, r.PostForm)
+		auths = append(auths, r.Header.Get("Authorization"))
+		body := reply
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	ct := &countingTransport{base: srv.Client().Transport}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := NewConnector(ConnectorOptions{HTTPClient: &http.Client{Transport: ct}, Now: func() time.Time { return now }})
+	cfg := oauthConfig(srv.URL)
+
+	in, err := c.Exchange(context.Background(), cfg, "code-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Identity["location_id"] != "locW" || in.Settings["company_id"] != "compW" || in.Settings["user_id"] != "userW" ||
+		in.Settings["scopes"] != "a b" || in.Settings["token_expires_at"] != oauth.FormatExpiry(now.Add(time.Hour)) ||
+		in.Credentials["access_token"] != "at1" || in.Credentials["refresh_token"] != "rt1" {
+		t.Fatalf("install %+v", in)
+	}
+
+	mu.Lock()
+	reply = `{"access_token":"at2","expires_in":7200,"scope":"a","userType":"Company","companyId":"compW"}`
+	mu.Unlock()
+	cur := oauth.Current{Settings: map[string]string{"user_type": "Company"}, Credentials: map[string]string{"refresh_token": "rt1"}}
+	g, err := c.Refresher(cfg, "org1")(context.Background(), cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.AccessToken != "at2" || g.RefreshToken != "" || !g.ExpiresAt.Equal(now.Add(2*time.Hour)) || g.Settings["scopes"] != "a" {
+		t.Errorf("grant %+v (an answer without refresh_token keeps the stored one)", g)
+	}
+
+	want := []map[string]string{
+		{"grant_type": "authorization_code", "code": "code-1", "user_type": "Location", "redirect_uri": testRedirect, "client_id": testClientID, "client_secret": testSecret},
+		{"grant_type": "refresh_token", "refresh_token": "rt1", "user_type": "Company", "redirect_uri": testRedirect, "client_id": testClientID, "client_secret": testSecret},
+	}
+	if len(forms) != 2 || ct.n != 2 {
+		t.Fatalf("%d requests, %d through the connector's client", len(forms), ct.n)
+	}
+	for i, w := range want {
+		if len(forms[i]) != len(w) {
+			t.Errorf("request %d: form %v", i, forms[i])
+		}
+		for k, v := range w {
+			if forms[i].Get(k) != v {
+				t.Errorf("request %d: %s = %q, want %q", i, k, forms[i].Get(k), v)
+			}
+		}
+		if auths[i] != "" {
+			t.Errorf("request %d: Authorization %q", i, auths[i])
+		}
+	}
+
+	// A 2xx answer that is no token is the provider's fault, not a grant refusal.
+	mu.Lock()
+	reply = `{"token_type":"Bearer"}`
+	mu.Unlock()
+	_, err = c.Exchange(context.Background(), cfg, "code-2")
+	var pe *crm.ProviderError
+	if errors.Is(err, oauth.ErrInvalidGrant) || !errors.As(err, &pe) || pe.Status != http.StatusOK {
+		t.Errorf("no access_token: %v", err)
+	}
+	// No answer at all: a transport failure (Status 0).
+	srv.Close()
+	_, err = c.Refresher(cfg, "org1")(context.Background(), cur)
+	if !errors.As(err, &pe) || pe.Status != 0 || errors.Is(err, oauth.ErrInvalidGrant) {
+		t.Errorf("server gone: %v", err)
+	}
+}

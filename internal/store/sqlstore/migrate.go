@@ -17,6 +17,14 @@ import (
 // schema_migrations. A released migration is never edited: a change is a
 // new file (for both dialects).
 //
+// Kept rather than pressly/goose (evaluated at v3.28–v3.30): goose has no
+// lock for SQLite (pressly/goose#1022), and eight goose providers opening
+// one fresh SQLite file at once failed in 8 of 20 rounds ("table ...
+// already exists"), which TestConcurrentOpen forbids; goose also keeps its
+// own goose_db_version table, so existing databases' schema_migrations
+// would need a carry-over and a database goose created would break an
+// older binary. docs/design.md has the whole decision.
+//
 //go:embed migrations
 var migrationFiles embed.FS
 
