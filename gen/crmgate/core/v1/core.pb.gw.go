@@ -62,6 +62,8 @@ func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
+var filter_CoreService_ListConnectorConfigs_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
 func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListConnectorConfigsRequest
@@ -69,6 +71,12 @@ func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler r
 	)
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CoreService_ListConnectorConfigs_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := client.ListConnectorConfigs(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
@@ -79,6 +87,12 @@ func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marsh
 		protoReq ListConnectorConfigsRequest
 		metadata runtime.ServerMetadata
 	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CoreService_ListConnectorConfigs_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	msg, err := server.ListConnectorConfigs(ctx, &protoReq)
 	return msg, metadata, err
 }
