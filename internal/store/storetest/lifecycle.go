@@ -287,7 +287,7 @@ func testAPIKeyRotateRefused(t *testing.T, f *fixture) {
 		{"expired", next("n2"), store.ErrConflict},
 		{"rotated", next("n3"), store.ErrConflict},
 		{"nope", next("n4"), store.ErrNotFound},
-		{"fine", store.APIKey{ID: "n5", OrganisationID: f.orgA.ID, Hash: hashOf("fine")}, store.ErrConflict}, // the old key's hash
+		{"fine", store.APIKey{ID: "n5", OrganisationID: f.orgA.ID, Hash: hashOf("fine")}, store.ErrConflict},      // the old key's hash
 		{"fine", store.APIKey{ID: "successor", OrganisationID: f.orgA.ID, Hash: hashOf("n6")}, store.ErrConflict}, // an id in use
 	} {
 		_, _, err := f.s.RotateAPIKey(f.ctx, f.orgA.ID, tc.id, tc.next, time.Hour)
@@ -390,7 +390,9 @@ func testConfigListPaged(t *testing.T, f *fixture) {
 	}
 	f.config(f.orgB.ID, "ccB")
 	for _, limit := range []int{0, 1, 2, 3, 7, 8} {
-		got := pageThrough(t, limit, func(p store.Page) ([]store.ConnectorConfig, error) { return f.s.ListConnectorConfigs(f.ctx, f.orgA.ID, p) },
+		got := pageThrough(t, limit, func(p store.Page) ([]store.ConnectorConfig, error) {
+			return f.s.ListConnectorConfigs(f.ctx, f.orgA.ID, p)
+		},
 			func(c store.ConnectorConfig) store.Cursor { return store.Cursor{CreatedAt: c.CreatedAt, ID: c.ID} },
 			func(c store.ConnectorConfig) string { return c.ID })
 		if !slices.Equal(got, want) {
