@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/apierr"
@@ -33,10 +32,12 @@ type httpRoute struct {
 
 func (r httpRoute) String() string { return r.method + " " + r.template }
 
-// httpRoutes returns every REST route of both services.
+// httpRoutes returns every REST route of both organisation services
+// (CrmService, CoreService); the AdminService's, authenticated by
+// x-admin-key instead, are checked by admin_test.go (adminRoutes).
 func httpRoutes(t testing.TB) []httpRoute {
 	t.Helper()
-	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto, adminv1.File_crmgate_admin_v1_admin_proto)
+	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
 	if err != nil {
 		t.Fatal(err)
 	}
