@@ -159,7 +159,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 
 	direct := newInprocConn(chainUnary(unary...), services)
 
-	routes, err := restRoutes()
+	routes, err := restRoutes(cfg.Admin != nil)
 	if err != nil {
 		return nil, fmt.Errorf("REST routes: %w", err)
 	}
