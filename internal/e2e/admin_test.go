@@ -23,6 +23,7 @@ import (
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/server/restrules"
+	"github.com/crmgate/crmgate/internal/testenv"
 )
 
 const adminBase = "/v0/admin"
@@ -34,13 +35,18 @@ type adminGateway struct {
 	router   routers.Router // the served OpenAPI document's
 }
 
-func newAdminGateway(t *testing.T) *adminGateway {
+func newAdminGateway(t *testing.T, o gwOptions) *adminGateway {
 	t.Helper()
 	key, hash, err := auth.NewAdminKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := newGateway(t, gwOptions{env: map[string]string{"GATEWAY_ADMIN_KEY_HASH": hash}})
+	env := map[string]string{"GATEWAY_ADMIN_KEY_HASH": hash}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	o.env = env
+	g := newGateway(t, o)
 	g.addSecret(key, "the admin key") // never in an answer nor in the log
 	_, router := servedDocument(t, g)
 	return &adminGateway{gateway: g, adminKey: key, router: router}
@@ -131,12 +137,27 @@ func (a *adminGateway) coreStatus(t *testing.T, key string) response {
 	return a.do(t, "GET", coreBase+"/connector_configs", hdr(key, ""), nil)
 }
 
+// onBothStores runs fn on a gateway storing in SQLite and in PostgreSQL
+// (skipped without PostgreSQL, failed under CI).
+func onBothStores(t *testing.T, fn func(t *testing.T, o gwOptions)) {
+	t.Run("SQLite", func(t *testing.T) { t.Parallel(); fn(t, gwOptions{}) })
+	t.Run("PostgreSQL", func(t *testing.T) {
+		t.Parallel()
+		testenv.PostgresURL(t)
+		fn(t, gwOptions{postgres: true})
+	})
+}
+
 // TestAdminAPIKeyLifecycle: an operator creates an organisation and an API
 // key through the Admin API; the key works on /v0/core, the key lists show
 // it without its secret (with its last use), and once revoked it is a 401.
 func TestAdminAPIKeyLifecycle(t *testing.T) {
 	t.Parallel()
-	a := newAdminGateway(t)
+	onBothStores(t, testAdminAPIKeyLifecycle)
+}
+
+func testAdminAPIKeyLifecycle(t *testing.T, o gwOptions) {
+	a := newAdminGateway(t, o)
 	f := newFake(t)
 	org := a.createOrg(t, "Acme "+randHex(6))
 
@@ -196,7 +217,7 @@ func TestAdminAPIKeyLifecycle(t *testing.T) {
 		t.Errorf("revoked key = %s", rev.raw)
 	}
 	wantStatus(t, "core call with a revoked key", a.coreStatus(t, key), http.StatusUnauthorized, "API_KEY_REVOKED")
-	again := a.admin(t, "POST", adminBase+"/organisations/"+org+"/api_keys/"+id+"/revoke", map[string]any{})
+	again := a.admin(t, "POST", adminBase+"/organisations/"+org+"/api_keys/"+id+"/revoke", nil) // no body: as {}
 	wantStatus(t, "revoke again", again, http.StatusOK, "")
 	if again.body["revoked_at"] != rev.body["revoked_at"] {
 		t.Errorf("revoking again moved revoked_at: %v -> %v", rev.body["revoked_at"], again.body["revoked_at"])
@@ -229,15 +250,19 @@ func TestAdminAPIKeyLifecycle(t *testing.T) {
 // the request gives, then stops; the new key works from the start.
 func TestAdminRotateGrace(t *testing.T) {
 	t.Parallel()
-	a := newAdminGateway(t)
+	onBothStores(t, testAdminRotateGrace)
+}
+
+func testAdminRotateGrace(t *testing.T, o gwOptions) {
+	a := newAdminGateway(t, o)
 	org := a.createOrg(t, "Rotating "+randHex(6))
 	oldKey, k := a.createKey(t, org, "service")
 	id := str(k["id"])
 	wantStatus(t, "old key before rotation", a.coreStatus(t, oldKey), http.StatusOK, "")
 
-	const grace = 2 * time.Second
+	const grace = 3 * time.Second
 	before := time.Now()
-	r := a.admin(t, "POST", adminBase+"/organisations/"+org+"/api_keys/"+id+"/rotate", map[string]any{"grace_period": "2s"})
+	r := a.admin(t, "POST", adminBase+"/organisations/"+org+"/api_keys/"+id+"/rotate", map[string]any{"grace_period": "3s"})
 	wantStatus(t, "rotate", r, http.StatusOK, "")
 	newKey := str(r.body["key"])
 	if !strings.HasPrefix(newKey, auth.KeyPrefix) || newKey == oldKey {
@@ -312,7 +337,7 @@ func adminRoutes(t *testing.T) []httpRoute {
 // is disabled and how to enable it.
 func TestAdminAuth(t *testing.T) {
 	t.Parallel()
-	a := newAdminGateway(t)
+	a := newAdminGateway(t, gwOptions{})
 	org := a.createOrg(t, "Auth "+randHex(6))
 	apiKey, _ := a.createKey(t, org, "org key")
 	for _, r := range adminRoutes(t) {
@@ -374,7 +399,7 @@ func TestAdminAuth(t *testing.T) {
 // list too.
 func TestCoreListsPaginated(t *testing.T) {
 	t.Parallel()
-	a := newAdminGateway(t)
+	a := newAdminGateway(t, gwOptions{})
 	f := newFake(t)
 	tn := a.newTenant(t, f, "org-pages-"+randHex(6), -1)
 	h := hdr(tn.key, "")
