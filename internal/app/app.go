@@ -156,10 +156,16 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	}
 
 	if cfg.BootstrapAPIKey != "" {
-		if _, err := auth.EnsureKey(ctx, st, "default", "bootstrap", cfg.BootstrapAPIKey); err != nil {
+		k, err := auth.EnsureKey(ctx, st, "default", "bootstrap", cfg.BootstrapAPIKey)
+		if err != nil {
 			return nil, fmt.Errorf("GATEWAY_BOOTSTRAP_API_KEY: %w", err)
 		}
-		log.Info("bootstrap API key ensured for organisation default")
+		if state := k.State(time.Now()); state != store.APIKeyActive {
+			// Revoked or rotated away through the Admin API: it stays so.
+			log.Warn("the bootstrap API key is "+state+" and authenticates nothing; unset GATEWAY_BOOTSTRAP_API_KEY", "api_key_id", k.ID)
+		} else {
+			log.Info("bootstrap API key ensured for organisation default")
+		}
 	}
 
 	transport, budgets, idem := resilience(cfg, redisClient, log, a.Metrics, a.Tracing)
