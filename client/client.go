@@ -1,10 +1,11 @@
 // Package client is a small Go client for crmgate's gRPC API. It wraps the
-// generated stubs (crmgate.crm.v1.CrmService and crmgate.core.v1.CoreService)
-// with what every caller needs:
+// generated stubs (crmgate.crm.v1.CrmService, crmgate.core.v1.CoreService and,
+// for operators, crmgate.admin.v1.AdminService) with what every caller needs:
 //
 //   - authentication: the API key (x-apikey) and connection id
 //     (x-connection-id) sent with every call, set once on the client and
-//     overridable per call (WithAPIKey, WithConnection);
+//     overridable per call (WithAPIKey, WithConnection); the admin key
+//     (x-admin-key) for AdminService calls (Options.AdminKey);
 //   - deadlines: a default timeout for each call whose context has no
 //     deadline (Options.Timeout, 30s);
 //   - retries: reads (List*, Get*, Search*, CheckConnection) and writes
@@ -44,6 +45,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 )
@@ -53,6 +55,7 @@ const (
 	MetadataAPIKey         = "x-apikey"
 	MetadataConnectionID   = "x-connection-id"
 	MetadataIdempotencyKey = "idempotency-key"
+	MetadataAdminKey       = "x-admin-key"
 )
 
 // Defaults of Options.
@@ -67,6 +70,9 @@ const (
 type Options struct {
 	// APIKey is sent as x-apikey with every call (WithAPIKey overrides it).
 	APIKey string
+	// AdminKey is sent as x-admin-key with every call: the operators' key
+	// the Admin API (Client.Admin) takes; organisation calls ignore it.
+	AdminKey string
 	// ConnectionID is sent as x-connection-id with every call
 	// (WithConnection overrides it); core calls about organisations need
 	// none.
@@ -115,6 +121,8 @@ type Client struct {
 	CRM crmv1.CrmServiceClient
 	// Core manages connector configs and connections.
 	Core corev1.CoreServiceClient
+	// Admin manages organisations and API keys (needs Options.AdminKey).
+	Admin adminv1.AdminServiceClient
 
 	cc    grpc.ClientConnInterface
 	owned *grpc.ClientConn
@@ -149,6 +157,7 @@ func New(cc grpc.ClientConnInterface, o Options) *Client {
 	c.cc = &conn{cc: cc, opts: o}
 	c.CRM = crmv1.NewCrmServiceClient(c.cc)
 	c.Core = corev1.NewCoreServiceClient(c.cc)
+	c.Admin = adminv1.NewAdminServiceClient(c.cc)
 	return c
 }
 
@@ -227,6 +236,9 @@ func (c *conn) outgoing(ctx context.Context) (context.Context, bool) {
 	set(MetadataAPIKey, keyAPIKey, c.opts.APIKey)
 	set(MetadataConnectionID, keyConnection, c.opts.ConnectionID)
 	set(MetadataIdempotencyKey, keyIdempotency, "")
+	if c.opts.AdminKey != "" && len(md.Get(MetadataAdminKey)) == 0 {
+		md.Set(MetadataAdminKey, c.opts.AdminKey)
+	}
 	return metadata.NewOutgoingContext(ctx, md), len(md.Get(MetadataIdempotencyKey)) > 0
 }
 

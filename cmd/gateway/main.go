@@ -36,7 +36,7 @@ func main() {
 	}
 }
 
-const commands = "commands: serve, config print, apikey create, keys generate, keys reencrypt"
+const commands = "commands: serve, config print, apikey create, adminkey generate, keys generate, keys reencrypt"
 
 // run runs a command with the configuration from getenv (and flags).
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -58,6 +58,8 @@ func runEnv(args []string, getenv func(string) string, environ []string, stdout,
 			return apikey(ctx, args[1:], env, stdout)
 		case "keys":
 			return keys(ctx, args[1:], env, stdout)
+		case "adminkey":
+			return adminkey(args[1:], stdout, stderr)
 		case "config":
 			return configCmd(args[1:], env, stdout)
 		case "serve":

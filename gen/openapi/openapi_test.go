@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/gen/openapi"
@@ -28,7 +29,7 @@ func load(t *testing.T) *openapi3.T {
 
 func routes(t *testing.T) []restrules.Route {
 	t.Helper()
-	r, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
+	r, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto, adminv1.File_crmgate_admin_v1_admin_proto)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +148,13 @@ func TestErrorResponses(t *testing.T) {
 }
 
 // TestSecurity: clients generated from the document must send the headers
-// the gateway needs — x-apikey everywhere, x-connection-id on every unified
-// CRM route (proto/openapi.yaml lists those per method; a new CrmService
-// method needs its entry there).
+// the gateway needs — x-apikey everywhere but /v0/admin, x-connection-id on
+// every unified CRM route, x-admin-key (alone) on every admin route
+// (proto/openapi.yaml lists those per method; a new CrmService or
+// AdminService method needs its entry there).
 func TestSecurity(t *testing.T) {
 	doc := load(t)
-	for name, header := range map[string]string{"ApiKey": "x-apikey", "ConnectionId": "x-connection-id"} {
+	for name, header := range map[string]string{"ApiKey": "x-apikey", "ConnectionId": "x-connection-id", "AdminKey": "x-admin-key"} {
 		s := doc.Components.SecuritySchemes[name]
 		if s == nil || s.Value.Type != "apiKey" || s.Value.In != "header" || s.Value.Name != header {
 			t.Errorf("securitySchemes.%s = %+v, want apiKey in header %s", name, s, header)
@@ -161,16 +163,27 @@ func TestSecurity(t *testing.T) {
 	if len(doc.Security) != 1 || doc.Security[0]["ApiKey"] == nil || len(doc.Security[0]) != 1 {
 		t.Errorf("top-level security = %v, want [{ApiKey}]", doc.Security)
 	}
+	admin := 0
 	for _, o := range operations(doc) {
 		sec := doc.Security
 		if o.op.Security != nil {
 			sec = *o.op.Security
 		}
+		if strings.HasPrefix(o.path, "/v0/admin/") {
+			admin++
+			if len(sec) != 1 || len(sec[0]) != 1 || sec[0]["AdminKey"] == nil {
+				t.Errorf("%s %s (%s): security %v; want AdminKey only (add the method to proto/openapi.yaml)", o.method, o.path, o.op.OperationID, sec)
+			}
+			continue
+		}
 		needsConn := strings.HasPrefix(o.path, "/v0/unified/")
-		if ok := len(sec) == 1 && sec[0]["ApiKey"] != nil && (sec[0]["ConnectionId"] != nil) == needsConn; !ok {
+		if ok := len(sec) == 1 && sec[0]["ApiKey"] != nil && sec[0]["AdminKey"] == nil && (sec[0]["ConnectionId"] != nil) == needsConn; !ok {
 			t.Errorf("%s %s (%s): security %v; want ApiKey%s", o.method, o.path, o.op.OperationID, sec,
 				map[bool]string{true: " and ConnectionId (add the method to proto/openapi.yaml)", false: " only"}[needsConn])
 		}
+	}
+	if admin == 0 {
+		t.Error("no /v0/admin operation")
 	}
 }
 
@@ -179,10 +192,6 @@ var unpaged = map[string]string{
 	"CrmService_ListObjects":            "a CRM's objects: tens at most",
 	"CrmService_ListProperties":         "one object's properties: bounded by the CRM's schema",
 	"CrmService_ListAssociationSchemas": "association schemas: bounded by the CRM's schema",
-	// Paged by issue 17's Core list pagination (the core-admin branch):
-	// once merged these answers carry next_cursor and the check applies.
-	"CoreService_ListConnectorConfigs": "",
-	"CoreService_ListConnections":      "",
 }
 
 // TestPagination: every list is paged the one way — page_size and cursor
@@ -225,7 +234,7 @@ func TestPagination(t *testing.T) {
 			t.Errorf("%s (%s %s): paged answer without cursor and page_size parameters", o.op.OperationID, o.method, o.path)
 		}
 	}
-	if paged < 3 {
+	if paged < 7 { // the CRM's records, search and relations; Core's configs and connections; admin's organisations and keys
 		t.Errorf("only %d paged lists", paged)
 	}
 }

@@ -59,6 +59,14 @@ func New(code codes.Code, reason, format string, args ...any) *Error {
 var (
 	ErrMissingAPIKey = New(codes.Unauthenticated, "API_KEY_MISSING", "missing x-apikey header")
 	ErrInvalidAPIKey = New(codes.Unauthenticated, "API_KEY_INVALID", "invalid x-apikey")
+	ErrRevokedAPIKey = New(codes.Unauthenticated, "API_KEY_REVOKED", "the x-apikey was revoked")
+	ErrExpiredAPIKey = New(codes.Unauthenticated, "API_KEY_EXPIRED", "the x-apikey has expired")
+
+	// The Admin API's (x-admin-key).
+	ErrAdminDisabled    = New(codes.PermissionDenied, "ADMIN_API_DISABLED", "admin API disabled: set GATEWAY_ADMIN_KEY_HASH")
+	ErrMissingAdminKey  = New(codes.Unauthenticated, "ADMIN_KEY_MISSING", "missing x-admin-key header")
+	ErrInvalidAdminKey  = New(codes.Unauthenticated, "ADMIN_KEY_INVALID", "invalid x-admin-key")
+	ErrAPIKeyOnAdminAPI = New(codes.Unauthenticated, "ADMIN_KEY_MISSING", "the admin API takes x-admin-key, not an organisation's x-apikey")
 )
 
 // Status converts err to a gRPC status error. Unknown errors become

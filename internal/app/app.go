@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
+	"github.com/crmgate/crmgate/internal/admin"
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/cache"
@@ -155,10 +156,16 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	}
 
 	if cfg.BootstrapAPIKey != "" {
-		if _, err := auth.EnsureKey(ctx, st, "default", "bootstrap", cfg.BootstrapAPIKey); err != nil {
+		k, err := auth.EnsureKey(ctx, st, "default", "bootstrap", cfg.BootstrapAPIKey)
+		if err != nil {
 			return nil, fmt.Errorf("GATEWAY_BOOTSTRAP_API_KEY: %w", err)
 		}
-		log.Info("bootstrap API key ensured for organisation default")
+		if state := k.State(time.Now()); state != store.APIKeyActive {
+			// Revoked or rotated away through the Admin API: it stays so.
+			log.Warn("the bootstrap API key is "+state+" and authenticates nothing; unset GATEWAY_BOOTSTRAP_API_KEY", "api_key_id", k.ID)
+		} else {
+			log.Info("bootstrap API key ensured for organisation default")
+		}
 	}
 
 	transport, budgets, idem := resilience(cfg, redisClient, log, a.Metrics, a.Tracing)
@@ -172,6 +179,19 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	schemas.Observer = a.Metrics
 	a.Resolver = connections.NewResolver(st, Connectors(cfg, hc, a.Tokens, log), schemas, cfg.SchemaCacheTTL, cfg.ConnCacheTTL, log.With("component", "connections")).WithObserver(a.Metrics)
 	a.Flow = newOAuthFlow(cfg, st, keys, redisClient, a, log)
+	authn := auth.NewAuthenticator(st, 30*time.Second).WithLogger(log.With("component", "auth"))
+	var adminHash []byte
+	if cfg.AdminKeyHash != "" {
+		if adminHash, err = auth.ParseAdminKeyHash(cfg.AdminKeyHash); err != nil {
+			return nil, fmt.Errorf("GATEWAY_ADMIN_KEY_HASH %w", err)
+		}
+	}
+	adminAuth := auth.NewAdminAuthenticator(adminHash)
+	if adminAuth.Enabled() {
+		log.Info("admin API enabled (/v0/admin, x-admin-key)")
+	} else {
+		log.Info("admin API disabled: set GATEWAY_ADMIN_KEY_HASH to enable it (gateway adminkey generate)")
+	}
 	srv, err := server.New(server.Config{
 		MaxBodyBytes:      cfg.MaxBodyBytes,
 		MaxInFlight:       cfg.MaxInFlight,
@@ -184,7 +204,8 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 		Unary:   []grpc.UnaryServerInterceptor{idem},
 		Metrics: a.Metrics,
 		Tracing: a.Tracing,
-	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), auth.NewAuthenticator(st, 30*time.Second), log)
+		Admin:   &server.Admin{Service: admin.New(st, authn, log.With("component", "admin")), Auth: adminAuth},
+	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), authn, log)
 	if err != nil {
 		return nil, err
 	}

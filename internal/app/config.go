@@ -20,6 +20,7 @@ type Config struct {
 	EncryptionKey   string        // GATEWAY_ENCRYPTION_KEY, default a key file under DataDir
 	RedisURL        string        // GATEWAY_REDIS_URL, default none (in-process cache)
 	BootstrapAPIKey string        // GATEWAY_BOOTSTRAP_API_KEY
+	AdminKeyHash    string        // GATEWAY_ADMIN_KEY_HASH: hex SHA-256 of the admin key (lower case); unset: Admin API disabled
 	GHLBaseURL      string        // GHL_BASE_URL, default https://services.leadconnectorhq.com
 	MaxBodyBytes    int64         // GATEWAY_MAX_BODY_BYTES, default 4 MiB
 	SchemaCacheTTL  time.Duration // GATEWAY_SCHEMA_CACHE_TTL, default 5m

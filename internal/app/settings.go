@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crmgate/crmgate/internal/auth"
 )
 
 // Setting is one configuration setting: the single source of truth for
@@ -67,6 +70,18 @@ func Settings() []Setting {
 					return nil
 				},
 				get: func(c *Config) string { return c.BootstrapAPIKey },
+			}},
+		{Key: "admin_key_hash", Env: "GATEWAY_ADMIN_KEY_HASH", Default: "", Help: "SHA-256 (64 hex digits) of the operators' admin key, which the Admin API (`/v0/admin`) takes in `x-admin-key`; `gateway adminkey generate` prints a key and its hash; unset: the Admin API answers 403 `ADMIN_API_DISABLED`",
+			field: field{
+				set: func(c *Config, v string) error {
+					h, err := auth.ParseAdminKeyHash(v)
+					if err != nil {
+						return err
+					}
+					c.AdminKeyHash = hex.EncodeToString(h)
+					return nil
+				},
+				get: func(c *Config) string { return c.AdminKeyHash },
 			}},
 		{Key: "ghl_base_url", Env: "GHL_BASE_URL", Default: "", Help: "default `base_url` of GHL connector configs that set none; unset: `https://services.leadconnectorhq.com`",
 			field: httpURLField(func(c *Config) *string { return &c.GHLBaseURL })},

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -74,6 +75,15 @@ func NewKey() (string, error) {
 	return KeyPrefix + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// DisplayPrefix is the part of a key stored and shown to tell keys apart:
+// KeyPrefix and four more characters (24 bits of the 256 random ones).
+func DisplayPrefix(key string) string {
+	if len(key) > 8 {
+		return key[:8]
+	}
+	return key
+}
+
 // NewID returns a random identifier with a prefix, e.g. "conn_ghl_...".
 func NewID(prefix string) string {
 	b := make([]byte, 12)
@@ -83,14 +93,22 @@ func NewID(prefix string) string {
 
 // Authenticator checks API keys against the store, remembering valid ones
 // for a short while so the hot path does not query the store every call.
+// Revoked and expired keys are refused; a remembered key is forgotten at
+// its expiry, and at once on this replica when Forget is called (other
+// replicas stop accepting a revoked key within the ttl).
 type Authenticator struct {
 	store store.Store
 	ttl   time.Duration
 	now   func() time.Time
+	log   *slog.Logger
 
 	mu    sync.Mutex
 	known map[string]cachedKey // by hex hash
 }
+
+// touchEvery is how stale a key's recorded last use may get before an
+// authentication that reads the store records a new one.
+const touchEvery = time.Minute
 
 type cachedKey struct {
 	p       Principal
@@ -100,7 +118,25 @@ type cachedKey struct {
 // NewAuthenticator returns an Authenticator; ttl is how long a valid key is
 // remembered (0 disables remembering).
 func NewAuthenticator(s store.Store, ttl time.Duration) *Authenticator {
-	return &Authenticator{store: s, ttl: ttl, now: time.Now, known: map[string]cachedKey{}}
+	return &Authenticator{store: s, ttl: ttl, now: time.Now, log: slog.New(slog.DiscardHandler), known: map[string]cachedKey{}}
+}
+
+// WithLogger sets where failures to record a key's last use are logged.
+func (a *Authenticator) WithLogger(log *slog.Logger) *Authenticator {
+	a.log = log
+	return a
+}
+
+// Forget drops what is remembered of key id (after a revocation or a
+// rotation), so this replica reads its new state at the next call.
+func (a *Authenticator) Forget(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, c := range a.known {
+		if c.p.APIKeyID == id {
+			delete(a.known, h)
+		}
+	}
 }
 
 // Authenticate returns the caller of key, or an Unauthenticated error.
@@ -128,13 +164,29 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (Principal
 	if err != nil {
 		return Principal{}, fmt.Errorf("look up api key: %w", err)
 	}
+	now := a.now()
+	switch k.State(now) {
+	case store.APIKeyRevoked:
+		return Principal{}, apierr.ErrRevokedAPIKey
+	case store.APIKeyExpired:
+		return Principal{}, apierr.ErrExpiredAPIKey
+	}
+	if now.Sub(k.LastUsedAt) >= touchEvery {
+		if err := a.store.TouchAPIKey(ctx, k.ID, now); err != nil {
+			a.log.WarnContext(ctx, "could not record the api key's last use", "api_key_id", k.ID, "err", err)
+		}
+	}
 	p := Principal{OrganisationID: k.OrganisationID, APIKeyID: k.ID}
 	if a.ttl > 0 {
+		expires := now.Add(a.ttl)
+		if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(expires) {
+			expires = k.ExpiresAt
+		}
 		a.mu.Lock()
 		if len(a.known) > 10000 {
 			a.known = map[string]cachedKey{}
 		}
-		a.known[hk] = cachedKey{p: p, expires: a.now().Add(a.ttl)}
+		a.known[hk] = cachedKey{p: p, expires: expires}
 		a.mu.Unlock()
 	}
 	return p, nil
@@ -165,12 +217,8 @@ func EnsureKey(ctx context.Context, s store.Store, org, name, key string) (store
 	if err != nil {
 		return store.APIKey{}, fmt.Errorf("ensure organisation: %w", err)
 	}
-	prefix := key
-	if len(prefix) > 8 {
-		prefix = prefix[:8]
-	}
 	k, err := s.CreateAPIKey(ctx, store.APIKey{
-		ID: NewID("key_"), OrganisationID: o.ID, Name: name, Hash: HashKey(key), Prefix: prefix, CreatedAt: time.Now().UTC(),
+		ID: NewID("key_"), OrganisationID: o.ID, Name: name, Hash: HashKey(key), Prefix: DisplayPrefix(key), CreatedAt: time.Now().UTC(),
 	})
 	if errors.Is(err, store.ErrConflict) { // created concurrently
 		return s.APIKeyByHash(ctx, HashKey(key))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/url"
 	"regexp"
 	"sort"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/connections"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/paging"
 	"github.com/crmgate/crmgate/internal/store"
 	"github.com/crmgate/crmgate/internal/upstream"
 )
@@ -279,17 +281,22 @@ func (s *Service) CreateConnectorConfig(ctx context.Context, req *corev1.CreateC
 	return &corev1.CreateConnectorConfigResponse{ConnectorConfig: configToProto(c)}, nil
 }
 
-// ListConnectorConfigs implements CoreService.
-func (s *Service) ListConnectorConfigs(ctx context.Context, _ *corev1.ListConnectorConfigsRequest) (*corev1.ListConnectorConfigsResponse, error) {
+// ListConnectorConfigs implements CoreService: one page, oldest first.
+func (s *Service) ListConnectorConfigs(ctx context.Context, req *corev1.ListConnectorConfigsRequest) (*corev1.ListConnectorConfigsResponse, error) {
 	org, err := orgID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	list, err := s.store.ListConnectorConfigs(ctx, org)
+	pr, err := paging.Parse("connector_configs", req.GetPageSize(), req.GetCursor())
 	if err != nil {
 		return nil, err
 	}
-	out := &corev1.ListConnectorConfigsResponse{Items: []*corev1.ConnectorConfig{}}
+	list, err := s.store.ListConnectorConfigs(ctx, org, pr.Page)
+	if err != nil {
+		return nil, err
+	}
+	list, next := paging.Finish(pr, list, func(c store.ConnectorConfig) store.Cursor { return store.Cursor{CreatedAt: c.CreatedAt, ID: c.ID} })
+	out := &corev1.ListConnectorConfigsResponse{Items: make([]*corev1.ConnectorConfig, 0, len(list)), NextCursor: next, HasNextPage: next != ""}
 	for _, c := range list {
 		out.Items = append(out.Items, configToProto(c))
 	}
@@ -405,7 +412,7 @@ func (s *Service) CreateConnection(ctx context.Context, req *corev1.CreateConnec
 	return &corev1.CreateConnectionResponse{Connection: connectionToProto(c)}, nil
 }
 
-// ListConnections implements CoreService.
+// ListConnections implements CoreService: one page, oldest first.
 func (s *Service) ListConnections(ctx context.Context, req *corev1.ListConnectionsRequest) (*corev1.ListConnectionsResponse, error) {
 	org, err := orgID(ctx)
 	if err != nil {
@@ -419,11 +426,18 @@ func (s *Service) ListConnections(ctx context.Context, req *corev1.ListConnectio
 			return nil, err
 		}
 	}
-	list, err := s.store.ListConnections(ctx, org, store.ConnectionFilter{CustomerID: req.GetCustomerId(), ConnectorConfigID: req.GetConnectorConfigId()})
+	// A cursor belongs to the filter it was made with.
+	filter := url.Values{"customer_id": {req.GetCustomerId()}, "connector_config_id": {req.GetConnectorConfigId()}}
+	pr, err := paging.Parse("connections?"+filter.Encode(), req.GetPageSize(), req.GetCursor())
 	if err != nil {
 		return nil, err
 	}
-	out := &corev1.ListConnectionsResponse{Items: []*corev1.Connection{}}
+	list, err := s.store.ListConnections(ctx, org, store.ConnectionFilter{CustomerID: req.GetCustomerId(), ConnectorConfigID: req.GetConnectorConfigId(), Page: pr.Page})
+	if err != nil {
+		return nil, err
+	}
+	list, next := paging.Finish(pr, list, func(c store.Connection) store.Cursor { return store.Cursor{CreatedAt: c.CreatedAt, ID: c.ID} })
+	out := &corev1.ListConnectionsResponse{Items: make([]*corev1.Connection, 0, len(list)), NextCursor: next, HasNextPage: next != ""}
 	for _, c := range list {
 		out.Items = append(out.Items, connectionToProto(c))
 	}

@@ -32,7 +32,9 @@ type httpRoute struct {
 
 func (r httpRoute) String() string { return r.method + " " + r.template }
 
-// httpRoutes returns every REST route of both services.
+// httpRoutes returns every REST route of both organisation services
+// (CrmService, CoreService); the AdminService's, authenticated by
+// x-admin-key instead, are checked by admin_test.go (adminRoutes).
 func httpRoutes(t testing.TB) []httpRoute {
 	t.Helper()
 	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)

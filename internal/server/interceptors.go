@@ -53,10 +53,24 @@ func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-// authUnary authenticates every non-public call by its x-apikey.
-func authUnary(a *auth.Authenticator) grpc.UnaryServerInterceptor {
+// adminMethods are the AdminService's: authenticated by x-admin-key, not
+// by an organisation's x-apikey.
+func adminMethod(method string) bool {
+	return strings.HasPrefix(method, "/crmgate.admin.v1.AdminService/")
+}
+
+// authUnary authenticates every non-public call: AdminService calls by
+// their x-admin-key (admin nil: refused as disabled), all others by their
+// x-apikey.
+func authUnary(a *auth.Authenticator, admin *auth.AdminAuthenticator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if public(info.FullMethod) {
+			return handler(ctx, req)
+		}
+		if adminMethod(info.FullMethod) {
+			if err := admin.Check(auth.MetadataValue(ctx, auth.HeaderAdminKey), auth.MetadataValue(ctx, auth.HeaderAPIKey)); err != nil {
+				return nil, err
+			}
 			return handler(ctx, req)
 		}
 		p, err := a.Authenticate(ctx, auth.MetadataValue(ctx, auth.HeaderAPIKey))

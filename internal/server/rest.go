@@ -4,7 +4,9 @@ import (
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
+	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/apierr"
@@ -12,9 +14,14 @@ import (
 )
 
 // restRoutes is the REST facade's route table, from the protos'
-// google.api.http rules.
-func restRoutes() (*restrules.Table, error) {
-	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
+// google.api.http rules: CrmService's and CoreService's, and AdminService's
+// when it is served.
+func restRoutes(admin bool) (*restrules.Table, error) {
+	files := []protoreflect.FileDescriptor{crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto}
+	if admin {
+		files = append(files, adminv1.File_crmgate_admin_v1_admin_proto)
+	}
+	routes, err := restrules.Routes(files...)
 	if err != nil {
 		return nil, err
 	}

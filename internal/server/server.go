@@ -32,6 +32,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/gen/openapi"
@@ -69,6 +70,15 @@ type Config struct {
 	// Tracing makes a span per call (otelgrpc, otelhttp); nil or disabled:
 	// none.
 	Tracing *telemetry.Tracing
+	// Admin serves AdminService (/v0/admin); nil: not served.
+	Admin *Admin
+}
+
+// Admin is the Admin API: the service and the check of its x-admin-key
+// (an AdminAuthenticator without a hash refuses every call as disabled).
+type Admin struct {
+	Service adminv1.AdminServiceServer
+	Auth    *auth.AdminAuthenticator
 }
 
 // Server is the gRPC server plus the REST handler.
@@ -100,7 +110,11 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	}
 	streams := streamInterceptors(authn, log, limitStream...)
 	promUnary, promStream := grpcMetrics(cfg.Metrics)
-	unary = append(unary, authUnary(authn), callOptionsUnary())
+	var adminAuth *auth.AdminAuthenticator
+	if cfg.Admin != nil {
+		adminAuth = cfg.Admin.Auth
+	}
+	unary = append(unary, authUnary(authn, adminAuth), callOptionsUnary())
 	unary = append(unary, cfg.Unary...)
 	// gRPC messages get the body limit; REST bodies are checked by
 	// limitBody and reach the services without a gRPC message limit.
@@ -129,17 +143,22 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	)
 	crmv1.RegisterCrmServiceServer(s.grpc, crmSvc)
 	corev1.RegisterCoreServiceServer(s.grpc, coreSvc)
+	services := map[*grpc.ServiceDesc]any{
+		&crmv1.CrmService_ServiceDesc:   crmSvc,
+		&corev1.CoreService_ServiceDesc: coreSvc,
+	}
+	if cfg.Admin != nil {
+		adminv1.RegisterAdminServiceServer(s.grpc, cfg.Admin.Service)
+		services[&adminv1.AdminService_ServiceDesc] = cfg.Admin.Service
+	}
 	s.health = health.NewServer()
 	s.ready = newReadiness(cfg.Ready, s.health, log)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 
-	direct := newInprocConn(chainUnary(unary...), map[*grpc.ServiceDesc]any{
-		&crmv1.CrmService_ServiceDesc:   crmSvc,
-		&corev1.CoreService_ServiceDesc: coreSvc,
-	})
+	direct := newInprocConn(chainUnary(unary...), services)
 
-	routes, err := restRoutes()
+	routes, err := restRoutes(cfg.Admin != nil)
 	if err != nil {
 		return nil, fmt.Errorf("REST routes: %w", err)
 	}
@@ -169,6 +188,11 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 	if err := corev1.RegisterCoreServiceHandlerClient(ctx, gw, corev1.NewCoreServiceClient(direct)); err != nil {
 		return nil, fmt.Errorf("register core gateway: %w", err)
 	}
+	if cfg.Admin != nil {
+		if err := adminv1.RegisterAdminServiceHandlerClient(ctx, gw, adminv1.NewAdminServiceClient(direct)); err != nil {
+			return nil, fmt.Errorf("register admin gateway: %w", err)
+		}
+	}
 
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) {
@@ -195,7 +219,7 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 
 // forwarded request headers (as gRPC metadata of the same name).
 var forwarded = map[string]bool{
-	auth.HeaderAPIKey: true, auth.HeaderConnectionID: true,
+	auth.HeaderAPIKey: true, auth.HeaderConnectionID: true, auth.HeaderAdminKey: true,
 	"idempotency-key": true, "x-crmgate-wait": true, "x-request-id": true,
 }
 

@@ -28,6 +28,20 @@ export function createClient(opts: CrmgateOptions): CrmgateClient {
   return createFetchClient<paths>({ baseUrl: opts.baseUrl, headers, fetch: opts.fetch });
 }
 
+export interface CrmgateAdminOptions {
+  /** Where the gateway's REST API is served, e.g. "http://localhost:8080". */
+  baseUrl: string;
+  /** The operators' admin key (header x-admin-key; its hash is GATEWAY_ADMIN_KEY_HASH). */
+  adminKey: string;
+  /** A fetch implementation (default: the global fetch). */
+  fetch?: ClientOptions["fetch"];
+}
+
+/** createAdminClient returns a client for the Admin API (/v0/admin) that sends the admin key with every call. */
+export function createAdminClient(opts: CrmgateAdminOptions): CrmgateClient {
+  return createFetchClient<paths>({ baseUrl: opts.baseUrl, headers: { "x-admin-key": opts.adminKey }, fetch: opts.fetch });
+}
+
 /** The gateway's error body (docs/api.md): one shape for gateway and provider errors. */
 export type ErrorBody = components["schemas"]["Error"];
 

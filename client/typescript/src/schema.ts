@@ -4,6 +4,124 @@
  */
 
 export interface paths {
+    "/v0/admin/organisations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListOrganisations pages through the organisations, oldest first. */
+        get: operations["AdminService_ListOrganisations"];
+        put?: never;
+        /** CreateOrganisation creates an organisation; its name is unique. */
+        post: operations["AdminService_CreateOrganisation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/admin/organisations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetOrganisation returns one organisation. */
+        get: operations["AdminService_GetOrganisation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/admin/organisations/{organisation_id}/api_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * ListApiKeys pages through the organisation's API keys, oldest first
+         *     (revoked and expired ones included), without their secrets.
+         */
+        get: operations["AdminService_ListApiKeys"];
+        put?: never;
+        /**
+         * CreateApiKey makes a new API key for the organisation. The answer
+         *     carries the key itself, which is never shown again.
+         */
+        post: operations["AdminService_CreateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/admin/organisations/{organisation_id}/api_keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetApiKey returns one API key, without its secret. */
+        get: operations["AdminService_GetApiKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/admin/organisations/{organisation_id}/api_keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * RevokeApiKey stops the key at once (on every replica within the
+         *     gateway's key cache time, 30 s). Revoking a revoked key changes
+         *     nothing.
+         */
+        post: operations["AdminService_RevokeApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/admin/organisations/{organisation_id}/api_keys/{id}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * RotateApiKey replaces a key: it answers a new key (shown once) and
+         *     lets the old one keep working for the grace period, so callers can
+         *     switch without downtime.
+         */
+        post: operations["AdminService_RotateApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v0/core/connect/{connector_name}/authorize": {
         parameters: {
             query?: never;
@@ -32,7 +150,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ListConnections lists connections, optionally of one customer. */
+        /**
+         * ListConnections pages through connections, optionally of one customer
+         *     or one connector config.
+         */
         get: operations["CoreService_ListConnections"];
         put?: never;
         /** CreateConnection connects a customer's provider account. */
@@ -132,7 +253,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** ListConnectorConfigs lists the organisation's connector configs. */
+        /** ListConnectorConfigs pages through the organisation's connector configs. */
         get: operations["CoreService_ListConnectorConfigs"];
         put?: never;
         /** CreateConnectorConfig registers the organisation's app for a provider. */
@@ -349,6 +470,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description CreateApiKeyRequest describes the new key. */
+        AdminServiceCreateApiKeyBody: {
+            /**
+             * Format: date-time
+             * @description When the key stops working (in the future); unset: never.
+             */
+            expires_at?: string | null;
+            /** @description What the key is for; 1 to 128 characters, no control characters. */
+            name: string;
+        };
+        /** @description RevokeApiKeyRequest names a key. */
+        AdminServiceRevokeApiKeyBody: Record<string, never>;
+        /** @description RotateApiKeyRequest names the key to replace. */
+        AdminServiceRotateApiKeyBody: {
+            /**
+             * @description How long the old key keeps working, e.g. "3600s"; 0 to 30 days
+             *     ("0s": it stops at once); unset: 24 hours. An old key that expires
+             *     sooner keeps its earlier expiry.
+             */
+            grace_period?: string;
+            /** @description The new key's name; unset: the old key's. */
+            name?: string;
+        };
         /** @description CheckConnectionRequest names a connection. */
         CoreServiceCheckConnectionBody: Record<string, never>;
         /** @description CreateAuthorizationUrlRequest starts a connect flow. */
@@ -460,6 +604,37 @@ export interface components {
          * @enum {string}
          */
         protobufNullValue: "NULL_VALUE";
+        /** @description ApiKey is an organisation's API key, without its secret. */
+        v1ApiKey: {
+            /** Format: date-time */
+            created_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; unset if never. A rotated key's is the
+             *     end of its grace period.
+             */
+            expires_at?: string | null;
+            id?: string;
+            /**
+             * Format: date-time
+             * @description When the key last authenticated a call (recorded at most once a
+             *     minute per replica); unset if never.
+             */
+            last_used_at?: string | null;
+            name?: string;
+            organisation_id?: string;
+            /** @description The first characters of the key, to tell keys apart. */
+            prefix?: string;
+            /** @description The key that replaced this one by rotation; empty if none. */
+            replaced_by?: string;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; unset if it was not.
+             */
+            revoked_at?: string | null;
+            /** @description `active`, `expired` or `revoked`. */
+            status?: string;
+        };
         /** @description AssociationSchema links two objects. */
         v1AssociationSchema: {
             id?: string;
@@ -514,6 +689,12 @@ export interface components {
             secret_keys?: string[];
             /** Format: date-time */
             updated_at?: string | null;
+        };
+        /** @description CreateApiKeyResponse holds the new key. */
+        v1CreateApiKeyResponse: {
+            api_key?: components["schemas"]["v1ApiKey"] | null;
+            /** @description The key itself, for the x-apikey header: shown this once, never again. */
+            key?: string;
         };
         /** @description CreateAssociationSchemaRequest links two objects. */
         v1CreateAssociationSchemaRequest: {
@@ -586,6 +767,15 @@ export interface components {
         v1CreateObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
         };
+        /** @description CreateOrganisationRequest names the new organisation. */
+        v1CreateOrganisationRequest: {
+            /** @description Unique; 1 to 128 characters, no control characters. */
+            name: string;
+        };
+        /** @description CreateOrganisationResponse holds the new organisation. */
+        v1CreateOrganisationResponse: {
+            organisation?: components["schemas"]["v1Organisation"] | null;
+        };
         /** @description CreatePropertyResponse holds the new property. */
         v1CreatePropertyResponse: {
             property?: components["schemas"]["v1Property"] | null;
@@ -609,6 +799,10 @@ export interface components {
         v1DeleteRecordResponse: Record<string, never>;
         /** @description DeleteRelationResponse is empty on success. */
         v1DeleteRelationResponse: Record<string, never>;
+        /** @description GetApiKeyResponse holds the key. */
+        v1GetApiKeyResponse: {
+            api_key?: components["schemas"]["v1ApiKey"] | null;
+        };
         /** @description GetConnectionRateLimitResponse is the budget left, as last seen. */
         v1GetConnectionRateLimitResponse: {
             /** Format: int32 */
@@ -642,6 +836,10 @@ export interface components {
         v1GetObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
         };
+        /** @description GetOrganisationResponse holds the organisation. */
+        v1GetOrganisationResponse: {
+            organisation?: components["schemas"]["v1Organisation"] | null;
+        };
         /** @description GetPropertyResponse holds the property. */
         v1GetPropertyResponse: {
             property?: components["schemas"]["v1Property"] | null;
@@ -655,21 +853,45 @@ export interface components {
             plural?: string;
             singular?: string;
         };
+        /** @description ListApiKeysResponse is one page of keys. */
+        v1ListApiKeysResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1ApiKey"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+        };
         /** @description ListAssociationSchemasResponse holds the schemas. */
         v1ListAssociationSchemasResponse: {
             items?: components["schemas"]["v1AssociationSchema"][];
         };
-        /** @description ListConnectionsResponse holds the connections. */
+        /** @description ListConnectionsResponse is one page of connections. */
         v1ListConnectionsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
             items?: components["schemas"]["v1Connection"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
-        /** @description ListConnectorConfigsResponse holds the configs. */
+        /** @description ListConnectorConfigsResponse is one page of configs. */
         v1ListConnectorConfigsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
             items?: components["schemas"]["v1ConnectorConfig"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListObjectsResponse holds the objects. */
         v1ListObjectsResponse: {
             items?: components["schemas"]["v1Object"][];
+        };
+        /** @description ListOrganisationsResponse is one page of organisations. */
+        v1ListOrganisationsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Organisation"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListPropertiesResponse holds the properties. */
         v1ListPropertiesResponse: {
@@ -718,6 +940,13 @@ export interface components {
             hidden?: boolean;
             label?: string;
             value?: string;
+        };
+        /** @description Organisation owns API keys, connector configs and connections. */
+        v1Organisation: {
+            /** Format: date-time */
+            created_at?: string | null;
+            id?: string;
+            name?: string;
         };
         /** @description Property is one field of an object. */
         v1Property: {
@@ -803,6 +1032,17 @@ export interface components {
             source_record_id?: string;
             target_record_id?: string;
         };
+        /** @description RevokeApiKeyResponse holds the revoked key. */
+        v1RevokeApiKeyResponse: {
+            api_key?: components["schemas"]["v1ApiKey"] | null;
+        };
+        /** @description RotateApiKeyResponse holds the new key and the old one. */
+        v1RotateApiKeyResponse: {
+            api_key?: components["schemas"]["v1ApiKey"] | null;
+            /** @description The new key itself, for the x-apikey header: shown this once. */
+            key?: string;
+            previous?: components["schemas"]["v1ApiKey"] | null;
+        };
         /** @description SearchRecordsResponse is one page of matches. */
         v1SearchRecordsResponse: {
             /** @description Whether a next page exists (`next_cursor` is not empty). */
@@ -859,7 +1099,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The provider refused the connection's credentials (PERMISSION_DENIED, origin provider): reconnect the account. */
+        /** @description The provider refused the connection's credentials (PERMISSION_DENIED, origin provider): reconnect the account; or, on /v0/admin, the Admin API is disabled (reason ADMIN_API_DISABLED: set GATEWAY_ADMIN_KEY_HASH). */
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -899,7 +1139,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The connection, config, object or record does not exist (NOT_FOUND); origin tells whether the gateway or the provider said so. */
+        /** @description The connection, config, object, record, organisation or API key does not exist (NOT_FOUND); origin tells whether the gateway or the provider said so. */
         NotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -940,7 +1180,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description No x-apikey, or one the gateway does not know (UNAUTHENTICATED). */
+        /** @description No x-apikey, or one the gateway does not know, or a revoked or expired one (UNAUTHENTICATED); on /v0/admin: no x-admin-key, or a wrong one. */
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["RequestId"];
@@ -981,6 +1221,308 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    AdminService_ListOrganisations: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListOrganisationsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_CreateOrganisation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreateOrganisationRequest names the new organisation. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreateOrganisationRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Organisation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_GetOrganisation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1Organisation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_ListApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                organisation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListApiKeysResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_CreateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                organisation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminServiceCreateApiKeyBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreateApiKeyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_GetApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                organisation_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_RevokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                organisation_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminServiceRevokeApiKeyBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ApiKey"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    AdminService_RotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                organisation_id: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AdminServiceRotateApiKeyBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1RotateApiKeyResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
     CoreService_CreateAuthorizationUrl: {
         parameters: {
             query?: never;
@@ -1027,6 +1569,10 @@ export interface operations {
             query?: {
                 customer_id?: string;
                 connector_config_id?: string;
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
             };
             header?: {
                 /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
@@ -1321,7 +1867,12 @@ export interface operations {
     };
     CoreService_ListConnectorConfigs: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
             header?: {
                 /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];

@@ -53,7 +53,8 @@ func TestCrmgateQuery(t *testing.T) {
 		{"UpdateProperty", "PATCH", "/v0/unified/crm/metadata/objects/{object_name}/properties/{property_id}", []string{"update_mask"}},
 		{"ListObjects", "GET", "/v0/unified/crm/metadata/objects", []string{"include_raw_data", "type"}},
 		{"DeleteRelation", "DELETE", "/v0/unified/crm/relations/{relation_id}", nil},
-		{"ListConnections", "GET", "/v0/core/connections", []string{"connector_config_id", "customer_id"}},
+		{"ListConnections", "GET", "/v0/core/connections", []string{"connector_config_id", "cursor", "customer_id", "page_size"}},
+		{"ListConnectorConfigs", "GET", "/v0/core/connector_configs", []string{"cursor", "page_size"}},
 		{"GetConnection", "GET", "/v0/core/connections/{id}", nil},
 	} {
 		r := find(t, routes, tc.rpc)

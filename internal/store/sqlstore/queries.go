@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crmgate/crmgate/internal/store"
 )
@@ -47,6 +48,30 @@ func (s *Store) EnsureOrganisation(ctx context.Context, name string) (store.Orga
 	return s.organisationBy(ctx, "name", name)
 }
 
+// CreateOrganisation stores o with CreatedAt set to now; a name or id in
+// use answers ErrConflict.
+func (s *Store) CreateOrganisation(ctx context.Context, o store.Organisation) (store.Organisation, error) {
+	if err := required("create organisation", "ID", o.ID, "Name", o.Name); err != nil {
+		return store.Organisation{}, err
+	}
+	o.CreatedAt = s.stamp()
+	_, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO organisations (id, name, created_at) VALUES (?, ?, ?)`),
+		o.ID, o.Name, s.timeArg(o.CreatedAt))
+	if v, constraint := s.classify(err); v == uniqueViolation {
+		return store.Organisation{}, conflict(fmt.Sprintf("organisation %q: name or id in use", o.Name), constraint)
+	}
+	if err != nil {
+		return store.Organisation{}, fmt.Errorf("sqlstore: create organisation: %w", err)
+	}
+	return o, nil
+}
+
+// ListOrganisations returns the page p of the organisations.
+func (s *Store) ListOrganisations(ctx context.Context, p store.Page) ([]store.Organisation, error) {
+	q, args := s.paged(`SELECT `+orgColumns+` FROM organisations WHERE 1 = 1`, nil, p)
+	return list(ctx, s, "organisations", q, args, scanOrganisation)
+}
+
 // GetOrganisation returns the organisation with this id.
 func (s *Store) GetOrganisation(ctx context.Context, id string) (store.Organisation, error) {
 	return s.organisationBy(ctx, "id", id)
@@ -68,9 +93,23 @@ func (s *Store) organisationBy(ctx context.Context, column, value string) (store
 
 // ---- API keys --------------------------------------------------------------
 
-// CreateAPIKey stores k with CreatedAt set to now. A duplicate id or hash
-// answers ErrConflict, an unknown organisation ErrNotFound.
+const apiKeyColumns = `id, organisation_id, name, hash, prefix, created_at, expires_at, revoked_at, last_used_at, replaced_by`
+
+func scanAPIKey(sc scanner) (store.APIKey, error) {
+	var k store.APIKey
+	err := sc.Scan(&k.ID, &k.OrganisationID, &k.Name, &k.Hash, &k.Prefix, timeCol{&k.CreatedAt},
+		nullTimeCol{&k.ExpiresAt}, nullTimeCol{&k.RevokedAt}, nullTimeCol{&k.LastUsedAt}, &k.ReplacedBy)
+	return k, err
+}
+
+// CreateAPIKey stores k with CreatedAt set to now and ExpiresAt as given
+// (the other lifecycle fields empty). A duplicate id or hash answers
+// ErrConflict, an unknown organisation ErrNotFound.
 func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey, error) {
+	return s.createAPIKey(ctx, s.db, k)
+}
+
+func (s *Store) createAPIKey(ctx context.Context, q querier, k store.APIKey) (store.APIKey, error) {
 	if err := required("create api key", "ID", k.ID, "OrganisationID", k.OrganisationID); err != nil {
 		return store.APIKey{}, err
 	}
@@ -79,9 +118,13 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey,
 	}
 	k.Hash = append([]byte(nil), k.Hash...)
 	k.CreatedAt = s.stamp()
-	_, err := s.db.ExecContext(ctx, s.rebind(
-		`INSERT INTO api_keys (id, organisation_id, name, hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		k.ID, k.OrganisationID, k.Name, k.Hash, k.Prefix, s.timeArg(k.CreatedAt))
+	if !k.ExpiresAt.IsZero() {
+		k.ExpiresAt = k.ExpiresAt.UTC().Truncate(time.Microsecond)
+	}
+	k.RevokedAt, k.LastUsedAt, k.ReplacedBy = time.Time{}, time.Time{}, ""
+	_, err := q.ExecContext(ctx, s.rebind(
+		`INSERT INTO api_keys (id, organisation_id, name, hash, prefix, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		k.ID, k.OrganisationID, k.Name, k.Hash, k.Prefix, s.timeArg(k.CreatedAt), s.nullTimeArg(k.ExpiresAt))
 	switch v, constraint := s.classify(err); {
 	case err == nil:
 		return k, nil
@@ -96,10 +139,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, k store.APIKey) (store.APIKey,
 
 // APIKeyByHash returns the key with this hash.
 func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error) {
-	var k store.APIKey
-	err := s.db.QueryRowContext(ctx, s.rebind(
-		`SELECT id, organisation_id, name, hash, prefix, created_at FROM api_keys WHERE hash = ?`), hash).
-		Scan(&k.ID, &k.OrganisationID, &k.Name, &k.Hash, &k.Prefix, timeCol{&k.CreatedAt})
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.rebind(
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE hash = ?`), hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.APIKey{}, notFound("api key")
 	}
@@ -107,6 +148,149 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, er
 		return store.APIKey{}, fmt.Errorf("sqlstore: get api key: %w", err)
 	}
 	return k, nil
+}
+
+// GetAPIKey returns the organisation's key id.
+func (s *Store) GetAPIKey(ctx context.Context, orgID, id string) (store.APIKey, error) {
+	return s.getAPIKey(ctx, s.db, orgID, id)
+}
+
+func (s *Store) getAPIKey(ctx context.Context, q querier, orgID, id string) (store.APIKey, error) {
+	k, err := scanAPIKey(q.QueryRowContext(ctx, s.rebind(
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE organisation_id = ? AND id = ?`), orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIKey{}, notFound(fmt.Sprintf("api key %q", id))
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlstore: get api key %q: %w", id, err)
+	}
+	return k, nil
+}
+
+// ListAPIKeys returns the page p of the organisation's keys.
+func (s *Store) ListAPIKeys(ctx context.Context, orgID string, p store.Page) ([]store.APIKey, error) {
+	q, args := s.paged(`SELECT `+apiKeyColumns+` FROM api_keys WHERE organisation_id = ?`, []any{orgID}, p)
+	return list(ctx, s, "api keys", q, args, func(sc scanner) (store.APIKey, error) { return scanAPIKey(sc) })
+}
+
+// RevokeAPIKey sets the key's RevokedAt to now, unless it is set already.
+func (s *Store) RevokeAPIKey(ctx context.Context, orgID, id string) (store.APIKey, error) {
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, s.rebind(
+		`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE organisation_id = ? AND id = ? RETURNING `+apiKeyColumns),
+		s.timeArg(s.stamp()), orgID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.APIKey{}, notFound(fmt.Sprintf("api key %q", id))
+	}
+	if err != nil {
+		return store.APIKey{}, fmt.Errorf("sqlstore: revoke api key %q: %w", id, err)
+	}
+	return k, nil
+}
+
+// RotateAPIKey stores next and marks key id replaced by it, expiring at
+// now+grace (or its earlier expiry), in one transaction. The old key's
+// update is conditional on its still being unreplaced and unrevoked, so of
+// concurrent rotations of one key exactly one wins.
+func (s *Store) RotateAPIKey(ctx context.Context, orgID, id string, next store.APIKey, grace time.Duration) (store.APIKey, store.APIKey, error) {
+	if grace < 0 {
+		return store.APIKey{}, store.APIKey{}, errors.New("sqlstore: rotate api key: negative grace period")
+	}
+	if next.OrganisationID != orgID {
+		return store.APIKey{}, store.APIKey{}, fmt.Errorf("sqlstore: rotate api key %q: the new key belongs to another organisation", id)
+	}
+	var old, created store.APIKey
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if old, err = s.getAPIKey(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+		now := s.stamp()
+		switch old.State(now) {
+		case store.APIKeyRevoked:
+			return fmt.Errorf("sqlstore: rotate api key %q: it is revoked: %w", id, store.ErrConflict)
+		case store.APIKeyExpired:
+			return fmt.Errorf("sqlstore: rotate api key %q: it has expired: %w", id, store.ErrConflict)
+		}
+		if old.ReplacedBy != "" {
+			return fmt.Errorf("sqlstore: rotate api key %q: it was replaced by %q already: %w", id, old.ReplacedBy, store.ErrConflict)
+		}
+		if created, err = s.createAPIKey(ctx, tx, next); err != nil {
+			return err
+		}
+		expires := now.Add(grace)
+		if !old.ExpiresAt.IsZero() && old.ExpiresAt.Before(expires) {
+			expires = old.ExpiresAt
+		}
+		res, err := tx.ExecContext(ctx, s.rebind(
+			`UPDATE api_keys SET replaced_by = ?, expires_at = ?
+			 WHERE organisation_id = ? AND id = ? AND replaced_by = '' AND revoked_at IS NULL`),
+			created.ID, s.timeArg(expires), orgID, id)
+		if err != nil {
+			return fmt.Errorf("sqlstore: rotate api key %q: %w", id, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlstore: rotate api key %q: %w", id, err)
+		} else if n == 0 {
+			return fmt.Errorf("sqlstore: rotate api key %q: changed concurrently: %w", id, store.ErrConflict)
+		}
+		old.ReplacedBy, old.ExpiresAt = created.ID, expires
+		return nil
+	})
+	if err != nil {
+		return store.APIKey{}, store.APIKey{}, err
+	}
+	return old, created, nil
+}
+
+// TouchAPIKey records a use of key id at at, unless a later one is
+// recorded; an unknown id is not an error (the key may just have been
+// deleted).
+func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
+	t := s.timeArg(at.UTC().Truncate(time.Microsecond))
+	if _, err := s.db.ExecContext(ctx, s.rebind(
+		`UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`), t, id, t); err != nil {
+		return fmt.Errorf("sqlstore: touch api key %q: %w", id, err)
+	}
+	return nil
+}
+
+// ---- pages -----------------------------------------------------------------
+
+// paged completes q (a SELECT ending in a WHERE clause) with the page p of
+// the (created_at, id) order: the rows after p.After, at most p.Limit.
+func (s *Store) paged(q string, args []any, p store.Page) (string, []any) {
+	if p.After != nil {
+		t := s.timeArg(p.After.CreatedAt.UTC().Truncate(time.Microsecond))
+		q += ` AND (created_at > ? OR (created_at = ? AND id > ?))`
+		args = append(args, t, t, p.After.ID)
+	}
+	q += ` ORDER BY created_at, id`
+	if p.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, p.Limit)
+	}
+	return q, args
+}
+
+// list runs a SELECT and scans every row.
+func list[T any](ctx context.Context, s *Store, what, q string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: list %s: %w", what, err)
+	}
+	return out, nil
 }
 
 // ---- connector configs -----------------------------------------------------
@@ -174,27 +358,11 @@ func (s *Store) GetConnectorConfig(ctx context.Context, orgID, id string) (store
 	return c, nil
 }
 
-// ListConnectorConfigs returns the organisation's connector configs, oldest
-// first.
-func (s *Store) ListConnectorConfigs(ctx context.Context, orgID string) ([]store.ConnectorConfig, error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(
-		`SELECT `+configColumns+` FROM connector_configs WHERE organisation_id = ? ORDER BY created_at, id`), orgID)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list connector configs: %w", err)
-	}
-	defer rows.Close()
-	var out []store.ConnectorConfig
-	for rows.Next() {
-		c, err := s.scanConnectorConfig(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list connector configs: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list connector configs: %w", err)
-	}
-	return out, nil
+// ListConnectorConfigs returns the page p of the organisation's connector
+// configs.
+func (s *Store) ListConnectorConfigs(ctx context.Context, orgID string, p store.Page) ([]store.ConnectorConfig, error) {
+	q, args := s.paged(`SELECT `+configColumns+` FROM connector_configs WHERE organisation_id = ?`, []any{orgID}, p)
+	return list(ctx, s, "connector configs", q, args, s.scanConnectorConfig)
 }
 
 // UpdateConnectorConfig replaces the Settings and Secrets of the config
@@ -374,8 +542,8 @@ func (s *Store) GetConnection(ctx context.Context, orgID, id string) (store.Conn
 	return c, nil
 }
 
-// ListConnections returns the organisation's connections matching f, oldest
-// first.
+// ListConnections returns the page f.Page of the organisation's
+// connections matching f.
 func (s *Store) ListConnections(ctx context.Context, orgID string, f store.ConnectionFilter) ([]store.Connection, error) {
 	q := `SELECT ` + connectionColumns + ` FROM connections WHERE organisation_id = ?`
 	args := []any{orgID}
@@ -387,24 +555,8 @@ func (s *Store) ListConnections(ctx context.Context, orgID string, f store.Conne
 		q += ` AND connector_config_id = ?`
 		args = append(args, f.ConnectorConfigID)
 	}
-	q += ` ORDER BY created_at, id`
-	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list connections: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Connection
-	for rows.Next() {
-		c, err := s.scanConnection(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: list connections: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: list connections: %w", err)
-	}
-	return out, nil
+	q, args = s.paged(q, args, f.Page)
+	return list(ctx, s, "connections", q, args, s.scanConnection)
 }
 
 // UpdateConnection writes c's Status, StatusMessage, Settings and

@@ -282,6 +282,26 @@ func (s *Store) timeArg(t time.Time) any {
 	return t.UTC()
 }
 
+// nullTimeArg encodes t for a nullable timestamp column: NULL for the zero
+// time.
+func (s *Store) nullTimeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return s.timeArg(t)
+}
+
+// nullTimeCol scans a nullable timestamp column: NULL is the zero time.
+type nullTimeCol struct{ t *time.Time }
+
+func (c nullTimeCol) Scan(v any) error {
+	if v == nil {
+		*c.t = time.Time{}
+		return nil
+	}
+	return timeCol(c).Scan(v)
+}
+
 // timeCol scans a timestamp column of either dialect into a UTC time.
 type timeCol struct{ t *time.Time }
 

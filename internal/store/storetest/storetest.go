@@ -61,12 +61,22 @@ func contractTests() []contractTest {
 		{"Organisation/EnsureConcurrent", testEnsureOrganisationConcurrent},
 		{"Organisation/EnsureEmptyName", testEnsureOrganisationEmptyName},
 		{"Organisation/GetNotFound", testGetOrganisationNotFound},
+		{"Organisation/Create", testCreateOrganisation},
+		{"Organisation/ListPaged", testListOrganisationsPaged},
 
 		{"APIKey/CreateAndLookup", testAPIKeyCreateAndLookup},
 		{"APIKey/NotFound", testAPIKeyNotFound},
 		{"APIKey/DuplicateHash", testAPIKeyDuplicateHash},
 		{"APIKey/DuplicateID", testAPIKeyDuplicateID},
 		{"APIKey/UnknownOrganisation", testAPIKeyUnknownOrganisation},
+		{"APIKey/GetList", testAPIKeyGetList},
+		{"APIKey/Expiry", testAPIKeyExpiry},
+		{"APIKey/Revoke", testAPIKeyRevoke},
+		{"APIKey/Rotate", testAPIKeyRotate},
+		{"APIKey/RotateRefused", testAPIKeyRotateRefused},
+		{"APIKey/RotateConcurrent", testAPIKeyRotateConcurrent},
+		{"APIKey/Touch", testAPIKeyTouch},
+		{"APIKey/OrgIsolation", testAPIKeyOrgIsolation},
 
 		{"ConnectorConfig/CreateGet", testConfigCreateGet},
 		{"ConnectorConfig/CreateDuplicate", testConfigCreateDuplicate},
@@ -78,6 +88,7 @@ func contractTests() []contractTest {
 		{"ConnectorConfig/Delete", testConfigDelete},
 		{"ConnectorConfig/DeleteInUse", testConfigDeleteInUse},
 		{"ConnectorConfig/OrgIsolation", testConfigOrgIsolation},
+		{"ConnectorConfig/ListPaged", testConfigListPaged},
 
 		{"Customer/Ensure", testEnsureCustomer},
 
@@ -92,6 +103,7 @@ func contractTests() []contractTest {
 		{"Connection/ConcurrentIncrements", testConnectionConcurrentIncrements},
 		{"Connection/Delete", testConnectionDelete},
 		{"Connection/OrgIsolation", testConnectionOrgIsolation},
+		{"Connection/ListPaged", testConnectionListPaged},
 
 		{"Secrets/RoundTrip", testSecretsRoundTrip},
 		{"Timestamps", testTimestamps},
@@ -457,13 +469,13 @@ func testConfigGetNotFound(t *testing.T, f *fixture) {
 }
 
 func testConfigList(t *testing.T, f *fixture) {
-	if got, err := f.s.ListConnectorConfigs(f.ctx, f.orgA.ID); err != nil || len(got) != 0 {
+	if got, err := f.s.ListConnectorConfigs(f.ctx, f.orgA.ID, store.Page{}); err != nil || len(got) != 0 {
 		t.Fatalf("ListConnectorConfigs(empty) = %v, %v", got, err)
 	}
 	a1 := f.config(f.orgA.ID, "a1")
 	a2 := f.config(f.orgA.ID, "a2")
 	f.config(f.orgB.ID, "b1")
-	got, err := f.s.ListConnectorConfigs(f.ctx, f.orgA.ID)
+	got, err := f.s.ListConnectorConfigs(f.ctx, f.orgA.ID, store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,14 +489,14 @@ func testConfigList(t *testing.T, f *fixture) {
 		}
 		checkConfig(t, c, want)
 	}
-	got, err = f.s.ListConnectorConfigs(f.ctx, f.orgB.ID)
+	got, err = f.s.ListConnectorConfigs(f.ctx, f.orgB.ID, store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ids := configIDs(got); !slices.Equal(ids, []string{"b1"}) {
 		t.Fatalf("ListConnectorConfigs(B) = %v", ids)
 	}
-	if got, err := f.s.ListConnectorConfigs(f.ctx, "org_nope"); err != nil || len(got) != 0 {
+	if got, err := f.s.ListConnectorConfigs(f.ctx, "org_nope", store.Page{}); err != nil || len(got) != 0 {
 		t.Fatalf("ListConnectorConfigs(unknown org) = %v, %v", got, err)
 	}
 }
@@ -574,7 +586,7 @@ func testConfigOrgIsolation(t *testing.T, f *fixture) {
 	})
 	wantErr(t, "B UpdateConnectorConfig(A's)", err, store.ErrNotFound)
 	wantErr(t, "B DeleteConnectorConfig(A's)", f.s.DeleteConnectorConfig(f.ctx, f.orgB.ID, "cc1"), store.ErrNotFound)
-	if got, err := f.s.ListConnectorConfigs(f.ctx, f.orgB.ID); err != nil || len(got) != 0 {
+	if got, err := f.s.ListConnectorConfigs(f.ctx, f.orgB.ID, store.Page{}); err != nil || len(got) != 0 {
 		t.Fatalf("B ListConnectorConfigs = %v, %v", configIDs(got), err)
 	}
 	checkConfig(t, f.getConfig(f.orgA.ID, "cc1"), a)

@@ -35,6 +35,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/apierr"
@@ -70,7 +71,7 @@ func run(in, out string) error {
 	if err != nil {
 		return fmt.Errorf("converting %s: %w", in, err)
 	}
-	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto)
+	routes, err := restrules.Routes(crmv1.File_crmgate_crm_v1_crm_proto, corev1.File_crmgate_core_v1_core_proto, adminv1.File_crmgate_admin_v1_admin_proto)
 	if err != nil {
 		return err
 	}
@@ -296,13 +297,16 @@ func errorResponses() ([]errorResponse, error) {
 			"providerRefused":   {summary: "The provider refused the input", err: &crm.ProviderError{Provider: "ghl", Status: http.StatusBadRequest, Message: "pet.name is required: it is the primary display property of pet"}},
 			"malformedJSONBody": {summary: "A body that is not one JSON value", body: &apierr.Body{Code: code.Code_INVALID_ARGUMENT.String(), Message: "request body is not one valid JSON value", Details: apierr.Details{Origin: apierr.OriginGateway, Reason: "MALFORMED_JSON"}}},
 		}},
-		{http.StatusUnauthorized, "Unauthorized", "No x-apikey, or one the gateway does not know (UNAUTHENTICATED).", always, false, map[string]example{
-			"missingKey": {summary: "No x-apikey header", err: apierr.ErrMissingAPIKey},
+		{http.StatusUnauthorized, "Unauthorized", "No x-apikey, or one the gateway does not know, or a revoked or expired one (UNAUTHENTICATED); on /v0/admin: no x-admin-key, or a wrong one.", always, false, map[string]example{
+			"missingKey":      {summary: "No x-apikey header", err: apierr.ErrMissingAPIKey},
+			"revokedKey":      {summary: "A revoked x-apikey", err: apierr.ErrRevokedAPIKey},
+			"missingAdminKey": {summary: "No x-admin-key header (/v0/admin)", err: apierr.ErrMissingAdminKey},
 		}},
-		{http.StatusForbidden, "Forbidden", "The provider refused the connection's credentials (PERMISSION_DENIED, origin provider): reconnect the account.", always, false, map[string]example{
+		{http.StatusForbidden, "Forbidden", "The provider refused the connection's credentials (PERMISSION_DENIED, origin provider): reconnect the account; or, on /v0/admin, the Admin API is disabled (reason ADMIN_API_DISABLED: set GATEWAY_ADMIN_KEY_HASH).", always, false, map[string]example{
 			"providerToken": {summary: "The provider revoked the connection's token", err: &crm.ProviderError{Provider: "ghl", Status: http.StatusUnauthorized, Message: "Invalid token: access token is invalid"}},
+			"adminDisabled": {summary: "The Admin API is disabled (/v0/admin)", err: apierr.ErrAdminDisabled},
 		}},
-		{http.StatusNotFound, "NotFound", "The connection, config, object or record does not exist (NOT_FOUND); origin tells whether the gateway or the provider said so.", always, false, map[string]example{
+		{http.StatusNotFound, "NotFound", "The connection, config, object, record, organisation or API key does not exist (NOT_FOUND); origin tells whether the gateway or the provider said so.", always, false, map[string]example{
 			"connection":     {summary: "No such connection (the gateway)", err: apierr.New(codes.NotFound, "CONNECTION_NOT_FOUND", "connection %q not found", "conn_ghl_0000")},
 			"providerRecord": {summary: "No such record (the provider)", err: &crm.ProviderError{Provider: "ghl", Status: http.StatusNotFound, Message: "Record not found"}},
 		}},

@@ -341,9 +341,14 @@ func (x *CreateConnectorConfigResponse) GetConnectorConfig() *ConnectorConfig {
 	return nil
 }
 
-// ListConnectorConfigsRequest lists every config of the organisation.
+// ListConnectorConfigsRequest asks for one page of the organisation's
+// configs, oldest first.
 type ListConnectorConfigsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100; 100 when 0.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque cursor from a previous page's next_cursor.
+	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -378,10 +383,26 @@ func (*ListConnectorConfigsRequest) Descriptor() ([]byte, []int) {
 	return file_crmgate_core_v1_core_proto_rawDescGZIP(), []int{4}
 }
 
-// ListConnectorConfigsResponse holds the configs.
+func (x *ListConnectorConfigsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListConnectorConfigsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListConnectorConfigsResponse is one page of configs.
 type ListConnectorConfigsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*ConnectorConfig     `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -421,6 +442,20 @@ func (x *ListConnectorConfigsResponse) GetItems() []*ConnectorConfig {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListConnectorConfigsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListConnectorConfigsResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // GetConnectorConfigRequest names a config.
@@ -801,13 +836,18 @@ func (x *CreateConnectionResponse) GetConnection() *Connection {
 	return nil
 }
 
-// ListConnectionsRequest filters connections.
+// ListConnectionsRequest filters connections and asks for one page,
+// oldest first. A cursor belongs to the filter it was made with.
 type ListConnectionsRequest struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	CustomerId        string                 `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	ConnectorConfigId string                 `protobuf:"bytes,2,opt,name=connector_config_id,json=connectorConfigId,proto3" json:"connector_config_id,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// 1 to 100; 100 when 0.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque cursor from a previous page's next_cursor.
+	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListConnectionsRequest) Reset() {
@@ -854,10 +894,26 @@ func (x *ListConnectionsRequest) GetConnectorConfigId() string {
 	return ""
 }
 
-// ListConnectionsResponse holds the connections.
+func (x *ListConnectionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListConnectionsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListConnectionsResponse is one page of connections.
 type ListConnectionsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*Connection          `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -897,6 +953,20 @@ func (x *ListConnectionsResponse) GetItems() []*Connection {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListConnectionsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListConnectionsResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // GetConnectionRequest names a connection.
@@ -1702,10 +1772,15 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"\x0econnector_name\x18\x01 \x01(\tB\x03\xe0A\x02R\rconnectorName\x12/\n" +
 	"\x06config\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06config\"l\n" +
 	"\x1dCreateConnectorConfigResponse\x12K\n" +
-	"\x10connector_config\x18\x01 \x01(\v2 .crmgate.core.v1.ConnectorConfigR\x0fconnectorConfig\"\x1d\n" +
-	"\x1bListConnectorConfigsRequest\"V\n" +
+	"\x10connector_config\x18\x01 \x01(\v2 .crmgate.core.v1.ConnectorConfigR\x0fconnectorConfig\"R\n" +
+	"\x1bListConnectorConfigsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\x9b\x01\n" +
 	"\x1cListConnectorConfigsResponse\x126\n" +
-	"\x05items\x18\x01 \x03(\v2 .crmgate.core.v1.ConnectorConfigR\x05items\"0\n" +
+	"\x05items\x18\x01 \x03(\v2 .crmgate.core.v1.ConnectorConfigR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"0\n" +
 	"\x19GetConnectorConfigRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"i\n" +
 	"\x1aGetConnectorConfigResponse\x12K\n" +
@@ -1726,13 +1801,18 @@ const file_crmgate_core_v1_core_proto_rawDesc = "" +
 	"\x18CreateConnectionResponse\x12;\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x1b.crmgate.core.v1.ConnectionR\n" +
-	"connection\"i\n" +
+	"connection\"\x9e\x01\n" +
 	"\x16ListConnectionsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12.\n" +
-	"\x13connector_config_id\x18\x02 \x01(\tR\x11connectorConfigId\"L\n" +
+	"\x13connector_config_id\x18\x02 \x01(\tR\x11connectorConfigId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"\x91\x01\n" +
 	"\x17ListConnectionsResponse\x121\n" +
-	"\x05items\x18\x01 \x03(\v2\x1b.crmgate.core.v1.ConnectionR\x05items\"+\n" +
+	"\x05items\x18\x01 \x03(\v2\x1b.crmgate.core.v1.ConnectionR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"+\n" +
 	"\x14GetConnectionRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"T\n" +
 	"\x15GetConnectionResponse\x12;\n" +

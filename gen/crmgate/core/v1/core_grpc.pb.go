@@ -45,7 +45,7 @@ const (
 type CoreServiceClient interface {
 	// CreateConnectorConfig registers the organisation's app for a provider.
 	CreateConnectorConfig(ctx context.Context, in *CreateConnectorConfigRequest, opts ...grpc.CallOption) (*CreateConnectorConfigResponse, error)
-	// ListConnectorConfigs lists the organisation's connector configs.
+	// ListConnectorConfigs pages through the organisation's connector configs.
 	ListConnectorConfigs(ctx context.Context, in *ListConnectorConfigsRequest, opts ...grpc.CallOption) (*ListConnectorConfigsResponse, error)
 	// GetConnectorConfig returns one connector config.
 	GetConnectorConfig(ctx context.Context, in *GetConnectorConfigRequest, opts ...grpc.CallOption) (*GetConnectorConfigResponse, error)
@@ -55,7 +55,8 @@ type CoreServiceClient interface {
 	DeleteConnectorConfig(ctx context.Context, in *DeleteConnectorConfigRequest, opts ...grpc.CallOption) (*DeleteConnectorConfigResponse, error)
 	// CreateConnection connects a customer's provider account.
 	CreateConnection(ctx context.Context, in *CreateConnectionRequest, opts ...grpc.CallOption) (*CreateConnectionResponse, error)
-	// ListConnections lists connections, optionally of one customer.
+	// ListConnections pages through connections, optionally of one customer
+	// or one connector config.
 	ListConnections(ctx context.Context, in *ListConnectionsRequest, opts ...grpc.CallOption) (*ListConnectionsResponse, error)
 	// GetConnection returns one connection.
 	GetConnection(ctx context.Context, in *GetConnectionRequest, opts ...grpc.CallOption) (*GetConnectionResponse, error)
@@ -237,7 +238,7 @@ func (c *coreServiceClient) CreateLocationConnection(ctx context.Context, in *Cr
 type CoreServiceServer interface {
 	// CreateConnectorConfig registers the organisation's app for a provider.
 	CreateConnectorConfig(context.Context, *CreateConnectorConfigRequest) (*CreateConnectorConfigResponse, error)
-	// ListConnectorConfigs lists the organisation's connector configs.
+	// ListConnectorConfigs pages through the organisation's connector configs.
 	ListConnectorConfigs(context.Context, *ListConnectorConfigsRequest) (*ListConnectorConfigsResponse, error)
 	// GetConnectorConfig returns one connector config.
 	GetConnectorConfig(context.Context, *GetConnectorConfigRequest) (*GetConnectorConfigResponse, error)
@@ -247,7 +248,8 @@ type CoreServiceServer interface {
 	DeleteConnectorConfig(context.Context, *DeleteConnectorConfigRequest) (*DeleteConnectorConfigResponse, error)
 	// CreateConnection connects a customer's provider account.
 	CreateConnection(context.Context, *CreateConnectionRequest) (*CreateConnectionResponse, error)
-	// ListConnections lists connections, optionally of one customer.
+	// ListConnections pages through connections, optionally of one customer
+	// or one connector config.
 	ListConnections(context.Context, *ListConnectionsRequest) (*ListConnectionsResponse, error)
 	// GetConnection returns one connection.
 	GetConnection(context.Context, *GetConnectionRequest) (*GetConnectionResponse, error)
