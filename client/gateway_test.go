@@ -42,7 +42,7 @@ func startDemoGateway(t *testing.T) (grpcAddr string, demo app.Demo) {
 		cancel()
 		t.Fatal(err)
 	}
-	demo, err = a.StartDemo(ctx)
+	demo, err = a.StartDemo(ctx, "")
 	if err != nil {
 		cancel()
 		a.Close()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,19 +25,27 @@ func serveCmd(e env) *cobra.Command {
 provisions a demo API key and connection against it, printed on stdout.`,
 		Args: noArgs,
 	}
-	demo := c.Flags().Bool("demo", false, "also run a seeded GHL fake and provision a demo API key and connection")
+	var demo demoFlags
+	c.Flags().BoolVar(&demo.on, "demo", false, "also run a seeded GHL fake and provision a demo API key and connection (kept between runs in <data-dir>/demo.db)")
+	c.Flags().BoolVar(&demo.reset, "demo-reset", false, "with --demo: start from an empty demo database and a new demo API key")
 	load := e.configFlags(c)
 	c.RunE = func(c *cobra.Command, _ []string) error {
+		if demo.reset && !demo.on {
+			return usageError{errors.New("--demo-reset needs --demo"), c.CommandPath()}
+		}
 		loaded, err := load()
 		if err != nil {
 			return err
 		}
-		return serve(c, e, loaded, *demo)
+		return serve(c, e, loaded, demo)
 	}
 	return c
 }
 
-func serve(c *cobra.Command, e env, loaded *app.Loaded, demo bool) error {
+// demoFlags are serve's --demo and --demo-reset.
+type demoFlags struct{ on, reset bool }
+
+func serve(c *cobra.Command, e env, loaded *app.Loaded, demo demoFlags) error {
 	ctx := c.Context()
 	cfg := loaded.Config
 	// Log lines are batched (one write per 100 ms or 64 KiB, and at exit)
@@ -49,29 +56,26 @@ func serve(c *cobra.Command, e env, loaded *app.Loaded, demo bool) error {
 	for _, w := range loaded.Warnings {
 		log.Warn("configuration: " + w)
 	}
-	if demo && loaded.Sources["database_url"] == app.SourceDefault {
-		// A fresh demo database each run, beside (not in) the real one.
-		path := filepath.Join(cfg.DataDir, "demo.db")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
-		cfg.DatabaseURL = "sqlite://" + path
-	}
 	defer app.TuneRuntime(e.getenv, os.ReadFile, cfg.GCHeapFloor, log)()
-	a, err := app.Build(ctx, cfg, log)
+	if !demo.on {
+		a, err := app.Build(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return a.Run(ctx)
+	}
+	// The demo keeps its own database beside (not in) the real one unless
+	// database_url is set.
+	a, d, err := app.BuildDemo(ctx, cfg, log, app.DemoOptions{
+		OwnDatabase: loaded.Sources["database_url"] == app.SourceDefault,
+		Reset:       demo.reset,
+	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if demo {
-		d, err := a.StartDemo(ctx)
-		if err != nil {
-			return err
-		}
-		printDemo(c.OutOrStdout(), cfg, d)
-	}
+	printDemo(c.OutOrStdout(), a.Config, d)
 	return a.Run(ctx)
 }
 
@@ -96,4 +100,12 @@ Try:
   grpcurl -plaintext -H 'x-apikey: %s' -H 'x-connection-id: %s' -d '{"object_name":"pet"}' %s crmgate.crm.v1.CrmService/ListProperties
 
 `, d.FakeURL, d.LocationID, d.APIKey, d.ConnectionID, d.APIKey, d.ConnectionID, httpAddr, d.APIKey, d.ConnectionID, grpcAddr)
+	switch {
+	case d.Reset != "":
+		fmt.Fprintf(w, "  Demo data reset: %s.\n\n", d.Reset)
+	case d.Reused:
+		fmt.Fprintf(w, "  Reusing the demo API key and connection of the previous run (database %s; --demo-reset starts afresh).\n\n", app.MaskURL(cfg.DatabaseURL))
+	default:
+		fmt.Fprintf(w, "  New demo data in %s, kept for the next run (--demo-reset starts afresh).\n\n", app.MaskURL(cfg.DatabaseURL))
+	}
 }

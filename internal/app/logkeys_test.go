@@ -132,7 +132,7 @@ func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	d, err := a.StartDemo(ctx)
+	d, err := a.StartDemo(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
 	for _, path := range []string{
 		"/v0/unified/crm/custom_objects/pet?page_size=5",
 		"/v0/unified/crm/custom_objects/nosuch",
-		"/v0/unified/crm/contacts?page_size=2",
+		"/v0/unified/crm/custom_objects/contact?page_size=2",
 	} {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
 		req.Header.Set("x-apikey", d.APIKey)
