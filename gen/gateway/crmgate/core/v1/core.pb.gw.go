@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extCorev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectorConfigRequest
+		protoReq extCorev1.CreateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectorConfigRequest
+		protoReq extCorev1.CreateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectorConfigsRequest
+		protoReq extCorev1.ListConnectorConfigsRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -74,18 +75,18 @@ func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectorConfigsRequest
+		protoReq extCorev1.ListConnectorConfigsRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.ListConnectorConfigs(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectorConfigRequest
+		protoReq extCorev1.GetConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -104,9 +105,9 @@ func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectorConfigRequest
+		protoReq extCorev1.GetConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -122,9 +123,9 @@ func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectorConfigRequest
+		protoReq extCorev1.UpdateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -146,9 +147,9 @@ func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectorConfigRequest
+		protoReq extCorev1.UpdateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -167,9 +168,9 @@ func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectorConfigRequest
+		protoReq extCorev1.DeleteConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -188,9 +189,9 @@ func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectorConfigRequest
+		protoReq extCorev1.DeleteConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -206,9 +207,9 @@ func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectionRequest
+		protoReq extCorev1.CreateConnectionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -221,9 +222,9 @@ func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectionRequest
+		protoReq extCorev1.CreateConnectionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -235,9 +236,9 @@ func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler
 
 var filter_CoreService_ListConnections_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectionsRequest
+		protoReq extCorev1.ListConnectionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -253,9 +254,9 @@ func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectionsRequest
+		protoReq extCorev1.ListConnectionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -268,9 +269,9 @@ func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRequest
+		protoReq extCorev1.GetConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -289,9 +290,9 @@ func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRequest
+		protoReq extCorev1.GetConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -307,9 +308,9 @@ func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectionRequest
+		protoReq extCorev1.UpdateConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -331,9 +332,9 @@ func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectionRequest
+		protoReq extCorev1.UpdateConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -352,9 +353,9 @@ func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectionRequest
+		protoReq extCorev1.DeleteConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -373,9 +374,9 @@ func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectionRequest
+		protoReq extCorev1.DeleteConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -391,9 +392,9 @@ func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CheckConnectionRequest
+		protoReq extCorev1.CheckConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -415,9 +416,9 @@ func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CheckConnectionRequest
+		protoReq extCorev1.CheckConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -436,9 +437,9 @@ func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRateLimitRequest
+		protoReq extCorev1.GetConnectionRateLimitRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -457,9 +458,9 @@ func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRateLimitRequest
+		protoReq extCorev1.GetConnectionRateLimitRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -475,9 +476,9 @@ func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAuthorizationUrlRequest
+		protoReq extCorev1.CreateAuthorizationUrlRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -499,9 +500,9 @@ func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAuthorizationUrlRequest
+		protoReq extCorev1.CreateAuthorizationUrlRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -520,9 +521,9 @@ func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLocationConnectionRequest
+		protoReq extCorev1.CreateLocationConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -544,9 +545,9 @@ func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLocationConnectionRequest
+		protoReq extCorev1.CreateLocationConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -570,7 +571,7 @@ func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, m
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterCoreServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server CoreServiceServer) error {
+func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extCorev1.CoreServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_CoreService_CreateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -589,7 +590,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*extCorev1.CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnectorConfigs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -629,7 +630,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*extCorev1.GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -649,7 +650,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*extCorev1.UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -689,7 +690,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*extCorev1.CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -729,7 +730,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*extCorev1.GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -749,7 +750,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*extCorev1.UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -849,7 +850,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*extCorev1.CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -882,15 +883,15 @@ func RegisterCoreServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Se
 // RegisterCoreServiceHandler registers the http handlers for service CoreService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterCoreServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterCoreServiceHandlerClient(ctx, mux, NewCoreServiceClient(conn))
+	return RegisterCoreServiceHandlerClient(ctx, mux, extCorev1.NewCoreServiceClient(conn))
 }
 
 // RegisterCoreServiceHandlerClient registers the http handlers for service CoreService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "CoreServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "CoreServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extCorev1.CoreServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extCorev1.CoreServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "CoreServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client CoreServiceClient) error {
+// "extCorev1.CoreServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extCorev1.CoreServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_CoreService_CreateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -906,7 +907,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*extCorev1.CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnectorConfigs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -940,7 +941,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*extCorev1.GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -957,7 +958,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*extCorev1.UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -991,7 +992,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*extCorev1.CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1025,7 +1026,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*extCorev1.GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1042,7 +1043,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*extCorev1.UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1127,13 +1128,13 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*extCorev1.CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
 
 type response_CoreService_CreateConnectorConfig_0 struct {
-	*CreateConnectorConfigResponse
+	*extCorev1.CreateConnectorConfigResponse
 }
 
 func (m response_CoreService_CreateConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1142,7 +1143,7 @@ func (m response_CoreService_CreateConnectorConfig_0) XXX_ResponseBody() interfa
 }
 
 type response_CoreService_GetConnectorConfig_0 struct {
-	*GetConnectorConfigResponse
+	*extCorev1.GetConnectorConfigResponse
 }
 
 func (m response_CoreService_GetConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1151,7 +1152,7 @@ func (m response_CoreService_GetConnectorConfig_0) XXX_ResponseBody() interface{
 }
 
 type response_CoreService_UpdateConnectorConfig_0 struct {
-	*UpdateConnectorConfigResponse
+	*extCorev1.UpdateConnectorConfigResponse
 }
 
 func (m response_CoreService_UpdateConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1160,7 +1161,7 @@ func (m response_CoreService_UpdateConnectorConfig_0) XXX_ResponseBody() interfa
 }
 
 type response_CoreService_CreateConnection_0 struct {
-	*CreateConnectionResponse
+	*extCorev1.CreateConnectionResponse
 }
 
 func (m response_CoreService_CreateConnection_0) XXX_ResponseBody() interface{} {
@@ -1169,7 +1170,7 @@ func (m response_CoreService_CreateConnection_0) XXX_ResponseBody() interface{} 
 }
 
 type response_CoreService_GetConnection_0 struct {
-	*GetConnectionResponse
+	*extCorev1.GetConnectionResponse
 }
 
 func (m response_CoreService_GetConnection_0) XXX_ResponseBody() interface{} {
@@ -1178,7 +1179,7 @@ func (m response_CoreService_GetConnection_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CoreService_UpdateConnection_0 struct {
-	*UpdateConnectionResponse
+	*extCorev1.UpdateConnectionResponse
 }
 
 func (m response_CoreService_UpdateConnection_0) XXX_ResponseBody() interface{} {
@@ -1187,7 +1188,7 @@ func (m response_CoreService_UpdateConnection_0) XXX_ResponseBody() interface{} 
 }
 
 type response_CoreService_CreateLocationConnection_0 struct {
-	*CreateLocationConnectionResponse
+	*extCorev1.CreateLocationConnectionResponse
 }
 
 func (m response_CoreService_CreateLocationConnection_0) XXX_ResponseBody() interface{} {
