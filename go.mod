@@ -5,6 +5,8 @@ go 1.26.0
 require (
 	github.com/XSAM/otelsql v0.41.0
 	github.com/chromedp/chromedp v0.14.2
+	github.com/crmgate/crmgate/client v0.0.0-00010101000000-000000000000
+	github.com/crmgate/crmgate/gen/crmgate v0.0.0-00010101000000-000000000000
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -103,4 +105,11 @@ require (
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.2 // indirect
+)
+
+// The Go client and the generated stubs are modules of their own (see
+// README, "Go client"); this repository builds them from the checkout.
+replace (
+	github.com/crmgate/crmgate/client => ./client
+	github.com/crmgate/crmgate/gen/crmgate => ./gen/crmgate
 )
