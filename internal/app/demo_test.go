@@ -61,7 +61,10 @@ func runDemo(t *testing.T, env map[string]string, opts DemoOptions) Demo {
 	}
 	cancel()
 	select {
-	case <-served:
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not stop")
 	}

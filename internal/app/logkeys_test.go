@@ -164,7 +164,10 @@ func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-served:
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not stop")
 	}
