@@ -177,6 +177,9 @@ func (a *App) StartDemo(ctx context.Context, keyFile string) (Demo, error) {
 		return d, err
 	}
 	d.ConnectionID = conn
+	if connReused && !keyReused && why == "" {
+		resets = append(resets, fmt.Sprintf("a new demo API key was made: %s of the previous run is missing", keyFile))
+	}
 	d.Reused = keyReused && connReused
 	d.Reset = strings.Join(resets, "; ")
 	ok = true

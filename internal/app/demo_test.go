@@ -106,7 +106,7 @@ func TestDemoPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	third := runDemo(t, env, DemoOptions{})
-	if third.ConnectionID != first.ConnectionID || third.APIKey == first.APIKey {
+	if third.ConnectionID != first.ConnectionID || third.APIKey == first.APIKey || !strings.Contains(third.Reset, "a new demo API key was made") {
 		t.Errorf("without the key file: %+v", third)
 	}
 	fourth := runDemo(t, env, DemoOptions{})
