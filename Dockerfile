@@ -11,13 +11,19 @@
 ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION}-bookworm AS build
+# The version `gateway version` prints (docker build --build-arg VERSION=v1.2.3).
+ARG VERSION=dev
 WORKDIR /src
 # Modules first, so a source change does not re-download them.
+# The Go client and the stubs are modules of their own, replaced by their
+# directories in go.mod.
 COPY go.mod go.sum ./
+COPY client/go.mod client/go.sum ./client/
+COPY gen/crmgate/go.mod gen/crmgate/go.sum ./gen/crmgate/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/gateway ./cmd/gateway \
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/gateway ./cmd/gateway \
  && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot

@@ -9,7 +9,6 @@ package deploy
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -350,7 +351,7 @@ func gatewayConfig(m *manifests, spec corev1.PodSpec, c corev1.Container) (*app.
 	}
 	defer os.Remove(file)
 	env[app.ConfigFileEnv] = file
-	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("deploy", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	l, err := app.RegisterConfigFlags(fs).Load(func(k string) string { return env[k] }, nil)
 	if err != nil {

@@ -58,8 +58,9 @@ if [ -z "${SKIP_LINT:-}" ] && [ ! -x "$GOLANGCI" ]; then
   lint_build_pid=$!
 fi
 
-step "Go modules"
+step "Go modules (the gateway; the Go client and the stubs are modules of their own: client/, gen/crmgate/)"
 go mod download
+(cd client && go mod download)
 
 step "node packages (buf, googleapis protos, GHL SDK for the fake's contract test, TypeScript client)"
 command -v npm >/dev/null || { echo "npm is required (Node.js >= 18): install Node.js"; exit 1; }
@@ -144,6 +145,7 @@ if [ -z "${SKIP_LINT:-}" ]; then
     wait "$lint_build_pid" || { cat "$TOOLS_DIR/golangci-lint-build.log"; exit 1; }
   fi
   "$GOLANGCI" run ./...
+  (cd client && "$GOLANGCI" run ./...)
 fi
 
 step "go test -race"
@@ -152,6 +154,8 @@ step "go test -race"
 # must not share the two CPUs with other packages' race-detector runs.
 go test -race -count=1 -timeout 20m $(go list ./... | grep -v '/internal/e2e')
 go test -race -count=1 -timeout 20m -p 1 ./internal/e2e/...
+# The Go client's own module (its tests against a real gateway are in internal/e2e).
+(cd client && go test -race -count=1 -timeout 10m ./...)
 
 step "short fuzz runs of the edge decoders (FUZZTIME, default 5000 inputs each)"
 # A count, not a duration: with a duration Go's fuzz coordinator can fail a

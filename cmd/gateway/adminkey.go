@@ -1,23 +1,31 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/crmgate/crmgate/internal/auth"
 )
 
-const adminkeyUsage = "usage: gateway adminkey generate"
-
-// adminkey runs `adminkey generate`: it prints a new random admin key
+// adminkeyCmd is `adminkey generate`: it prints a new random admin key
 // (first line; operators send it as x-admin-key, it is shown once) and its
 // hash (second line: the value of GATEWAY_ADMIN_KEY_HASH), with a note on
 // stderr. Nothing is stored: the gateway only ever sees the hash.
-func adminkey(args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 || args[0] != "generate" {
-		return errors.New(adminkeyUsage)
+func adminkeyCmd(env) *cobra.Command {
+	generate := &cobra.Command{
+		Use:   "generate",
+		Short: "Print a new admin key and its hash (for GATEWAY_ADMIN_KEY_HASH)",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return adminkeyGenerate(c.OutOrStdout(), c.ErrOrStderr())
+		},
 	}
+	return group("adminkey", "Bootstrap the Admin API's key", generate)
+}
+
+func adminkeyGenerate(stdout, stderr io.Writer) error {
 	key, hash, err := auth.NewAdminKey()
 	if err != nil {
 		return err

@@ -56,10 +56,10 @@ func TestBadConfigStopsStartUp(t *testing.T) {
 		}
 	}
 	err := run([]string{"--rate-limit-burst", "0"}, func(string) string { return "" }, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), `--rate-limit-burst: "0" is not a positive integer`) {
+	if err == nil || !strings.Contains(err.Error(), `invalid argument "0" for "--rate-limit-burst" flag: is not a positive integer`) {
 		t.Errorf("flag: %v", err)
 	}
-	if err := run([]string{"config"}, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
+	if err := run([]string{"config"}, env, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "usage: gateway config needs a subcommand: print") {
 		t.Errorf("config without print: %v", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

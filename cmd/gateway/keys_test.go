@@ -92,9 +92,16 @@ func TestKeysGenerateAndUsage(t *testing.T) {
 	if _, err := secrets.ParseKeyring("k9:" + strings.TrimSpace(out.String())); err != nil {
 		t.Errorf("generated key: %v", err)
 	}
-	for _, args := range [][]string{{"keys"}, {"keys", "rotate"}, {"keys", "generate", "extra"}} {
-		if err := run(args, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "usage") {
-			t.Errorf("%v: %v", args, err)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"keys"}, "usage: gateway keys needs a subcommand: generate reencrypt"},
+		{[]string{"keys", "rotate"}, `unknown command "rotate" for "gateway keys"`},
+		{[]string{"keys", "generate", "extra"}, `unknown command "extra" for "gateway keys generate"`},
+	} {
+		if err := run(tc.args, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
 		}
 	}
 }

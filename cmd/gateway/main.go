@@ -1,42 +1,57 @@
-// Command gateway runs crmgate: `gateway` (or `gateway serve`) serves gRPC
-// and REST; `gateway --demo` also runs a seeded GHL fake and provisions a
-// demo connection; `gateway config print` shows the effective
-// configuration with secrets masked; `gateway apikey create --org ORG
-// --name NAME` prints a new API key; `gateway keys generate` prints a new
-// encryption key and `gateway keys reencrypt` re-encrypts every stored
-// secret under the newest key of the keyring. Configuration comes from
-// flags, GATEWAY_* environment variables and an optional YAML file
-// (--config or GATEWAY_CONFIG), in that order of precedence (see
-// README.md).
+// Command gateway runs crmgate. Its commands (cobra; `gateway help` lists
+// them, `gateway help CMD` explains one):
+//
+//	gateway [serve] [--demo]     serve gRPC and REST; --demo also runs a seeded
+//	                             GHL fake and provisions a demo connection
+//	gateway config print         the effective configuration, secrets masked
+//	gateway apikey create        print a new API key (--org ORG --name NAME)
+//	gateway keys generate        print a new encryption key
+//	gateway keys reencrypt       re-encrypt every stored secret under the
+//	                             newest key of the keyring
+//	gateway version              the version and VCS commit (also --version)
+//
+// Configuration comes from flags, GATEWAY_* environment variables and an
+// optional YAML file (--config or GATEWAY_CONFIG), in that order of
+// precedence (see README.md).
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"strings"
 	"syscall"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/crmgate/crmgate/internal/app"
-	"github.com/crmgate/crmgate/internal/auth"
-	"github.com/crmgate/crmgate/internal/secrets"
-	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 func main() {
 	if err := runEnv(os.Args[1:], os.Getenv, os.Environ(), os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
+		if u := (usageError{}); errors.As(err, &u) {
+			fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", u.path)
+		}
 		os.Exit(1)
 	}
 }
 
-const commands = "commands: serve, config print, apikey create, adminkey generate, keys generate, keys reencrypt"
+// commands are gateway's subcommands, in `gateway help` order. Adding a
+// command is adding its constructor here (each lives in its own file).
+func commands() []func(env) *cobra.Command {
+	return []func(env) *cobra.Command{
+		serveCmd,
+		configCmd,
+		apikeyCmd,
+		adminkeyCmd,
+		keysCmd,
+		versionCmd,
+	}
+}
 
 // run runs a command with the configuration from getenv (and flags).
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -51,60 +66,92 @@ func runEnv(args []string, getenv func(string) string, environ []string, stdout,
 	// After the first signal starts a graceful shutdown, a second one
 	// kills the process at once (the default behaviour).
 	context.AfterFunc(ctx, stop)
-	env := env{getenv: getenv, environ: environ, stderr: stderr}
-	if len(args) > 0 {
-		switch args[0] {
-		case "apikey":
-			return apikey(ctx, args[1:], env, stdout)
-		case "keys":
-			return keys(ctx, args[1:], env, stdout)
-		case "adminkey":
-			return adminkey(args[1:], stdout, stderr)
-		case "config":
-			return configCmd(args[1:], env, stdout)
-		case "serve":
-			args = args[1:]
-		}
-	}
-	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
-	demo := fs.Bool("demo", false, "also run a seeded GHL fake and provision a demo API key and connection")
-	loaded, err := env.load(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg := loaded.Config
-	// Log lines are batched (one write per 100 ms or 64 KiB, and at exit)
-	// so no call waits for a write to stderr.
-	logOut := telemetry.NewBufferedWriter(stderr, 100*time.Millisecond, 64<<10)
-	defer func() { _ = logOut.Close() }()
-	log := telemetry.NewLogger(logOut, cfg.LogLevel) // JSON, secrets redacted
-	for _, w := range loaded.Warnings {
-		log.Warn("configuration: " + w)
-	}
-	if *demo && loaded.Sources["database_url"] == app.SourceDefault {
-		// A fresh demo database each run, beside (not in) the real one.
-		path := filepath.Join(cfg.DataDir, "demo.db")
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if err := os.Remove(path + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
+	root := rootCmd(env{getenv: getenv, environ: environ, stderr: stderr})
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// rootCmd is `gateway`: without a subcommand it serves, as `gateway serve`.
+func rootCmd(e env) *cobra.Command {
+	root := serveCmd(e)
+	root.Use = "gateway"
+	root.Short = "crmgate: one API over CRMs (gRPC and REST)"
+	root.Long = `crmgate serves one gRPC and REST API over CRM providers.
+
+Without a command, gateway serves (as 'gateway serve'). Configuration comes
+from flags, GATEWAY_* environment variables and an optional YAML file
+(--config or GATEWAY_CONFIG), in that order of precedence.`
+	root.Example = `  gateway --demo                      serve with a seeded in-process GHL fake
+  gateway config print --config gw.yaml
+  gateway apikey create --org acme --name ci`
+	root.Version = versionString()
+	root.SetVersionTemplate("gateway {{.Version}}\n")
+	root.SilenceUsage = true  // a failing command prints its error, not its help
+	root.SilenceErrors = true // main prints it once
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{err, c.CommandPath()}
+	})
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q", strings.Join(args, " ")), c.Root().Name()}
 			}
-		}
-		cfg.DatabaseURL = "sqlite://" + path
+			return target.Help()
+		},
+	})
+	for _, sub := range commands() {
+		root.AddCommand(sub(e))
 	}
-	defer app.TuneRuntime(getenv, os.ReadFile, cfg.GCHeapFloor, log)()
-	a, err := app.Build(ctx, cfg, log)
-	if err != nil {
-		return err
+	return root
+}
+
+// usageError is a command line the gateway does not understand (unknown
+// command or flag, missing subcommand); path is the command whose --help
+// explains it.
+type usageError struct {
+	error
+	path string
+}
+
+func (u usageError) Unwrap() error { return u.error }
+
+// noArgs accepts no positional arguments: an unexpected one is an unknown
+// command.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
 	}
-	defer a.Close()
-	if *demo {
-		d, err := a.StartDemo(ctx)
-		if err != nil {
-			return err
-		}
-		printDemo(stdout, cfg, d)
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %q?)", s[0])
 	}
-	return a.Run(ctx)
+	return usageError{errors.New(msg), c.CommandPath()}
+}
+
+// group is a command that only holds subcommands: run alone, or with an
+// unknown subcommand, it fails naming the ones it has.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			names := ""
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					names += " " + s.Name()
+				}
+			}
+			return usageError{fmt.Errorf("usage: %s needs a subcommand:%s", c.CommandPath(), names), c.CommandPath()}
+		},
+	}
+	c.AddCommand(subs...)
+	return c
 }
 
 // env is where a command's configuration comes from besides its flags.
@@ -114,137 +161,16 @@ type env struct {
 	stderr  io.Writer
 }
 
-// load registers the settings' flags on fs, parses args and loads the
-// configuration (flags > env > file > defaults).
-func (e env) load(fs *flag.FlagSet, args []string) (*app.Loaded, error) {
-	fs.SetOutput(e.stderr)
-	cf := app.RegisterConfigFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unknown argument %q (%s)", fs.Arg(0), commands)
-	}
-	loaded, err := cf.Load(e.getenv, e.environ)
-	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	return loaded, nil
-}
-
-// configCmd runs `config print`: the effective configuration, secrets
-// masked, each value with its source.
-func configCmd(args []string, env env, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "print" {
-		return errors.New("usage: gateway config print [--config FILE] [setting flags]")
-	}
-	loaded, err := env.load(flag.NewFlagSet("config print", flag.ContinueOnError), args[1:])
-	if err != nil {
-		return err
-	}
-	for _, w := range loaded.Warnings {
-		fmt.Fprintln(env.stderr, "warning:", w)
-	}
-	loaded.Print(stdout)
-	return nil
-}
-
-func printDemo(w io.Writer, cfg app.Config, d app.Demo) {
-	httpAddr := cfg.HTTPAddr
-	if httpAddr[0] == ':' {
-		httpAddr = "localhost" + httpAddr
-	}
-	grpcAddr := cfg.GRPCAddr
-	if grpcAddr[0] == ':' {
-		grpcAddr = "localhost" + grpcAddr
-	}
-	fmt.Fprintf(w, `
-crmgate demo is running against an in-process GHL fake at %s (location %s).
-
-  API key:        %s
-  Connection id:  %s
-
-Try:
-  curl -s -H 'x-apikey: %s' -H 'x-connection-id: %s' http://%s/v0/unified/crm/custom_objects/pet?page_size=5
-
-  grpcurl -plaintext -H 'x-apikey: %s' -H 'x-connection-id: %s' -d '{"object_name":"pet"}' %s crmgate.crm.v1.CrmService/ListProperties
-
-`, d.FakeURL, d.LocationID, d.APIKey, d.ConnectionID, d.APIKey, d.ConnectionID, httpAddr, d.APIKey, d.ConnectionID, grpcAddr)
-}
-
-func apikey(ctx context.Context, args []string, env env, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: gateway apikey create --org ORG --name NAME")
-	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	org := fs.String("org", "", "organisation name (created if new)")
-	name := fs.String("name", "", "a name for the key")
-	loaded, err := env.load(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	if *org == "" || *name == "" {
-		return errors.New("usage: gateway apikey create --org ORG --name NAME")
-	}
-	stderr := env.stderr
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Build(ctx, loaded.Config, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	key, k, err := auth.CreateKey(ctx, a.Store, *org, *name)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "created API key %s (%s) for organisation %q; it is shown once:\n", k.ID, k.Name, *org)
-	fmt.Fprintln(stdout, key)
-	return nil
-}
-
-// reencrypter is the store's key-rotation pass (sqlstore.Store.ReencryptAll).
-type reencrypter interface {
-	ReencryptAll(ctx context.Context) (int, error)
-}
-
-const keysUsage = "usage: gateway keys generate | gateway keys reencrypt"
-
-// keys runs `keys generate` (print a new random key, for a new keyring
-// entry) and `keys reencrypt` (rewrite every secret encrypted under an older
-// key of GATEWAY_ENCRYPTION_KEY under its newest key).
-func keys(ctx context.Context, args []string, env env, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(keysUsage)
-	}
-	switch args[0] {
-	case "generate":
-		if len(args) != 1 {
-			return errors.New(keysUsage)
+// configFlags registers the settings' flags and --config on c and returns
+// the loader of its configuration (flags > env > file > defaults), to call
+// once the flags are parsed.
+func (e env) configFlags(c *cobra.Command) func() (*app.Loaded, error) {
+	cf := app.RegisterConfigFlags(c.Flags())
+	return func() (*app.Loaded, error) {
+		loaded, err := cf.Load(e.getenv, e.environ)
+		if err != nil {
+			return nil, fmt.Errorf("configuration:\n%w", err)
 		}
-		fmt.Fprintln(stdout, secrets.GenerateKey())
-		return nil
-	case "reencrypt":
-	default:
-		return errors.New(keysUsage)
+		return loaded, nil
 	}
-	loaded, err := env.load(flag.NewFlagSet("keys reencrypt", flag.ContinueOnError), args[1:])
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Build(ctx, loaded.Config, log)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	r, ok := a.Store.(reencrypter)
-	if !ok {
-		return fmt.Errorf("the store %T cannot re-encrypt", a.Store)
-	}
-	n, err := r.ReencryptAll(ctx)
-	if err != nil {
-		return fmt.Errorf("re-encrypt (%d rows done; rerun to finish): %w", n, err)
-	}
-	fmt.Fprintf(stdout, "re-encrypted %d rows under the newest key; the older keys can be dropped from GATEWAY_ENCRYPTION_KEY once every replica runs with the new keyring\n", n)
-	return nil
 }

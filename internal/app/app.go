@@ -53,6 +53,9 @@ func Connectors(cfg Config, hc *http.Client, tokens *oauth.Manager, log *slog.Lo
 	return reg
 }
 
+// ErrOpenStore: Build could not open the store (database_url).
+var ErrOpenStore = errors.New("open store")
+
 // App is an assembled gateway.
 type App struct {
 	Config   Config
@@ -61,6 +64,7 @@ type App struct {
 	Resolver *connections.Resolver
 	Server   *server.Server
 	log      *slog.Logger
+	keys     *secrets.Keyring
 	closers  []func() error
 
 	// Tokens hands out and refreshes OAuth access tokens; Flow runs OAuth
@@ -111,10 +115,11 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 	if err != nil {
 		return nil, fmt.Errorf("GATEWAY_ENCRYPTION_KEY: %w", err)
 	}
+	a.keys = keys
 
 	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, keys, log.With("component", "store"), a.storeOptions()...)
 	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrOpenStore, err)
 	}
 	a.Store = st
 	a.closers = append(a.closers, st.Close)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/crmgate/crmgate/internal/auth"
@@ -38,8 +38,18 @@ func (s Setting) Flag() string { return strings.ReplaceAll(s.Key, "_", "-") }
 
 // field parses a setting's text into a Config and formats it back.
 type field struct {
-	set func(c *Config, v string) error // the error is a reason, without the value
-	get func(c *Config) string
+	set  func(c *Config, v string) error // the error is a reason, without the value
+	get  func(c *Config) string
+	kind string // the flag's type in --help ("duration", "int", ...); "" is "string"
+}
+
+// Kind is the type of the setting's value as --help shows it: duration,
+// int, bytes, addr, url, level or string.
+func (s Setting) Kind() string {
+	if s.field.kind == "" {
+		return "string"
+	}
+	return s.field.kind
 }
 
 // ConfigFileEnv names the YAML configuration file when --config is not given.
@@ -119,7 +129,8 @@ func Settings() []Setting {
 					}
 					return nil
 				},
-				get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+				get:  func(c *Config) string { return strings.ToLower(c.LogLevel.String()) },
+				kind: "level",
 			}},
 		{Key: "oauth_refresh_skew", Env: "GATEWAY_OAUTH_REFRESH_SKEW", Default: "5m", Help: "OAuth access tokens are refreshed this long before they expire",
 			field: durationField(func(c *Config) *time.Duration { return &c.OAuthRefreshSkew }, false)},
@@ -141,7 +152,8 @@ func Settings() []Setting {
 					c.MaxInFlight = n
 					return nil
 				},
-				get: func(c *Config) string { return strconv.Itoa(c.MaxInFlight) },
+				get:  func(c *Config) string { return strconv.Itoa(c.MaxInFlight) },
+				kind: "int",
 			}},
 		{Key: "gc_heap_floor", Env: "GATEWAY_GC_HEAP_FLOOR", Default: "64MiB", Help: "with no memory limit (no `GOMEMLIMIT`, no container limit) and no `GOGC`: the garbage collector lets the heap grow to at least this before it collects (GOGC is raised while the live heap is below half of it, Go's default above), so a small gateway does not spend its CPU collecting; 0 keeps Go's default",
 			field: field{
@@ -157,7 +169,8 @@ func Settings() []Setting {
 					c.GCHeapFloor = n
 					return nil
 				},
-				get: func(c *Config) string { return formatBytes(c.GCHeapFloor) },
+				get:  func(c *Config) string { return formatBytes(c.GCHeapFloor) },
+				kind: "bytes",
 			}},
 		{Key: "in_flight_queue_wait", Env: "GATEWAY_IN_FLIGHT_QUEUE_WAIT", Default: "1s", Help: "how long a call over `max_in_flight` waits for a slot before it is refused (0: refused at once)",
 			field: durationField(func(c *Config) *time.Duration { return &c.InFlightQueueWait }, true)},
@@ -185,24 +198,50 @@ type Loaded struct {
 	Warnings []string
 }
 
-// ConfigFlags binds the settings to a flag set: one string flag per
-// setting (e.g. --rate-limit-window) plus --config for the YAML file.
+// ConfigFlags binds the settings to a flag set: one typed flag per setting
+// (e.g. --rate-limit-window, a duration) plus --config for the YAML file.
 type ConfigFlags struct {
-	fs   *flag.FlagSet
+	fs   *pflag.FlagSet
 	file *string
-	vals map[string]*string // by setting key
+	vals map[string]*settingValue // by setting key
+}
+
+// settingValue is a setting's flag: Set checks the value as the setting
+// would (a duration, a positive integer, ...) so a bad flag fails while
+// the flags are parsed, naming the flag. Secret settings are only checked
+// by Load, which never echoes them.
+type settingValue struct {
+	s    Setting
+	text string
+}
+
+var _ pflag.Value = (*settingValue)(nil)
+
+func (v *settingValue) String() string { return v.text }
+func (v *settingValue) Type() string   { return v.s.Kind() }
+func (v *settingValue) Set(text string) error {
+	if !v.s.Secret {
+		var scratch Config
+		if err := v.s.field.set(&scratch, strings.TrimSpace(text)); err != nil {
+			return err
+		}
+	}
+	v.text = text
+	return nil
 }
 
 // RegisterConfigFlags adds the settings' flags and --config to fs.
-func RegisterConfigFlags(fs *flag.FlagSet) *ConfigFlags {
-	f := &ConfigFlags{fs: fs, vals: map[string]*string{}}
+func RegisterConfigFlags(fs *pflag.FlagSet) *ConfigFlags {
+	f := &ConfigFlags{fs: fs, vals: map[string]*settingValue{}}
 	f.file = fs.String("config", "", "YAML configuration file (env "+ConfigFileEnv+"); precedence: flags > env > file > defaults")
 	for _, s := range Settings() {
 		def := s.Default
 		if def == "" {
 			def = "unset"
 		}
-		f.vals[s.Key] = fs.String(s.Flag(), "", fmt.Sprintf("%s (env %s, default %s)", stripTicks(s.Help), s.Env, def))
+		v := &settingValue{s: s}
+		f.vals[s.Key] = v
+		fs.Var(v, s.Flag(), fmt.Sprintf("%s (env %s, default %s)", stripTicks(s.Help), s.Env, def))
 	}
 	return f
 }
@@ -226,13 +265,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // setting and where it was set.
 func (f *ConfigFlags) Load(getenv func(string) string, environ []string) (*Loaded, error) {
 	flags := map[string]string{}
-	f.fs.Visit(func(fl *flag.Flag) {
-		for key, v := range f.vals {
-			if strings.ReplaceAll(key, "_", "-") == fl.Name {
-				flags[key] = *v
-			}
+	for key, v := range f.vals {
+		if fl := f.fs.Lookup(v.s.Flag()); fl != nil && fl.Changed {
+			flags[key] = v.text
 		}
-	})
+	}
 	file := *f.file
 	if file == "" {
 		file = strings.TrimSpace(getenv(ConfigFileEnv))
@@ -443,6 +480,7 @@ func stringField(p func(*Config) *string) field {
 
 func addrField(p func(*Config) *string) field {
 	return field{
+		kind: "host:port",
 		set: func(c *Config, v string) error {
 			if _, _, err := net.SplitHostPort(v); err != nil {
 				return errors.New("is not a listen address (want host:port or :port)")
@@ -456,6 +494,7 @@ func addrField(p func(*Config) *string) field {
 
 func httpURLField(p func(*Config) *string) field {
 	return field{
+		kind: "url",
 		set: func(c *Config, v string) error {
 			u, err := url.Parse(v)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -472,6 +511,7 @@ func httpURLField(p func(*Config) *string) field {
 // when allowZero.
 func durationField(p func(*Config) *time.Duration, allowZero bool) field {
 	return field{
+		kind: "duration",
 		set: func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			switch {
@@ -505,6 +545,7 @@ func formatDuration(d time.Duration) string {
 
 func intField(p func(*Config) *int) field {
 	return field{
+		kind: "int",
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
@@ -519,6 +560,7 @@ func intField(p func(*Config) *int) field {
 
 func bytesField(p func(*Config) *int64) field {
 	return field{
+		kind: "bytes",
 		set: func(c *Config, v string) error {
 			n, err := parseBytes(v)
 			if err != nil {

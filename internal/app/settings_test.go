@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/crmgate/crmgate/internal/server"
 )
@@ -20,11 +21,11 @@ func mapEnv(m map[string]string) func(string) string { return func(k string) str
 // args, then env, then the file.
 func loadArgs(t *testing.T, args []string, env map[string]string) (*Loaded, error) {
 	t.Helper()
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cf := RegisterConfigFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		t.Fatalf("parse %v: %v", args, err)
+		return nil, err // a flag's value is checked as it is parsed
 	}
 	var environ []string
 	for k, v := range env {
@@ -106,7 +107,8 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		want []string
 	}{
 		{name: "env duration", env: map[string]string{"GATEWAY_RATE_LIMIT_WINDOW": "abc"}, want: []string{`GATEWAY_RATE_LIMIT_WINDOW: "abc" is not a duration`}},
-		{name: "flag duration", args: []string{"--shutdown-grace", "-1s"}, want: []string{`--shutdown-grace: "-1s" must be positive`}},
+		{name: "flag duration", args: []string{"--shutdown-grace", "-1s"}, want: []string{`invalid argument "-1s" for "--shutdown-grace" flag: must be positive`}},
+		{name: "flag int", args: []string{"--max-in-flight=-3"}, want: []string{`invalid argument "-3" for "--max-in-flight" flag: is not a non-negative integer`}},
 		{name: "zero delay allowed, negative not", env: map[string]string{"GATEWAY_SHUTDOWN_DELAY": "-2s"}, want: []string{`GATEWAY_SHUTDOWN_DELAY: "-2s" must not be negative`}},
 		{name: "file value", file: "grpc_addr: \":9090\"\nrate_limit_burst: many\n", want: []string{`gateway.yaml:2: rate_limit_burst: "many" is not a positive integer`}},
 		{name: "unknown yaml key", file: "rate_limit_windw: 10s\n", want: []string{`gateway.yaml:1: unknown setting "rate_limit_windw"`}},
@@ -150,6 +152,12 @@ func TestConfigSecretErrorsHideValue(t *testing.T) {
 	_, err := ConfigFromEnv(mapEnv(map[string]string{"GATEWAY_BOOTSTRAP_API_KEY": "short-s3cret"}))
 	if err == nil || !strings.Contains(err.Error(), "GATEWAY_BOOTSTRAP_API_KEY") || strings.Contains(err.Error(), "short-s3cret") {
 		t.Errorf("error %v: want the setting named and the value hidden", err)
+	}
+	// A secret flag is checked by Load, not while parsing (which would
+	// echo the value).
+	_, err = loadArgs(t, []string{"--bootstrap-api-key", "short-s3cret"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "--bootstrap-api-key") || strings.Contains(err.Error(), "short-s3cret") {
+		t.Errorf("flag: error %v: want the flag named and the value hidden", err)
 	}
 }
 

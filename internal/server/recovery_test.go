@@ -30,7 +30,9 @@ import (
 )
 
 // panicky panics in GetRecord and StreamRecords, and answers ListObjects.
-type panicky struct{ crmv1.UnimplementedCrmServiceServer }
+type panicky struct {
+	crmv1.UnimplementedCrmServiceServer
+}
 
 const panicText = "boom: secret-in-panic"
 

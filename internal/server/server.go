@@ -35,6 +35,9 @@ import (
 	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	admingw "github.com/crmgate/crmgate/gen/gateway/crmgate/admin/v1"
+	coregw "github.com/crmgate/crmgate/gen/gateway/crmgate/core/v1"
+	crmgw "github.com/crmgate/crmgate/gen/gateway/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/gen/openapi"
 	"github.com/crmgate/crmgate/internal/apierr"
 	"github.com/crmgate/crmgate/internal/auth"
@@ -182,14 +185,14 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		runtime.WithRoutingErrorHandler(apierr.RoutingErrorHandler(routes.Allow)),
 	)
 	ctx := context.Background()
-	if err := crmv1.RegisterCrmServiceHandlerClient(ctx, gw, crmv1.NewCrmServiceClient(direct)); err != nil {
+	if err := crmgw.RegisterCrmServiceHandlerClient(ctx, gw, crmv1.NewCrmServiceClient(direct)); err != nil {
 		return nil, fmt.Errorf("register crm gateway: %w", err)
 	}
-	if err := corev1.RegisterCoreServiceHandlerClient(ctx, gw, corev1.NewCoreServiceClient(direct)); err != nil {
+	if err := coregw.RegisterCoreServiceHandlerClient(ctx, gw, corev1.NewCoreServiceClient(direct)); err != nil {
 		return nil, fmt.Errorf("register core gateway: %w", err)
 	}
 	if cfg.Admin != nil {
-		if err := adminv1.RegisterAdminServiceHandlerClient(ctx, gw, adminv1.NewAdminServiceClient(direct)); err != nil {
+		if err := admingw.RegisterAdminServiceHandlerClient(ctx, gw, adminv1.NewAdminServiceClient(direct)); err != nil {
 			return nil, fmt.Errorf("register admin gateway: %w", err)
 		}
 	}

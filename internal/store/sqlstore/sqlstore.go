@@ -102,7 +102,7 @@ func Open(ctx context.Context, databaseURL string, keys *secrets.Keyring, log *s
 		db:      db,
 		dialect: t.dialect,
 		keys:    keys,
-		log:     log.With("component", "sqlstore", "dialect", t.dialect.String()),
+		log:     log.With("dialect", t.dialect.String()), // the caller names the component
 		now:     func() time.Time { return time.Now() },
 	}
 	if err := ping(ctx, db, t.dialect); err != nil {

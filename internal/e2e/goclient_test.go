@@ -1,4 +1,4 @@
-package client_test
+package e2e
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/crmgate/crmgate/client"
+	goclient "github.com/crmgate/crmgate/client"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/app"
@@ -42,7 +42,7 @@ func startDemoGateway(t *testing.T) (grpcAddr string, demo app.Demo) {
 		cancel()
 		t.Fatal(err)
 	}
-	demo, err = a.StartDemo(ctx)
+	demo, err = a.StartDemo(ctx, "")
 	if err != nil {
 		cancel()
 		a.Close()
@@ -78,7 +78,7 @@ func startDemoGateway(t *testing.T) (grpcAddr string, demo app.Demo) {
 
 func TestClientAgainstGateway(t *testing.T) {
 	addr, demo := startDemoGateway(t)
-	c, err := client.Dial(addr, client.Options{APIKey: demo.APIKey, ConnectionID: demo.ConnectionID, Insecure: true})
+	c, err := goclient.Dial(addr, goclient.Options{APIKey: demo.APIKey, ConnectionID: demo.ConnectionID, Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,11 +119,11 @@ func TestClientAgainstGateway(t *testing.T) {
 
 	// A create with an idempotency key, repeated, is replayed: one record.
 	props, _ := structpb.NewStruct(map[string]any{"name": "Rex", "species": "dog"})
-	key := client.NewIdempotencyKey()
+	key := goclient.NewIdempotencyKey()
 	var ids []string
 	for i := range 2 {
 		var hdr metadata.MD
-		r, err := c.CRM.CreateRecord(client.WithIdempotencyKey(ctx, key),
+		r, err := c.CRM.CreateRecord(goclient.WithIdempotencyKey(ctx, key),
 			&crmv1.CreateRecordRequest{ObjectName: "pet", Record: &crmv1.RecordInput{Properties: props}}, grpc.Header(&hdr))
 		if err != nil {
 			t.Fatalf("CreateRecord %d: %v", i+1, err)
@@ -138,10 +138,10 @@ func TestClientAgainstGateway(t *testing.T) {
 	}
 
 	// Per-call overrides and the gateway's errors as status codes.
-	if _, err := c.CRM.ListRecords(client.WithConnection(ctx, "conn_ghl_doesnotexist00"), &crmv1.ListRecordsRequest{ObjectName: "pet"}); status.Code(err) != codes.NotFound {
+	if _, err := c.CRM.ListRecords(goclient.WithConnection(ctx, "conn_ghl_doesnotexist00"), &crmv1.ListRecordsRequest{ObjectName: "pet"}); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown connection: %v, want NotFound", err)
 	}
-	if _, err := c.CRM.ListRecords(client.WithAPIKey(ctx, "cgk_wrong"), &crmv1.ListRecordsRequest{ObjectName: "pet"}); status.Code(err) != codes.Unauthenticated {
+	if _, err := c.CRM.ListRecords(goclient.WithAPIKey(ctx, "cgk_wrong"), &crmv1.ListRecordsRequest{ObjectName: "pet"}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("wrong key: %v, want Unauthenticated", err)
 	}
 	if _, err := c.CRM.CreateRecord(ctx, &crmv1.CreateRecordRequest{ObjectName: "pet", Record: &crmv1.RecordInput{}}); status.Code(err) != codes.InvalidArgument {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extCrmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -37,9 +38,9 @@ var (
 
 var filter_CrmService_ListObjects_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_CrmService_ListObjects_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_ListObjects_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListObjectsRequest
+		protoReq extCrmv1.ListObjectsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -55,9 +56,9 @@ func request_CrmService_ListObjects_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_CrmService_ListObjects_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_ListObjects_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListObjectsRequest
+		protoReq extCrmv1.ListObjectsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -70,9 +71,9 @@ func local_request_CrmService_ListObjects_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_CrmService_CreateObject_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_CreateObject_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateObjectRequest
+		protoReq extCrmv1.CreateObjectRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -85,9 +86,9 @@ func request_CrmService_CreateObject_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_CrmService_CreateObject_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_CreateObject_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateObjectRequest
+		protoReq extCrmv1.CreateObjectRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -99,9 +100,9 @@ func local_request_CrmService_CreateObject_0(ctx context.Context, marshaler runt
 
 var filter_CrmService_GetObject_0 = &utilities.DoubleArray{Encoding: map[string]int{"object_name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_CrmService_GetObject_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_GetObject_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetObjectRequest
+		protoReq extCrmv1.GetObjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -126,9 +127,9 @@ func request_CrmService_GetObject_0(ctx context.Context, marshaler runtime.Marsh
 	return msg, metadata, err
 }
 
-func local_request_CrmService_GetObject_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_GetObject_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetObjectRequest
+		protoReq extCrmv1.GetObjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -152,9 +153,9 @@ func local_request_CrmService_GetObject_0(ctx context.Context, marshaler runtime
 
 var filter_CrmService_UpdateObject_0 = &utilities.DoubleArray{Encoding: map[string]int{"object": 0, "object_name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_CrmService_UpdateObject_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_UpdateObject_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateObjectRequest
+		protoReq extCrmv1.UpdateObjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -193,9 +194,9 @@ func request_CrmService_UpdateObject_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_CrmService_UpdateObject_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_UpdateObject_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateObjectRequest
+		protoReq extCrmv1.UpdateObjectRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -231,9 +232,9 @@ func local_request_CrmService_UpdateObject_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListPropertiesRequest
+		protoReq extCrmv1.ListPropertiesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -252,9 +253,9 @@ func request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListPropertiesRequest
+		protoReq extCrmv1.ListPropertiesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -270,9 +271,9 @@ func local_request_CrmService_ListProperties_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CrmService_CreateProperty_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_CreateProperty_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreatePropertyRequest
+		protoReq extCrmv1.CreatePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -294,9 +295,9 @@ func request_CrmService_CreateProperty_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_CreateProperty_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_CreateProperty_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreatePropertyRequest
+		protoReq extCrmv1.CreatePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -315,9 +316,9 @@ func local_request_CrmService_CreateProperty_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CrmService_GetProperty_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_GetProperty_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetPropertyRequest
+		protoReq extCrmv1.GetPropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -344,9 +345,9 @@ func request_CrmService_GetProperty_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_CrmService_GetProperty_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_GetProperty_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetPropertyRequest
+		protoReq extCrmv1.GetPropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -372,9 +373,9 @@ func local_request_CrmService_GetProperty_0(ctx context.Context, marshaler runti
 
 var filter_CrmService_UpdateProperty_0 = &utilities.DoubleArray{Encoding: map[string]int{"property": 0, "object_name": 1, "property_id": 2}, Base: []int{1, 1, 2, 3, 0, 0, 0}, Check: []int{0, 1, 1, 1, 2, 3, 4}}
 
-func request_CrmService_UpdateProperty_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_UpdateProperty_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdatePropertyRequest
+		protoReq extCrmv1.UpdatePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -421,9 +422,9 @@ func request_CrmService_UpdateProperty_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_UpdateProperty_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_UpdateProperty_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdatePropertyRequest
+		protoReq extCrmv1.UpdatePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -467,9 +468,9 @@ func local_request_CrmService_UpdateProperty_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CrmService_DeleteProperty_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_DeleteProperty_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeletePropertyRequest
+		protoReq extCrmv1.DeletePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -496,9 +497,9 @@ func request_CrmService_DeleteProperty_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_DeleteProperty_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_DeleteProperty_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeletePropertyRequest
+		protoReq extCrmv1.DeletePropertyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -522,9 +523,9 @@ func local_request_CrmService_DeleteProperty_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAssociationSchemasRequest
+		protoReq extCrmv1.ListAssociationSchemasRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -534,18 +535,18 @@ func request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAssociationSchemasRequest
+		protoReq extCrmv1.ListAssociationSchemasRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.ListAssociationSchemas(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_CrmService_CreateAssociationSchema_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_CreateAssociationSchema_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAssociationSchemaRequest
+		protoReq extCrmv1.CreateAssociationSchemaRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -558,9 +559,9 @@ func request_CrmService_CreateAssociationSchema_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CrmService_CreateAssociationSchema_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_CreateAssociationSchema_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAssociationSchemaRequest
+		protoReq extCrmv1.CreateAssociationSchemaRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -572,9 +573,9 @@ func local_request_CrmService_CreateAssociationSchema_0(ctx context.Context, mar
 
 var filter_CrmService_ListRecords_0 = &utilities.DoubleArray{Encoding: map[string]int{"object_name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_CrmService_ListRecords_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_ListRecords_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRecordsRequest
+		protoReq extCrmv1.ListRecordsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -599,9 +600,9 @@ func request_CrmService_ListRecords_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_CrmService_ListRecords_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_ListRecords_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRecordsRequest
+		protoReq extCrmv1.ListRecordsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -623,9 +624,9 @@ func local_request_CrmService_ListRecords_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_CrmService_CreateRecord_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_CreateRecord_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateRecordRequest
+		protoReq extCrmv1.CreateRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -647,9 +648,9 @@ func request_CrmService_CreateRecord_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_CrmService_CreateRecord_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_CreateRecord_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateRecordRequest
+		protoReq extCrmv1.CreateRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -670,9 +671,9 @@ func local_request_CrmService_CreateRecord_0(ctx context.Context, marshaler runt
 
 var filter_CrmService_GetRecord_0 = &utilities.DoubleArray{Encoding: map[string]int{"object_name": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetRecordRequest
+		protoReq extCrmv1.GetRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -705,9 +706,9 @@ func request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime.Marsh
 	return msg, metadata, err
 }
 
-func local_request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetRecordRequest
+		protoReq extCrmv1.GetRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -737,9 +738,9 @@ func local_request_CrmService_GetRecord_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateRecordRequest
+		protoReq extCrmv1.UpdateRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -769,9 +770,9 @@ func request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateRecordRequest
+		protoReq extCrmv1.UpdateRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -798,9 +799,9 @@ func local_request_CrmService_UpdateRecord_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteRecordRequest
+		protoReq extCrmv1.DeleteRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -827,9 +828,9 @@ func request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runtime.Ma
 	return msg, metadata, err
 }
 
-func local_request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteRecordRequest
+		protoReq extCrmv1.DeleteRecordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -853,9 +854,9 @@ func local_request_CrmService_DeleteRecord_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func request_CrmService_SearchRecords_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_SearchRecords_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SearchRecordsRequest
+		protoReq extCrmv1.SearchRecordsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -877,9 +878,9 @@ func request_CrmService_SearchRecords_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_CrmService_SearchRecords_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_SearchRecords_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SearchRecordsRequest
+		protoReq extCrmv1.SearchRecordsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -898,9 +899,9 @@ func local_request_CrmService_SearchRecords_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_CrmService_CreateRelation_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_CreateRelation_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateRelationRequest
+		protoReq extCrmv1.CreateRelationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -930,9 +931,9 @@ func request_CrmService_CreateRelation_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_CreateRelation_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_CreateRelation_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateRelationRequest
+		protoReq extCrmv1.CreateRelationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -961,9 +962,9 @@ func local_request_CrmService_CreateRelation_0(ctx context.Context, marshaler ru
 
 var filter_CrmService_ListRelations_0 = &utilities.DoubleArray{Encoding: map[string]int{"object_name": 0, "record_id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_CrmService_ListRelations_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_ListRelations_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRelationsRequest
+		protoReq extCrmv1.ListRelationsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -996,9 +997,9 @@ func request_CrmService_ListRelations_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_CrmService_ListRelations_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_ListRelations_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListRelationsRequest
+		protoReq extCrmv1.ListRelationsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -1028,9 +1029,9 @@ func local_request_CrmService_ListRelations_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_CrmService_DeleteRelation_0(ctx context.Context, marshaler runtime.Marshaler, client CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CrmService_DeleteRelation_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteRelationRequest
+		protoReq extCrmv1.DeleteRelationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -1049,9 +1050,9 @@ func request_CrmService_DeleteRelation_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CrmService_DeleteRelation_0(ctx context.Context, marshaler runtime.Marshaler, server CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CrmService_DeleteRelation_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteRelationRequest
+		protoReq extCrmv1.DeleteRelationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -1072,7 +1073,7 @@ func local_request_CrmService_DeleteRelation_0(ctx context.Context, marshaler ru
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterCrmServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server CrmServiceServer) error {
+func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extCrmv1.CrmServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_CrmService_ListObjects_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1111,7 +1112,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_CreateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateObject_0{resp.(*CreateObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_CreateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateObject_0{resp.(*extCrmv1.CreateObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_GetObject_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1131,7 +1132,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_GetObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetObject_0{resp.(*GetObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_GetObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetObject_0{resp.(*extCrmv1.GetObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CrmService_UpdateObject_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1151,7 +1152,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_UpdateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateObject_0{resp.(*UpdateObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_UpdateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateObject_0{resp.(*extCrmv1.UpdateObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_ListProperties_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1191,7 +1192,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_CreateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateProperty_0{resp.(*CreatePropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_CreateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateProperty_0{resp.(*extCrmv1.CreatePropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_GetProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1211,7 +1212,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_GetProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetProperty_0{resp.(*GetPropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_GetProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetProperty_0{resp.(*extCrmv1.GetPropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CrmService_UpdateProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1231,7 +1232,7 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_UpdateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateProperty_0{resp.(*UpdatePropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_UpdateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateProperty_0{resp.(*extCrmv1.UpdatePropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CrmService_DeleteProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1504,15 +1505,15 @@ func RegisterCrmServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Ser
 // RegisterCrmServiceHandler registers the http handlers for service CrmService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterCrmServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterCrmServiceHandlerClient(ctx, mux, NewCrmServiceClient(conn))
+	return RegisterCrmServiceHandlerClient(ctx, mux, extCrmv1.NewCrmServiceClient(conn))
 }
 
 // RegisterCrmServiceHandlerClient registers the http handlers for service CrmService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "CrmServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "CrmServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extCrmv1.CrmServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extCrmv1.CrmServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "CrmServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client CrmServiceClient) error {
+// "extCrmv1.CrmServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extCrmv1.CrmServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_CrmService_ListObjects_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1545,7 +1546,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_CreateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateObject_0{resp.(*CreateObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_CreateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateObject_0{resp.(*extCrmv1.CreateObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_GetObject_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1562,7 +1563,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_GetObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetObject_0{resp.(*GetObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_GetObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetObject_0{resp.(*extCrmv1.GetObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CrmService_UpdateObject_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1579,7 +1580,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_UpdateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateObject_0{resp.(*UpdateObjectResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_UpdateObject_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateObject_0{resp.(*extCrmv1.UpdateObjectResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_ListProperties_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1613,7 +1614,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_CreateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateProperty_0{resp.(*CreatePropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_CreateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_CreateProperty_0{resp.(*extCrmv1.CreatePropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CrmService_GetProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1630,7 +1631,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_GetProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetProperty_0{resp.(*GetPropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_GetProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_GetProperty_0{resp.(*extCrmv1.GetPropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CrmService_UpdateProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1647,7 +1648,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CrmService_UpdateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateProperty_0{resp.(*UpdatePropertyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CrmService_UpdateProperty_0(annotatedContext, mux, outboundMarshaler, w, req, response_CrmService_UpdateProperty_0{resp.(*extCrmv1.UpdatePropertyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CrmService_DeleteProperty_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1857,7 +1858,7 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 }
 
 type response_CrmService_CreateObject_0 struct {
-	*CreateObjectResponse
+	*extCrmv1.CreateObjectResponse
 }
 
 func (m response_CrmService_CreateObject_0) XXX_ResponseBody() interface{} {
@@ -1866,7 +1867,7 @@ func (m response_CrmService_CreateObject_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CrmService_GetObject_0 struct {
-	*GetObjectResponse
+	*extCrmv1.GetObjectResponse
 }
 
 func (m response_CrmService_GetObject_0) XXX_ResponseBody() interface{} {
@@ -1875,7 +1876,7 @@ func (m response_CrmService_GetObject_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CrmService_UpdateObject_0 struct {
-	*UpdateObjectResponse
+	*extCrmv1.UpdateObjectResponse
 }
 
 func (m response_CrmService_UpdateObject_0) XXX_ResponseBody() interface{} {
@@ -1884,7 +1885,7 @@ func (m response_CrmService_UpdateObject_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CrmService_CreateProperty_0 struct {
-	*CreatePropertyResponse
+	*extCrmv1.CreatePropertyResponse
 }
 
 func (m response_CrmService_CreateProperty_0) XXX_ResponseBody() interface{} {
@@ -1893,7 +1894,7 @@ func (m response_CrmService_CreateProperty_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CrmService_GetProperty_0 struct {
-	*GetPropertyResponse
+	*extCrmv1.GetPropertyResponse
 }
 
 func (m response_CrmService_GetProperty_0) XXX_ResponseBody() interface{} {
@@ -1902,7 +1903,7 @@ func (m response_CrmService_GetProperty_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CrmService_UpdateProperty_0 struct {
-	*UpdatePropertyResponse
+	*extCrmv1.UpdatePropertyResponse
 }
 
 func (m response_CrmService_UpdateProperty_0) XXX_ResponseBody() interface{} {

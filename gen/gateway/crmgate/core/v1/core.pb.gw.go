@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extCorev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectorConfigRequest
+		protoReq extCorev1.CreateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectorConfigRequest
+		protoReq extCorev1.CreateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -64,9 +65,9 @@ func local_request_CoreService_CreateConnectorConfig_0(ctx context.Context, mars
 
 var filter_CoreService_ListConnectorConfigs_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectorConfigsRequest
+		protoReq extCorev1.ListConnectorConfigsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -82,9 +83,9 @@ func request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectorConfigsRequest
+		protoReq extCorev1.ListConnectorConfigsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -97,9 +98,9 @@ func local_request_CoreService_ListConnectorConfigs_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectorConfigRequest
+		protoReq extCorev1.GetConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -118,9 +119,9 @@ func request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectorConfigRequest
+		protoReq extCorev1.GetConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -136,9 +137,9 @@ func local_request_CoreService_GetConnectorConfig_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectorConfigRequest
+		protoReq extCorev1.UpdateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -160,9 +161,9 @@ func request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectorConfigRequest
+		protoReq extCorev1.UpdateConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -181,9 +182,9 @@ func local_request_CoreService_UpdateConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectorConfigRequest
+		protoReq extCorev1.DeleteConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -202,9 +203,9 @@ func request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectorConfigRequest
+		protoReq extCorev1.DeleteConnectorConfigRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -220,9 +221,9 @@ func local_request_CoreService_DeleteConnectorConfig_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectionRequest
+		protoReq extCorev1.CreateConnectionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -235,9 +236,9 @@ func request_CoreService_CreateConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateConnectionRequest
+		protoReq extCorev1.CreateConnectionRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -249,9 +250,9 @@ func local_request_CoreService_CreateConnection_0(ctx context.Context, marshaler
 
 var filter_CoreService_ListConnections_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectionsRequest
+		protoReq extCorev1.ListConnectionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -267,9 +268,9 @@ func request_CoreService_ListConnections_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListConnectionsRequest
+		protoReq extCorev1.ListConnectionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -282,9 +283,9 @@ func local_request_CoreService_ListConnections_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRequest
+		protoReq extCorev1.GetConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -303,9 +304,9 @@ func request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRequest
+		protoReq extCorev1.GetConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -321,9 +322,9 @@ func local_request_CoreService_GetConnection_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectionRequest
+		protoReq extCorev1.UpdateConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -345,9 +346,9 @@ func request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateConnectionRequest
+		protoReq extCorev1.UpdateConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -366,9 +367,9 @@ func local_request_CoreService_UpdateConnection_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectionRequest
+		protoReq extCorev1.DeleteConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -387,9 +388,9 @@ func request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteConnectionRequest
+		protoReq extCorev1.DeleteConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -405,9 +406,9 @@ func local_request_CoreService_DeleteConnection_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CheckConnectionRequest
+		protoReq extCorev1.CheckConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -429,9 +430,9 @@ func request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CheckConnectionRequest
+		protoReq extCorev1.CheckConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -450,9 +451,9 @@ func local_request_CoreService_CheckConnection_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRateLimitRequest
+		protoReq extCorev1.GetConnectionRateLimitRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -471,9 +472,9 @@ func request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetConnectionRateLimitRequest
+		protoReq extCorev1.GetConnectionRateLimitRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -489,9 +490,9 @@ func local_request_CoreService_GetConnectionRateLimit_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAuthorizationUrlRequest
+		protoReq extCorev1.CreateAuthorizationUrlRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -513,9 +514,9 @@ func request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAuthorizationUrlRequest
+		protoReq extCorev1.CreateAuthorizationUrlRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -534,9 +535,9 @@ func local_request_CoreService_CreateAuthorizationUrl_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, client CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, client extCorev1.CoreServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLocationConnectionRequest
+		protoReq extCorev1.CreateLocationConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -558,9 +559,9 @@ func request_CoreService_CreateLocationConnection_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, server CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, marshaler runtime.Marshaler, server extCorev1.CoreServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateLocationConnectionRequest
+		protoReq extCorev1.CreateLocationConnectionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -584,7 +585,7 @@ func local_request_CoreService_CreateLocationConnection_0(ctx context.Context, m
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterCoreServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server CoreServiceServer) error {
+func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extCorev1.CoreServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_CoreService_CreateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -603,7 +604,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*extCorev1.CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnectorConfigs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -643,7 +644,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*extCorev1.GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -663,7 +664,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*extCorev1.UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -703,7 +704,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*extCorev1.CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -743,7 +744,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*extCorev1.GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -763,7 +764,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*extCorev1.UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -863,7 +864,7 @@ func RegisterCoreServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*extCorev1.CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -896,15 +897,15 @@ func RegisterCoreServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Se
 // RegisterCoreServiceHandler registers the http handlers for service CoreService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterCoreServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterCoreServiceHandlerClient(ctx, mux, NewCoreServiceClient(conn))
+	return RegisterCoreServiceHandlerClient(ctx, mux, extCorev1.NewCoreServiceClient(conn))
 }
 
 // RegisterCoreServiceHandlerClient registers the http handlers for service CoreService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "CoreServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "CoreServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extCorev1.CoreServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extCorev1.CoreServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "CoreServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client CoreServiceClient) error {
+// "extCorev1.CoreServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extCorev1.CoreServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_CoreService_CreateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -920,7 +921,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnectorConfig_0{resp.(*extCorev1.CreateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnectorConfigs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -954,7 +955,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnectorConfig_0{resp.(*extCorev1.GetConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -971,7 +972,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnectorConfig_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnectorConfig_0{resp.(*extCorev1.UpdateConnectorConfigResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnectorConfig_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1005,7 +1006,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateConnection_0{resp.(*extCorev1.CreateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_CoreService_ListConnections_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1039,7 +1040,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_GetConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_GetConnection_0{resp.(*extCorev1.GetConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPatch, pattern_CoreService_UpdateConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1056,7 +1057,7 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_UpdateConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_UpdateConnection_0{resp.(*extCorev1.UpdateConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_CoreService_DeleteConnection_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1141,13 +1142,13 @@ func RegisterCoreServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
+		forward_CoreService_CreateLocationConnection_0(annotatedContext, mux, outboundMarshaler, w, req, response_CoreService_CreateLocationConnection_0{resp.(*extCorev1.CreateLocationConnectionResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
 
 type response_CoreService_CreateConnectorConfig_0 struct {
-	*CreateConnectorConfigResponse
+	*extCorev1.CreateConnectorConfigResponse
 }
 
 func (m response_CoreService_CreateConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1156,7 +1157,7 @@ func (m response_CoreService_CreateConnectorConfig_0) XXX_ResponseBody() interfa
 }
 
 type response_CoreService_GetConnectorConfig_0 struct {
-	*GetConnectorConfigResponse
+	*extCorev1.GetConnectorConfigResponse
 }
 
 func (m response_CoreService_GetConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1165,7 +1166,7 @@ func (m response_CoreService_GetConnectorConfig_0) XXX_ResponseBody() interface{
 }
 
 type response_CoreService_UpdateConnectorConfig_0 struct {
-	*UpdateConnectorConfigResponse
+	*extCorev1.UpdateConnectorConfigResponse
 }
 
 func (m response_CoreService_UpdateConnectorConfig_0) XXX_ResponseBody() interface{} {
@@ -1174,7 +1175,7 @@ func (m response_CoreService_UpdateConnectorConfig_0) XXX_ResponseBody() interfa
 }
 
 type response_CoreService_CreateConnection_0 struct {
-	*CreateConnectionResponse
+	*extCorev1.CreateConnectionResponse
 }
 
 func (m response_CoreService_CreateConnection_0) XXX_ResponseBody() interface{} {
@@ -1183,7 +1184,7 @@ func (m response_CoreService_CreateConnection_0) XXX_ResponseBody() interface{} 
 }
 
 type response_CoreService_GetConnection_0 struct {
-	*GetConnectionResponse
+	*extCorev1.GetConnectionResponse
 }
 
 func (m response_CoreService_GetConnection_0) XXX_ResponseBody() interface{} {
@@ -1192,7 +1193,7 @@ func (m response_CoreService_GetConnection_0) XXX_ResponseBody() interface{} {
 }
 
 type response_CoreService_UpdateConnection_0 struct {
-	*UpdateConnectionResponse
+	*extCorev1.UpdateConnectionResponse
 }
 
 func (m response_CoreService_UpdateConnection_0) XXX_ResponseBody() interface{} {
@@ -1201,7 +1202,7 @@ func (m response_CoreService_UpdateConnection_0) XXX_ResponseBody() interface{} 
 }
 
 type response_CoreService_CreateLocationConnection_0 struct {
-	*CreateLocationConnectionResponse
+	*extCorev1.CreateLocationConnectionResponse
 }
 
 func (m response_CoreService_CreateLocationConnection_0) XXX_ResponseBody() interface{} {

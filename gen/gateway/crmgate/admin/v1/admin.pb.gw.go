@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 
+	extAdminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_AdminService_CreateOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_CreateOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateOrganisationRequest
+		protoReq extAdminv1.CreateOrganisationRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_AdminService_CreateOrganisation_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_AdminService_CreateOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_CreateOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateOrganisationRequest
+		protoReq extAdminv1.CreateOrganisationRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -64,9 +65,9 @@ func local_request_AdminService_CreateOrganisation_0(ctx context.Context, marsha
 
 var filter_AdminService_ListOrganisations_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_AdminService_ListOrganisations_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_ListOrganisations_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListOrganisationsRequest
+		protoReq extAdminv1.ListOrganisationsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -82,9 +83,9 @@ func request_AdminService_ListOrganisations_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_AdminService_ListOrganisations_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_ListOrganisations_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListOrganisationsRequest
+		protoReq extAdminv1.ListOrganisationsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -97,9 +98,9 @@ func local_request_AdminService_ListOrganisations_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_AdminService_GetOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_GetOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetOrganisationRequest
+		protoReq extAdminv1.GetOrganisationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -118,9 +119,9 @@ func request_AdminService_GetOrganisation_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func local_request_AdminService_GetOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_GetOrganisation_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetOrganisationRequest
+		protoReq extAdminv1.GetOrganisationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -136,9 +137,9 @@ func local_request_AdminService_GetOrganisation_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func request_AdminService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateApiKeyRequest
+		protoReq extAdminv1.CreateApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -160,9 +161,9 @@ func request_AdminService_CreateApiKey_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_AdminService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_CreateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateApiKeyRequest
+		protoReq extAdminv1.CreateApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -183,9 +184,9 @@ func local_request_AdminService_CreateApiKey_0(ctx context.Context, marshaler ru
 
 var filter_AdminService_ListApiKeys_0 = &utilities.DoubleArray{Encoding: map[string]int{"organisation_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_AdminService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListApiKeysRequest
+		protoReq extAdminv1.ListApiKeysRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -210,9 +211,9 @@ func request_AdminService_ListApiKeys_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_AdminService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_ListApiKeys_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListApiKeysRequest
+		protoReq extAdminv1.ListApiKeysRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -234,9 +235,9 @@ func local_request_AdminService_ListApiKeys_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func request_AdminService_GetApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_GetApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetApiKeyRequest
+		protoReq extAdminv1.GetApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -263,9 +264,9 @@ func request_AdminService_GetApiKey_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_AdminService_GetApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_GetApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetApiKeyRequest
+		protoReq extAdminv1.GetApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -289,9 +290,9 @@ func local_request_AdminService_GetApiKey_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeApiKeyRequest
+		protoReq extAdminv1.RevokeApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -321,9 +322,9 @@ func request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeApiKeyRequest
+		protoReq extAdminv1.RevokeApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -350,9 +351,9 @@ func local_request_AdminService_RevokeApiKey_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_AdminService_RotateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AdminService_RotateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, client extAdminv1.AdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RotateApiKeyRequest
+		protoReq extAdminv1.RotateApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -382,9 +383,9 @@ func request_AdminService_RotateApiKey_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_AdminService_RotateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AdminService_RotateApiKey_0(ctx context.Context, marshaler runtime.Marshaler, server extAdminv1.AdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RotateApiKeyRequest
+		protoReq extAdminv1.RotateApiKeyRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -416,7 +417,7 @@ func local_request_AdminService_RotateApiKey_0(ctx context.Context, marshaler ru
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAdminServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AdminServiceServer) error {
+func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extAdminv1.AdminServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateOrganisation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -435,7 +436,7 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_CreateOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_CreateOrganisation_0{resp.(*CreateOrganisationResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_CreateOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_CreateOrganisation_0{resp.(*extAdminv1.CreateOrganisationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_AdminService_ListOrganisations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -475,7 +476,7 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_GetOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetOrganisation_0{resp.(*GetOrganisationResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_GetOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetOrganisation_0{resp.(*extAdminv1.GetOrganisationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -535,7 +536,7 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_GetApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetApiKey_0{resp.(*GetApiKeyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_GetApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetApiKey_0{resp.(*extAdminv1.GetApiKeyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_RevokeApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -555,7 +556,7 @@ func RegisterAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_RevokeApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_RevokeApiKey_0{resp.(*RevokeApiKeyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_RevokeApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_RevokeApiKey_0{resp.(*extAdminv1.RevokeApiKeyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_RotateApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -608,15 +609,15 @@ func RegisterAdminServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.S
 // RegisterAdminServiceHandler registers the http handlers for service AdminService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAdminServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAdminServiceHandlerClient(ctx, mux, NewAdminServiceClient(conn))
+	return RegisterAdminServiceHandlerClient(ctx, mux, extAdminv1.NewAdminServiceClient(conn))
 }
 
 // RegisterAdminServiceHandlerClient registers the http handlers for service AdminService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AdminServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AdminServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extAdminv1.AdminServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extAdminv1.AdminServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AdminServiceClient) error {
+// "extAdminv1.AdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extAdminv1.AdminServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateOrganisation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -632,7 +633,7 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_CreateOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_CreateOrganisation_0{resp.(*CreateOrganisationResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_CreateOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_CreateOrganisation_0{resp.(*extAdminv1.CreateOrganisationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_AdminService_ListOrganisations_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -666,7 +667,7 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_GetOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetOrganisation_0{resp.(*GetOrganisationResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_GetOrganisation_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetOrganisation_0{resp.(*extAdminv1.GetOrganisationResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_CreateApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -717,7 +718,7 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_GetApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetApiKey_0{resp.(*GetApiKeyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_GetApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_GetApiKey_0{resp.(*extAdminv1.GetApiKeyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_RevokeApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -734,7 +735,7 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_AdminService_RevokeApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_RevokeApiKey_0{resp.(*RevokeApiKeyResponse)}, mux.GetForwardResponseOptions()...)
+		forward_AdminService_RevokeApiKey_0(annotatedContext, mux, outboundMarshaler, w, req, response_AdminService_RevokeApiKey_0{resp.(*extAdminv1.RevokeApiKeyResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_AdminService_RotateApiKey_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -757,7 +758,7 @@ func RegisterAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMu
 }
 
 type response_AdminService_CreateOrganisation_0 struct {
-	*CreateOrganisationResponse
+	*extAdminv1.CreateOrganisationResponse
 }
 
 func (m response_AdminService_CreateOrganisation_0) XXX_ResponseBody() interface{} {
@@ -766,7 +767,7 @@ func (m response_AdminService_CreateOrganisation_0) XXX_ResponseBody() interface
 }
 
 type response_AdminService_GetOrganisation_0 struct {
-	*GetOrganisationResponse
+	*extAdminv1.GetOrganisationResponse
 }
 
 func (m response_AdminService_GetOrganisation_0) XXX_ResponseBody() interface{} {
@@ -775,7 +776,7 @@ func (m response_AdminService_GetOrganisation_0) XXX_ResponseBody() interface{} 
 }
 
 type response_AdminService_GetApiKey_0 struct {
-	*GetApiKeyResponse
+	*extAdminv1.GetApiKeyResponse
 }
 
 func (m response_AdminService_GetApiKey_0) XXX_ResponseBody() interface{} {
@@ -784,7 +785,7 @@ func (m response_AdminService_GetApiKey_0) XXX_ResponseBody() interface{} {
 }
 
 type response_AdminService_RevokeApiKey_0 struct {
-	*RevokeApiKeyResponse
+	*extAdminv1.RevokeApiKeyResponse
 }
 
 func (m response_AdminService_RevokeApiKey_0) XXX_ResponseBody() interface{} {
