@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -618,4 +621,74 @@ func TestAssociationsAndRelations(t *testing.T) {
 		wantCode(t, second(c.DeleteRelation(&crmv1.DeleteRelationRequest{RelationId: rel.GetId()})), codes.NotFound)
 		wantCode(t, second(c.DeleteRelation(&crmv1.DeleteRelationRequest{RelationId: "bad id"})), codes.InvalidArgument)
 	})
+}
+
+// TestMetadataListsPaginated: objects, properties and association
+// schemas are paged as every other list (page_size, cursor, next_cursor,
+// has_next_page), in key order, each item once; a cursor of another list
+// is a 400.
+func TestMetadataListsPaginated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, gwOptions{}, 3)
+	h := hdr(e.tn.key, e.tn.connID)
+	walk := func(path, key string, size int) []string {
+		t.Helper()
+		var keys []string
+		cursor := ""
+		for range 50 {
+			q := url.Values{"page_size": {strconv.Itoa(size)}}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
+			r := e.g.do(t, "GET", path+"?"+q.Encode(), h, nil)
+			if r.status != 200 {
+				t.Fatalf("%s: %d %s", path, r.status, r.raw)
+			}
+			items := arr(r.body["items"])
+			if len(items) > size {
+				t.Fatalf("%s: %d items on a page of %d", path, len(items), size)
+			}
+			for _, it := range items {
+				keys = append(keys, str(obj(it)[key]))
+			}
+			cursor = str(r.body["next_cursor"])
+			if (cursor != "") != (r.body["has_next_page"] == true) {
+				t.Fatalf("%s: next_cursor %q but has_next_page %v", path, cursor, r.body["has_next_page"])
+			}
+			if cursor == "" {
+				return keys
+			}
+		}
+		t.Fatalf("%s: no last page", path)
+		return nil
+	}
+	whole := func(path, key string) []string {
+		t.Helper()
+		r := e.g.do(t, "GET", path, h, nil)
+		var keys []string
+		for _, it := range arr(r.body["items"]) {
+			keys = append(keys, str(obj(it)[key]))
+		}
+		return keys
+	}
+	for _, tc := range []struct{ path, key string }{
+		{crmBase + "/metadata/objects", "name"},
+		{crmBase + "/metadata/objects/pet/properties", "id"},
+	} {
+		all := whole(tc.path, tc.key)
+		if len(all) < 2 {
+			t.Fatalf("%s: only %d items to page through", tc.path, len(all))
+		}
+		if !slices.IsSorted(all) {
+			t.Errorf("%s: not in key order: %v", tc.path, all)
+		}
+		if got := walk(tc.path, tc.key, 1); !slices.Equal(got, all) {
+			t.Errorf("%s paged by 1: %v, want %v", tc.path, got, all)
+		}
+	}
+	first := e.g.do(t, "GET", crmBase+"/metadata/objects/pet/properties?page_size=1", h, nil)
+	r := e.g.do(t, "GET", crmBase+"/metadata/objects?cursor="+url.QueryEscape(str(first.body["next_cursor"])), h, nil)
+	if r.status != 400 || !strings.Contains(string(r.raw), "cursor") {
+		t.Errorf("a properties cursor on the objects list: %d %s", r.status, r.raw)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmgate/crmgate/internal/crm"
@@ -111,4 +113,27 @@ func decode(list, s string) (store.Cursor, error) {
 		return store.Cursor{}, crm.Invalid("cursor", "belongs to another list or filter")
 	}
 	return store.Cursor{CreatedAt: t, ID: c.ID}, nil
+}
+
+// Keyed pages a list the gateway holds whole (a CRM's objects, an
+// object's properties, association schemas: read from the schema cache
+// or one provider call) the same way: in key order, resuming after the
+// last key of the previous page, so an item added or removed between two
+// pages shifts no other. key must be unique within items.
+func Keyed[T any](r Request, items []T, key func(T) string) ([]T, string) {
+	sorted := slices.Clone(items)
+	slices.SortStableFunc(sorted, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	if r.Page.After != nil {
+		after := r.Page.After.ID
+		i, _ := slices.BinarySearchFunc(sorted, after, func(t T, k string) int { return strings.Compare(key(t), k) })
+		for i < len(sorted) && key(sorted[i]) <= after {
+			i++
+		}
+		sorted = sorted[i:]
+	}
+	if len(sorted) <= r.size {
+		return sorted, ""
+	}
+	sorted = sorted[:r.size]
+	return sorted, encode(r.list, store.Cursor{ID: key(sorted[len(sorted)-1])})
 }

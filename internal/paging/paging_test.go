@@ -97,3 +97,38 @@ func TestBadCursors(t *testing.T) {
 		t.Errorf("good cursor: %v", err)
 	}
 }
+
+// TestKeyed: a list held whole is paged in key order, each item once,
+// and resumes after the last key even when items come and go between
+// pages.
+func TestKeyed(t *testing.T) {
+	key := func(s string) string { return s }
+	items := []string{"e", "a", "d", "b", "c"}
+	var got []string
+	cursor := ""
+	for range 10 {
+		r, err := Parse("letters", 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, next := Keyed(r, items, key)
+		got = append(got, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+		// Between pages: "a" (already seen) goes, "bb" (not yet) comes.
+		items = []string{"e", "d", "b", "bb", "c"}
+	}
+	if want := []string{"a", "b", "bb", "c", "d", "e"}; !slices.Equal(got, want) {
+		t.Fatalf("pages %v, want %v", got, want)
+	}
+	if !slices.Equal(items, []string{"e", "d", "b", "bb", "c"}) {
+		t.Fatal("Keyed reordered its input")
+	}
+	r, _ := Parse("letters", 2, "")
+	_, next := Keyed(r, items, key)
+	if _, err := Parse("numbers", 2, next); err == nil {
+		t.Fatal("a cursor of another list was accepted")
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/crmgate/crmgate/internal/auth"
 	"github.com/crmgate/crmgate/internal/connections"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/paging"
 )
 
 // Service implements crmv1.CrmServiceServer.
@@ -89,6 +90,10 @@ func (s *Service) ListObjects(ctx context.Context, req *crmv1.ListObjectsRequest
 	if t != "" && t != string(crm.ObjectCustom) && t != string(crm.ObjectStandard) {
 		return nil, crm.Invalid("type", "must be custom or standard, got %q", clip(t))
 	}
+	pr, err := paging.Parse("objects?type="+t, req.GetPageSize(), req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -101,11 +106,17 @@ func (s *Service) ListObjects(ctx context.Context, req *crmv1.ListObjectsRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &crmv1.ListObjectsResponse{Items: []*crmv1.Object{}}
+	// objs may be the schema cache's own slice: filter into a new one.
+	kept := make([]crm.Object, 0, len(objs))
 	for _, o := range objs {
 		if t == "" || string(o.Type) == t {
-			out.Items = append(out.Items, objectToProto(o, req.GetIncludeRawData()))
+			kept = append(kept, o)
 		}
+	}
+	page, next := paging.Keyed(pr, kept, func(o crm.Object) string { return o.Name })
+	out := &crmv1.ListObjectsResponse{Items: make([]*crmv1.Object, 0, len(page)), NextCursor: next, HasNextPage: next != ""}
+	for _, o := range page {
+		out.Items = append(out.Items, objectToProto(o, req.GetIncludeRawData()))
 	}
 	return out, nil
 }
@@ -305,6 +316,10 @@ func (s *Service) ListProperties(ctx context.Context, req *crmv1.ListPropertiesR
 	if err := checkObjectName("object_name", req.GetObjectName()); err != nil {
 		return nil, err
 	}
+	pr, err := paging.Parse("properties?object="+req.GetObjectName(), req.GetPageSize(), req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -313,8 +328,9 @@ func (s *Service) ListProperties(ctx context.Context, req *crmv1.ListPropertiesR
 	if err != nil {
 		return nil, err
 	}
-	out := &crmv1.ListPropertiesResponse{Items: []*crmv1.Property{}}
-	for _, p := range sc.Properties {
+	page, next := paging.Keyed(pr, sc.Properties, func(p crm.Property) string { return p.ID })
+	out := &crmv1.ListPropertiesResponse{Items: make([]*crmv1.Property, 0, len(page)), NextCursor: next, HasNextPage: next != ""}
+	for _, p := range page {
 		out.Items = append(out.Items, propertyToProto(p))
 	}
 	return out, nil
@@ -494,7 +510,11 @@ func (s *Service) DeleteProperty(ctx context.Context, req *crmv1.DeletePropertyR
 }
 
 // ListAssociationSchemas implements CrmService.
-func (s *Service) ListAssociationSchemas(ctx context.Context, _ *crmv1.ListAssociationSchemasRequest) (*crmv1.ListAssociationSchemasResponse, error) {
+func (s *Service) ListAssociationSchemas(ctx context.Context, req *crmv1.ListAssociationSchemasRequest) (*crmv1.ListAssociationSchemasResponse, error) {
+	pr, err := paging.Parse("association_schemas", req.GetPageSize(), req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -507,8 +527,9 @@ func (s *Service) ListAssociationSchemas(ctx context.Context, _ *crmv1.ListAssoc
 	if err != nil {
 		return nil, err
 	}
-	out := &crmv1.ListAssociationSchemasResponse{Items: []*crmv1.AssociationSchema{}}
-	for _, as := range list {
+	page, next := paging.Keyed(pr, list, func(a crm.AssociationSchema) string { return a.ID })
+	out := &crmv1.ListAssociationSchemasResponse{Items: make([]*crmv1.AssociationSchema, 0, len(page)), NextCursor: next, HasNextPage: next != ""}
+	for _, as := range page {
 		out.Items = append(out.Items, associationToProto(as))
 	}
 	return out, nil

@@ -861,9 +861,13 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
-        /** @description ListAssociationSchemasResponse holds the schemas. */
+        /** @description ListAssociationSchemasResponse is one page of association schemas. */
         v1ListAssociationSchemasResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
             items?: components["schemas"]["v1AssociationSchema"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListConnectionsResponse is one page of connections. */
         v1ListConnectionsResponse: {
@@ -881,9 +885,13 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
-        /** @description ListObjectsResponse holds the objects. */
+        /** @description ListObjectsResponse is one page of objects. */
         v1ListObjectsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
             items?: components["schemas"]["v1Object"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListOrganisationsResponse is one page of organisations. */
         v1ListOrganisationsResponse: {
@@ -893,9 +901,13 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
-        /** @description ListPropertiesResponse holds the properties. */
+        /** @description ListPropertiesResponse is one page of properties. */
         v1ListPropertiesResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
             items?: components["schemas"]["v1Property"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListRecordsResponse is one page of records. */
         v1ListRecordsResponse: {
@@ -2397,7 +2409,12 @@ export interface operations {
     };
     CrmService_ListAssociationSchemas: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
             header?: {
                 /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
@@ -2481,6 +2498,10 @@ export interface operations {
                 /** @description `custom`, `standard`, or empty for both. */
                 type?: string;
                 include_raw_data?: boolean;
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
             };
             header?: {
                 /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
@@ -2643,7 +2664,12 @@ export interface operations {
     };
     CrmService_ListProperties: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
             header?: {
                 /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];

@@ -51,7 +51,7 @@ func TestCrmgateQuery(t *testing.T) {
 		{"CreateRecord", "POST", "/v0/unified/crm/custom_objects/{object_name}", nil},                        // body "*"
 		{"UpdateObject", "PATCH", "/v0/unified/crm/metadata/objects/{object_name}", []string{"update_mask"}}, // body "object"
 		{"UpdateProperty", "PATCH", "/v0/unified/crm/metadata/objects/{object_name}/properties/{property_id}", []string{"update_mask"}},
-		{"ListObjects", "GET", "/v0/unified/crm/metadata/objects", []string{"include_raw_data", "type"}},
+		{"ListObjects", "GET", "/v0/unified/crm/metadata/objects", []string{"cursor", "include_raw_data", "page_size", "type"}},
 		{"DeleteRelation", "DELETE", "/v0/unified/crm/relations/{relation_id}", nil},
 		{"ListConnections", "GET", "/v0/core/connections", []string{"connector_config_id", "cursor", "customer_id", "page_size"}},
 		{"ListConnectorConfigs", "GET", "/v0/core/connector_configs", []string{"cursor", "page_size"}},

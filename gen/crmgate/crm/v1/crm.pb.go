@@ -706,8 +706,12 @@ type ListObjectsRequest struct {
 	// `custom`, `standard`, or empty for both.
 	Type           string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	IncludeRawData bool   `protobuf:"varint,2,opt,name=include_raw_data,json=includeRawData,proto3" json:"include_raw_data,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// 1 to 100 (0: 100; larger is capped). Objects come in name order.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_cursor of the previous page; empty for the first.
+	Cursor        string `protobuf:"bytes,4,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListObjectsRequest) Reset() {
@@ -754,10 +758,26 @@ func (x *ListObjectsRequest) GetIncludeRawData() bool {
 	return false
 }
 
-// ListObjectsResponse holds the objects.
+func (x *ListObjectsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListObjectsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListObjectsResponse is one page of objects.
 type ListObjectsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*Object              `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -797,6 +817,20 @@ func (x *ListObjectsResponse) GetItems() []*Object {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListObjectsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListObjectsResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // CreateObjectRequest is OpenInt's create-object body.
@@ -1182,8 +1216,12 @@ func (x *UpdateObjectResponse) GetObject() *Object {
 
 // ListPropertiesRequest names an object.
 type ListPropertiesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ObjectName    string                 `protobuf:"bytes,1,opt,name=object_name,json=objectName,proto3" json:"object_name,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ObjectName string                 `protobuf:"bytes,1,opt,name=object_name,json=objectName,proto3" json:"object_name,omitempty"`
+	// 1 to 100 (0: 100; larger is capped). Properties come in id order.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_cursor of the previous page; empty for the first.
+	Cursor        string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1225,10 +1263,26 @@ func (x *ListPropertiesRequest) GetObjectName() string {
 	return ""
 }
 
-// ListPropertiesResponse holds the properties.
+func (x *ListPropertiesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPropertiesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListPropertiesResponse is one page of properties.
 type ListPropertiesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*Property            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1268,6 +1322,20 @@ func (x *ListPropertiesResponse) GetItems() []*Property {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListPropertiesResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListPropertiesResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // CreatePropertyRequest adds a property.
@@ -1675,7 +1743,11 @@ func (*DeletePropertyResponse) Descriptor() ([]byte, []int) {
 
 // ListAssociationSchemasRequest lists every association schema.
 type ListAssociationSchemasRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 (0: 100; larger is capped). Schemas come in id order.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_cursor of the previous page; empty for the first.
+	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1710,10 +1782,26 @@ func (*ListAssociationSchemasRequest) Descriptor() ([]byte, []int) {
 	return file_crmgate_crm_v1_crm_proto_rawDescGZIP(), []int{27}
 }
 
-// ListAssociationSchemasResponse holds the schemas.
+func (x *ListAssociationSchemasRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAssociationSchemasRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListAssociationSchemasResponse is one page of association schemas.
 type ListAssociationSchemasResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*AssociationSchema   `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor    string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1753,6 +1841,20 @@ func (x *ListAssociationSchemasResponse) GetItems() []*AssociationSchema {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListAssociationSchemasResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListAssociationSchemasResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // CreateAssociationSchemaRequest links two objects.
@@ -3113,12 +3215,17 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12%\n" +
 	"\x0eassociation_id\x18\x02 \x01(\tR\rassociationId\x12(\n" +
 	"\x10source_record_id\x18\x03 \x01(\tR\x0esourceRecordId\x12(\n" +
-	"\x10target_record_id\x18\x04 \x01(\tR\x0etargetRecordId\"R\n" +
+	"\x10target_record_id\x18\x04 \x01(\tR\x0etargetRecordId\"\x87\x01\n" +
 	"\x12ListObjectsRequest\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12(\n" +
-	"\x10include_raw_data\x18\x02 \x01(\bR\x0eincludeRawData\"C\n" +
+	"\x10include_raw_data\x18\x02 \x01(\bR\x0eincludeRawData\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"\x88\x01\n" +
 	"\x13ListObjectsResponse\x12,\n" +
-	"\x05items\x18\x01 \x03(\v2\x16.crmgate.crm.v1.ObjectR\x05items\"\xeb\x01\n" +
+	"\x05items\x18\x01 \x03(\v2\x16.crmgate.crm.v1.ObjectR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"\xeb\x01\n" +
 	"\x13CreateObjectRequest\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x123\n" +
@@ -3143,12 +3250,17 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"F\n" +
 	"\x14UpdateObjectResponse\x12.\n" +
-	"\x06object\x18\x01 \x01(\v2\x16.crmgate.crm.v1.ObjectR\x06object\"=\n" +
+	"\x06object\x18\x01 \x01(\v2\x16.crmgate.crm.v1.ObjectR\x06object\"r\n" +
 	"\x15ListPropertiesRequest\x12$\n" +
 	"\vobject_name\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
-	"objectName\"H\n" +
+	"objectName\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x03 \x01(\tR\x06cursor\"\x8d\x01\n" +
 	"\x16ListPropertiesResponse\x12.\n" +
-	"\x05items\x18\x01 \x03(\v2\x18.crmgate.crm.v1.PropertyR\x05items\"x\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.crmgate.crm.v1.PropertyR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"x\n" +
 	"\x15CreatePropertyRequest\x12$\n" +
 	"\vobject_name\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"objectName\x129\n" +
@@ -3177,10 +3289,15 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"objectName\x12$\n" +
 	"\vproperty_id\x18\x02 \x01(\tB\x03\xe0A\x02R\n" +
 	"propertyId\"\x18\n" +
-	"\x16DeletePropertyResponse\"\x1f\n" +
-	"\x1dListAssociationSchemasRequest\"Y\n" +
+	"\x16DeletePropertyResponse\"T\n" +
+	"\x1dListAssociationSchemasRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\x9e\x01\n" +
 	"\x1eListAssociationSchemasResponse\x127\n" +
-	"\x05items\x18\x01 \x03(\v2!.crmgate.crm.v1.AssociationSchemaR\x05items\"\x8b\x02\n" +
+	"\x05items\x18\x01 \x03(\v2!.crmgate.crm.v1.AssociationSchemaR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"\x8b\x02\n" +
 	"\x1eCreateAssociationSchemaRequest\x12(\n" +
 	"\rsource_object\x18\x01 \x01(\tB\x03\xe0A\x02R\fsourceObject\x12(\n" +
 	"\rtarget_object\x18\x02 \x01(\tB\x03\xe0A\x02R\ftargetObject\x12,\n" +

@@ -232,6 +232,8 @@ func local_request_CrmService_UpdateObject_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
+var filter_CrmService_ListProperties_0 = &utilities.DoubleArray{Encoding: map[string]int{"object_name": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq extCrmv1.ListPropertiesRequest
@@ -245,6 +247,12 @@ func request_CrmService_ListProperties_0(ctx context.Context, marshaler runtime.
 	protoReq.ObjectName, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "object_name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_ListProperties_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -266,6 +274,12 @@ func local_request_CrmService_ListProperties_0(ctx context.Context, marshaler ru
 	protoReq.ObjectName, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "object_name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_ListProperties_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.ListProperties(ctx, &protoReq)
 	return msg, metadata, err
@@ -523,11 +537,19 @@ func local_request_CrmService_DeleteProperty_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
+var filter_CrmService_ListAssociationSchemas_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
 func request_CrmService_ListAssociationSchemas_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq extCrmv1.ListAssociationSchemasRequest
 		metadata runtime.ServerMetadata
 	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_ListAssociationSchemas_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
@@ -540,6 +562,12 @@ func local_request_CrmService_ListAssociationSchemas_0(ctx context.Context, mars
 		protoReq extCrmv1.ListAssociationSchemasRequest
 		metadata runtime.ServerMetadata
 	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_ListAssociationSchemas_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	msg, err := server.ListAssociationSchemas(ctx, &protoReq)
 	return msg, metadata, err
 }
