@@ -332,6 +332,27 @@ func TestPassthrough(t *testing.T) {
 			t.Errorf("gRPC without x-apikey: %v", err)
 		}
 	})
+
+	t.Run("metrics", func(t *testing.T) {
+		fams := g.scrape(t)
+		const svc = "crmgate.passthrough.v1.PassthroughService"
+		for _, c := range []struct {
+			name   string
+			labels map[string]string
+		}{
+			{"crmgate_upstream_requests_total", map[string]string{"provider": "ghl", "endpoint": "GET passthrough", "status": "200"}},
+			{"crmgate_upstream_requests_total", map[string]string{"provider": "ghl", "endpoint": "POST passthrough", "status": "201"}},
+			{"crmgate_upstream_requests_total", map[string]string{"provider": "ghl", "endpoint": "GET passthrough", "status": "404"}},
+			{"crmgate_http_requests_total", map[string]string{"method": "GET", "route": "/v0/passthrough/{path...}", "status": "200"}},
+			{"crmgate_http_requests_total", map[string]string{"method": "GET", "route": "/v0/passthrough/{path...}", "status": "400"}},
+			{"crmgate_rpc_requests_total", map[string]string{"transport": "rest", "service": svc, "method": "Passthrough", "code": "OK"}},
+			{"crmgate_rpc_requests_total", map[string]string{"transport": "grpc", "service": svc, "method": "Passthrough", "code": "InvalidArgument"}},
+		} {
+			if sample(fams, c.name, c.labels) < 1 {
+				t.Errorf("%s%v did not move", c.name, c.labels)
+			}
+		}
+	})
 }
 
 // TestPassthroughRateLimited: over a spent budget a fail-fast passthrough
