@@ -174,7 +174,7 @@ func CheckQuery(raw string) (string, error) {
 		}
 	}
 	if _, err := url.ParseQuery(q); err != nil {
-		return "", fmt.Errorf("is not a valid query: %v", err)
+		return "", fmt.Errorf("is not a valid query: %w", err)
 	}
 	return q, nil
 }
