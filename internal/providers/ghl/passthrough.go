@@ -50,6 +50,7 @@ func (c *Client) Passthrough(ctx context.Context, req crm.PassthroughRequest) (c
 		call.Budget = c.budget
 	}
 	call.Idempotent = false
+	call.CallerShaped = true // a 500 of the caller's request does not trip the host's breaker
 	ctx = upstream.WithCall(ctx, call)
 	ctx = upstream.WithEndpoint(ctx, upstream.Endpoint{Provider: providerName, Template: req.Method + " passthrough"})
 
