@@ -385,3 +385,40 @@ func TestPassthroughRateLimited(t *testing.T) {
 		t.Errorf("the fake refused %d calls: the gateway sent them", f.RateLimitedCount())
 	}
 }
+
+// TestPassthroughProviderFailures: the provider's 500 is answered as it
+// came and does not open the host's circuit (it speaks about the
+// caller's request); repeated 503s do, and the open circuit is the
+// gateway's 503 CIRCUIT_OPEN in crmgate's error body, sent nowhere.
+func TestPassthroughProviderFailures(t *testing.T) {
+	t.Parallel()
+	f := newFake(t)
+	g := newGateway(t, gwOptions{})
+	tn := g.newTenant(t, f, "org-pt5xx-"+randHex(6), -1)
+	path := "/v0/passthrough/contacts/?locationId=" + tn.location
+	f.SetFaults(ghlfake.FaultConfig{Rate500: 1})
+	for i := 0; i < 25; i++ {
+		r := g.doAllow5xx(t, "GET", path, hdr(tn.key, tn.connID), nil)
+		if r.status != http.StatusInternalServerError || r.header.Get("X-Crmgate-Origin") != "provider" {
+			t.Fatalf("call %d under 500s: %d %v %s", i, r.status, r.header, r.raw)
+		}
+	}
+	if n := f.FaultCounts().Status500; n != 25 {
+		t.Errorf("the fake answered %d 500s, want 25 (one per call, none refused by the breaker)", n)
+	}
+	f.SetFaults(ghlfake.FaultConfig{Rate503: 1})
+	var open *response
+	for i := 0; i < 20 && open == nil; i++ {
+		r := g.doAllow5xx(t, "GET", path, hdr(tn.key, tn.connID), nil)
+		if r.status == http.StatusServiceUnavailable && r.header.Get("X-Crmgate-Origin") == "" {
+			open = &r
+		}
+	}
+	if open == nil {
+		t.Fatal("20 calls under 503s did not open the circuit")
+	}
+	checkErrorBody(t, "circuit open", *open)
+	if str(at(open.body, "details", "reason")) != "CIRCUIT_OPEN" || str(at(open.body, "details", "origin")) != "gateway" {
+		t.Errorf("open circuit: %s", open.raw)
+	}
+}
