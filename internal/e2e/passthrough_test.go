@@ -11,12 +11,17 @@ import (
 	"sync"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	passthroughv1 "github.com/crmgate/crmgate/gen/crmgate/passthrough/v1"
+	"github.com/crmgate/crmgate/internal/app"
 	"github.com/crmgate/crmgate/internal/providers/ghl/ghlfake"
+	"github.com/crmgate/crmgate/internal/telemetry"
 )
 
 // seenRequest is what the fake received.
@@ -420,5 +425,40 @@ func TestPassthroughProviderFailures(t *testing.T) {
 	checkErrorBody(t, "circuit open", *open)
 	if str(at(open.body, "details", "reason")) != "CIRCUIT_OPEN" || str(at(open.body, "details", "origin")) != "gateway" {
 		t.Errorf("open circuit: %s", open.raw)
+	}
+}
+
+// TestPassthroughTracing: a REST passthrough call continuing the caller's
+// traceparent makes a server span named after the route and a GHL client
+// span "ghl GET passthrough" in the same trace, never the raw path.
+func TestPassthroughTracing(t *testing.T) {
+	t.Parallel()
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	e := newEnv(t, gwOptions{build: []app.Option{app.WithTracing(telemetry.NewTracingWith(tp))}}, -1)
+	const traceID, peer = "0af7651916cd43dd8448eb211c80319d", "b7ad6b7169203332"
+	h := hdr(e.tn.key, e.tn.connID)
+	h["traceparent"] = "00-" + traceID + "-" + peer + "-01"
+	if r := e.g.do(t, "GET", "/v0/passthrough/contacts/?locationId="+e.tn.location, h, nil); r.status != http.StatusOK {
+		t.Fatalf("passthrough: %d %s", r.status, r.raw)
+	}
+	var server, client bool
+	for _, s := range sr.Ended() {
+		if s.SpanContext().TraceID().String() != traceID {
+			continue
+		}
+		switch {
+		case s.SpanKind() == trace.SpanKindServer && s.Name() == "GET /v0/passthrough/{path...}":
+			server = true
+		case s.SpanKind() == trace.SpanKindClient && s.Name() == "ghl GET passthrough":
+			client = true
+		}
+		if strings.Contains(s.Name(), e.tn.location) {
+			t.Errorf("span name %q carries the query", s.Name())
+		}
+	}
+	if !server || !client {
+		t.Errorf("server span %v, GHL client span %v in trace %s", server, client, traceID)
 	}
 }
