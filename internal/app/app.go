@@ -299,6 +299,10 @@ var idempotentMethods = map[string]bool{
 	"/crmgate.crm.v1.CrmService/CreateRelation":          true,
 	"/crmgate.core.v1.CoreService/CreateConnectorConfig": true,
 	"/crmgate.core.v1.CoreService/CreateConnection":      true,
+	// A passthrough POST is a create too; the key covers the whole call
+	// (method, path, query, headers, body) and keeps the provider's answer,
+	// whatever its status.
+	"/crmgate.passthrough.v1.PassthroughService/Passthrough": true,
 }
 
 // resilience builds the provider transport (rate limiting shared through

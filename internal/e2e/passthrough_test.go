@@ -214,6 +214,29 @@ func TestPassthrough(t *testing.T) {
 		}
 	})
 
+	t.Run("Idempotency-Key: a repeated POST is sent once", func(t *testing.T) {
+		hk := hdr(tn.key, tn.connID)
+		hk["Idempotency-Key"] = "pt-" + randHex(12)
+		body := map[string]any{"firstName": "Once", "email": "once@example.com", "locationId": tn.location}
+		before := rec.count()
+		first := g.do(t, "POST", "/v0/passthrough/contacts/", hk, body)
+		hk["X-Request-Id"] = "another-request-id" // not part of the request
+		again := g.do(t, "POST", "/v0/passthrough/contacts/", hk, body)
+		if first.status != http.StatusCreated || again.status != http.StatusCreated || !bytes.Equal(first.raw, again.raw) {
+			t.Fatalf("first %d %s, repeat %d %s", first.status, first.raw, again.status, again.raw)
+		}
+		if n := rec.count() - before; n != 1 {
+			t.Errorf("the fake got %d requests for a POST repeated with its Idempotency-Key, want 1", n)
+		}
+		if again.header.Get("Grpc-Metadata-Idempotent-Replayed") != "true" || again.header.Get("X-Crmgate-Origin") != "provider" {
+			t.Errorf("repeat headers %v", again.header)
+		}
+		body["firstName"] = "Other"
+		if r := g.do(t, "POST", "/v0/passthrough/contacts/", hk, body); r.status != http.StatusUnprocessableEntity || str(at(r.body, "details", "reason")) != "IDEMPOTENCY_KEY_REUSED" {
+			t.Errorf("same key, other body: %d %s", r.status, r.raw)
+		}
+	})
+
 	t.Run("escapes are 400 and reach no provider", func(t *testing.T) {
 		before := rec.count()
 		for path, why := range map[string]string{

@@ -4,14 +4,18 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	passthroughv1 "github.com/crmgate/crmgate/gen/crmgate/passthrough/v1"
 	"github.com/crmgate/crmgate/internal/apierr"
+	"github.com/crmgate/crmgate/internal/idempotency"
 	"github.com/crmgate/crmgate/internal/passthrough"
 	"github.com/crmgate/crmgate/internal/telemetry"
 )
@@ -87,8 +91,18 @@ func passthroughHandler(client passthroughv1.PassthroughServiceClient, maxBody i
 			Query:  r.URL.RawQuery,
 			Body:   body,
 		}
-		for k, vs := range r.Header {
-			for _, v := range vs {
+		// Only what may reach the provider goes into the message: the
+		// caller's credentials and the gateway's headers never do. Names
+		// in order, so a repeat with an Idempotency-Key is the same
+		// request.
+		sent := passthrough.FilterRequest(r.Header)
+		names := make([]string, 0, len(sent))
+		for k := range sent {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			for _, v := range sent[k] {
 				req.Headers = append(req.Headers, &passthroughv1.Header{Name: k, Value: v})
 			}
 		}
@@ -101,7 +115,12 @@ func passthroughHandler(client passthroughv1.PassthroughServiceClient, maxBody i
 			}
 		}
 		ctx := metadata.NewOutgoingContext(r.Context(), md)
-		resp, err := client.Passthrough(ctx, req)
+		var header metadata.MD
+		resp, err := client.Passthrough(ctx, req, grpc.Header(&header))
+		for _, v := range header.Get(idempotency.ReplayedKey) {
+			// As the REST facade says it (outgoingHeaderMatcher).
+			w.Header().Add(runtime.MetadataHeaderPrefix+idempotency.ReplayedKey, v)
+		}
 		if err != nil {
 			apierr.WriteHTTP(w, err)
 			return
