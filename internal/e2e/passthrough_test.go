@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -297,6 +298,11 @@ func TestPassthrough(t *testing.T) {
 		if r.status != http.StatusRequestEntityTooLarge {
 			t.Errorf("body over the limit: %d %s", r.status, r.raw)
 		}
+		ht := hdr(tn.key, tn.connID)
+		ht["Grpc-Timeout"] = "soon"
+		if r := g.do(t, "GET", "/v0/passthrough/contacts/", ht, nil); r.status != http.StatusBadRequest || !strings.Contains(str(r.body["message"]), "Grpc-Timeout") {
+			t.Errorf("bad Grpc-Timeout: %d %s", r.status, r.raw)
+		}
 		r = g.do(t, "GET", "/v0/passthrough/contacts/?a=%zz", h, nil)
 		if r.status != http.StatusBadRequest || !strings.Contains(str(r.body["message"]), "query") {
 			t.Errorf("bad query: %d %s", r.status, r.raw)
@@ -424,6 +430,17 @@ func TestPassthroughProviderFailures(t *testing.T) {
 	g := newGateway(t, gwOptions{})
 	tn := g.newTenant(t, f, "org-pt5xx-"+randHex(6), -1)
 	path := "/v0/passthrough/contacts/?locationId=" + tn.location
+	// A REST deadline (Grpc-Timeout) bounds the call: a slow provider is a 504.
+	f.SetFaults(ghlfake.FaultConfig{RateSlow: 1, SlowDelay: 2 * time.Second})
+	ht := hdr(tn.key, tn.connID)
+	ht["Grpc-Timeout"] = "100m"
+	start := time.Now()
+	if r := g.doAllow5xx(t, "GET", path, ht, nil); r.status != http.StatusGatewayTimeout || r.header.Get("X-Crmgate-Origin") != "" {
+		t.Errorf("slow provider under Grpc-Timeout 100m: %d %v %s", r.status, r.header, r.raw)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Errorf("Grpc-Timeout 100m answered after %s", d)
+	}
 	f.SetFaults(ghlfake.FaultConfig{Rate500: 1})
 	for i := 0; i < 25; i++ {
 		r := g.doAllow5xx(t, "GET", path, hdr(tn.key, tn.connID), nil)

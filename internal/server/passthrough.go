@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -115,6 +117,21 @@ func passthroughHandler(client passthroughv1.PassthroughServiceClient, maxBody i
 			}
 		}
 		ctx := metadata.NewOutgoingContext(r.Context(), md)
+		if v := r.Header.Get("Grpc-Timeout"); v != "" {
+			// The whole call's deadline, as the REST facade honours it.
+			d, ok := grpcTimeout(v)
+			if !ok {
+				apierr.WriteBody(w, http.StatusBadRequest, apierr.Body{
+					Code:    code.Code_INVALID_ARGUMENT.String(),
+					Message: "invalid Grpc-Timeout " + strconv.Quote(clipHeader(v)) + ": want a number and a unit (H, M, S, m, u, n), e.g. 5S",
+					Details: apierr.Details{Origin: apierr.OriginGateway, Reason: apierr.ReasonMalformedRequest},
+				})
+				return
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
 		var header metadata.MD
 		resp, err := client.Passthrough(ctx, req, grpc.Header(&header))
 		for _, v := range header.Get(idempotency.ReplayedKey) {
@@ -157,4 +174,20 @@ func servePassthrough(passthrough, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// grpcTimeout parses a Grpc-Timeout value: up to 8 digits and a unit.
+func grpcTimeout(v string) (time.Duration, bool) {
+	if len(v) < 2 || len(v) > 9 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	unit := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second, 'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[v[len(v)-1]]
+	if unit == 0 {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
 }
