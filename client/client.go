@@ -48,6 +48,7 @@ import (
 	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	passthroughv1 "github.com/crmgate/crmgate/gen/crmgate/passthrough/v1"
 )
 
 // Metadata names the gateway reads.
@@ -123,6 +124,11 @@ type Client struct {
 	Core corev1.CoreServiceClient
 	// Admin manages organisations and API keys (needs Options.AdminKey).
 	Admin adminv1.AdminServiceClient
+	// Passthrough sends calls to the connection's provider API as given
+	// (method, path below the connector config's base URL, query, headers,
+	// body) and answers the provider's status, headers and body. Retried
+	// here only with an idempotency key (WithIdempotencyKey).
+	Passthrough passthroughv1.PassthroughServiceClient
 
 	cc    grpc.ClientConnInterface
 	owned *grpc.ClientConn
@@ -158,6 +164,7 @@ func New(cc grpc.ClientConnInterface, o Options) *Client {
 	c.CRM = crmv1.NewCrmServiceClient(c.cc)
 	c.Core = corev1.NewCoreServiceClient(c.cc)
 	c.Admin = adminv1.NewAdminServiceClient(c.cc)
+	c.Passthrough = passthroughv1.NewPassthroughServiceClient(c.cc)
 	return c
 }
 

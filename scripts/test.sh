@@ -178,6 +178,7 @@ else
   fuzz ./internal/unified FuzzJSONStruct
   fuzz ./internal/restjson FuzzMarshal
   fuzz ./internal/telemetry FuzzRPCLine
+  fuzz ./internal/passthrough FuzzCleanPath
   echo "all fuzz targets ran clean"
 fi
 step "done"

@@ -23,6 +23,7 @@ import (
 	"github.com/crmgate/crmgate/internal/crm"
 	"github.com/crmgate/crmgate/internal/idempotency"
 	"github.com/crmgate/crmgate/internal/oauth"
+	"github.com/crmgate/crmgate/internal/passthrough"
 	"github.com/crmgate/crmgate/internal/providers/ghl"
 	"github.com/crmgate/crmgate/internal/schemacache"
 	"github.com/crmgate/crmgate/internal/secrets"
@@ -205,11 +206,12 @@ func Build(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*
 		Lifecycle: server.Lifecycle{
 			ReadinessInterval: cfg.ReadinessInterval, ShutdownDelay: cfg.ShutdownDelay, ShutdownGrace: cfg.ShutdownGrace,
 		},
-		Routes:  connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
-		Unary:   []grpc.UnaryServerInterceptor{idem},
-		Metrics: a.Metrics,
-		Tracing: a.Tracing,
-		Admin:   &server.Admin{Service: admin.New(st, authn, log.With("component", "admin")), Auth: adminAuth},
+		Routes:      connect.New(a.Flow, map[string]string{"ghl": "HighLevel"}, log.With("component", "connect")).Routes(),
+		Unary:       []grpc.UnaryServerInterceptor{idem},
+		Metrics:     a.Metrics,
+		Tracing:     a.Tracing,
+		Admin:       &server.Admin{Service: admin.New(st, authn, log.With("component", "admin")), Auth: adminAuth},
+		Passthrough: passthrough.New(a.Resolver, log.With("component", "passthrough")),
 	}, unified.New(a.Resolver, log), core.WithConnect(core.New(st, a.Resolver, log).WithBudgets(budgets), a.Flow), authn, log)
 	if err != nil {
 		return nil, err
@@ -297,6 +299,10 @@ var idempotentMethods = map[string]bool{
 	"/crmgate.crm.v1.CrmService/CreateRelation":          true,
 	"/crmgate.core.v1.CoreService/CreateConnectorConfig": true,
 	"/crmgate.core.v1.CoreService/CreateConnection":      true,
+	// A passthrough POST is a create too; the key covers the whole call
+	// (method, path, query, headers, body) and keeps the provider's answer,
+	// whatever its status.
+	"/crmgate.passthrough.v1.PassthroughService/Passthrough": true,
 }
 
 // resilience builds the provider transport (rate limiting shared through

@@ -203,3 +203,18 @@ func Params(cfg store.ConnectorConfig, conn store.Connection) crm.ConnectionPara
 		Credentials:       conn.Credentials,
 	}
 }
+
+// ConnectorName returns the name of the connector ("ghl") of connection id
+// in organisation orgID, for messages naming the provider (e.g. a
+// capability it lacks). It reads the store: not for the hot path.
+func (r *Resolver) ConnectorName(ctx context.Context, orgID, id string) (string, error) {
+	conn, err := r.store.GetConnection(ctx, orgID, id)
+	if err != nil {
+		return "", fmt.Errorf("load connection: %w", err)
+	}
+	cfg, err := r.store.GetConnectorConfig(ctx, orgID, conn.ConnectorConfigID)
+	if err != nil {
+		return "", fmt.Errorf("load connector config of connection %s: %w", id, err)
+	}
+	return cfg.ConnectorName, nil
+}

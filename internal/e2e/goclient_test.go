@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	goclient "github.com/crmgate/crmgate/client"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	passthroughv1 "github.com/crmgate/crmgate/gen/crmgate/passthrough/v1"
 	"github.com/crmgate/crmgate/internal/app"
 	"github.com/crmgate/crmgate/internal/secrets"
 	"github.com/crmgate/crmgate/internal/testenv"
@@ -135,6 +137,12 @@ func TestClientAgainstGateway(t *testing.T) {
 	}
 	if ids[0] == "" || ids[0] != ids[1] {
 		t.Errorf("keyed create repeated: ids %v, want one record", ids)
+	}
+
+	// Passthrough: the demo location's objects, as the fake answers them.
+	pt, err := c.Passthrough.Passthrough(ctx, &passthroughv1.PassthroughRequest{Method: "GET", Path: "objects/", Query: "locationId=" + demo.LocationID})
+	if err != nil || pt.GetStatus() != 200 || !strings.Contains(string(pt.GetBody()), "custom_objects.pet") {
+		t.Errorf("Passthrough GET objects/: %v %v", pt, err)
 	}
 
 	// Per-call overrides and the gateway's errors as status codes.

@@ -35,6 +35,7 @@ import (
 	adminv1 "github.com/crmgate/crmgate/gen/crmgate/admin/v1"
 	corev1 "github.com/crmgate/crmgate/gen/crmgate/core/v1"
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
+	passthroughv1 "github.com/crmgate/crmgate/gen/crmgate/passthrough/v1"
 	admingw "github.com/crmgate/crmgate/gen/gateway/crmgate/admin/v1"
 	coregw "github.com/crmgate/crmgate/gen/gateway/crmgate/core/v1"
 	crmgw "github.com/crmgate/crmgate/gen/gateway/crmgate/crm/v1"
@@ -75,6 +76,10 @@ type Config struct {
 	Tracing *telemetry.Tracing
 	// Admin serves AdminService (/v0/admin); nil: not served.
 	Admin *Admin
+	// Passthrough serves PassthroughService over gRPC and, through it,
+	// the REST route /v0/passthrough/{path...} (passthroughHandler); nil:
+	// neither.
+	Passthrough passthroughv1.PassthroughServiceServer
 }
 
 // Admin is the Admin API: the service and the check of its x-admin-key
@@ -154,6 +159,10 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		adminv1.RegisterAdminServiceServer(s.grpc, cfg.Admin.Service)
 		services[&adminv1.AdminService_ServiceDesc] = cfg.Admin.Service
 	}
+	if cfg.Passthrough != nil {
+		passthroughv1.RegisterPassthroughServiceServer(s.grpc, cfg.Passthrough)
+		services[&passthroughv1.PassthroughService_ServiceDesc] = cfg.Passthrough
+	}
 	s.health = health.NewServer()
 	s.ready = newReadiness(cfg.Ready, s.health, log)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -215,8 +224,13 @@ func New(cfg Config, crmSvc crmv1.CrmServiceServer, coreSvc corev1.CoreServiceSe
 		handle("GET /metrics", cfg.Metrics.Handler())
 	}
 	mux.Handle("/", limitBody(cfg.MaxBodyBytes, gw))
+	root := muxRoutes(mux)
+	if cfg.Passthrough != nil {
+		root = servePassthrough(passthroughHandler(passthroughv1.NewPassthroughServiceClient(direct), cfg.MaxBodyBytes), root)
+		s.patterns = append(s.patterns, passthroughRoute)
+	}
 	// Outermost: request id, REST metrics and the HTTP span.
-	s.handler = telemetry.HTTPMiddleware(muxRoutes(mux), cfg.Metrics, cfg.Tracing)
+	s.handler = telemetry.HTTPMiddleware(root, cfg.Metrics, cfg.Tracing)
 	return s, nil
 }
 

@@ -216,7 +216,13 @@ func (b *Breaker) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, b.openError(c, host, err)
 	}
 	resp, err := b.next.RoundTrip(req)
-	done(outcomeOf(resp, err))
+	outcome := outcomeOf(resp, err)
+	if outcome != nil && err == nil && resp.StatusCode == http.StatusInternalServerError {
+		if call, _ := CallFrom(req.Context()); call.CallerShaped {
+			outcome = errNeutral
+		}
+	}
+	done(outcome)
 	return resp, err
 }
 

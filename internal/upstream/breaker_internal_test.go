@@ -234,3 +234,33 @@ func TestBreakerNeutralCallsDoNotTrip(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestBreakerCallerShaped500IsNeutral: a 500 answered to a request the
+// caller wrote (passthrough) does not open the host's circuit; a 503 does.
+func TestBreakerCallerShaped500IsNeutral(t *testing.T) {
+	b, status, _, url := newTestBreaker(t, BreakerPolicy{Consecutive: 3, OpenFor: time.Minute})
+	shaped := WithCall(context.Background(), Call{CallerShaped: true})
+	send := func() {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(shaped, http.MethodGet, url, nil)
+		resp, err := b.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	status.Store(500)
+	for range 5 {
+		send()
+	}
+	if s := b.State(url); s != StateClosed {
+		t.Fatalf("state %v after caller-shaped 500s; want closed", s)
+	}
+	status.Store(503)
+	for range 3 {
+		send()
+	}
+	if s := b.State(url); s != StateOpen {
+		t.Fatalf("state %v after caller-shaped 503s; want open", s)
+	}
+}

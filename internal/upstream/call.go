@@ -27,6 +27,12 @@ type Call struct {
 	// MaxWait, if positive, replaces the transport's MaxWait for this call
 	// (still bounded by the context deadline).
 	MaxWait time.Duration
+	// CallerShaped marks a request the caller wrote itself (passthrough):
+	// a 500 it gets says something about the request, not about the
+	// provider host's health, so it is neutral to the breaker — one
+	// caller's bad request must not open the host's circuit for every
+	// tenant. Transport failures, timeouts and 502/503/504 still count.
+	CallerShaped bool
 }
 
 type callKey struct{}

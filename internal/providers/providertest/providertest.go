@@ -21,6 +21,7 @@ package providertest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"sort"
@@ -63,6 +64,7 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Associations/Schemas", s.testAssociationSchemas)
 	t.Run("Associations/Relations", s.testRelations)
 	t.Run("Errors/UnknownObject", s.testUnknownObject)
+	t.Run("Passthrough/ProviderAnswerIsNotAnError", s.testPassthrough)
 }
 
 type suite struct {
@@ -95,6 +97,7 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["RecordReader"] = p.(crm.RecordReader)
 	_, caps["RecordWriter"] = p.(crm.RecordWriter)
 	_, caps["AssociationManager"] = p.(crm.AssociationManager)
+	_, caps["Passthrough"] = p.(crm.Passthrough)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
@@ -861,5 +864,27 @@ func (s *suite) testUnknownObject(t *testing.T) {
 				t.Errorf("GetRecord(unknown id): %v, want ErrNotFound", err)
 			}
 		}
+	}
+}
+
+// testPassthrough: a passthrough call to a route the provider does not
+// have is the provider's own 404, answered (status, headers, body), not an
+// error; the caller's headers are not changed.
+func (s *suite) testPassthrough(t *testing.T) {
+	p := s.newProvider(t)
+	pt := need[crm.Passthrough](t, p)
+	h := http.Header{"Accept": {"application/json"}}
+	resp, err := pt.Passthrough(t.Context(), crm.PassthroughRequest{Method: http.MethodGet, Path: "/crmgate-contract-no-such-route", Header: h})
+	if err != nil {
+		t.Fatalf("Passthrough(unknown route): %v; want the provider's answer", err)
+	}
+	if resp.Status != http.StatusNotFound {
+		t.Errorf("Passthrough(unknown route): status %d, want 404", resp.Status)
+	}
+	if len(resp.Header) == 0 || len(resp.Body) == 0 {
+		t.Errorf("Passthrough(unknown route): headers %v, body %q; want the provider's", resp.Header, resp.Body)
+	}
+	if len(h) != 1 || h.Get("Authorization") != "" {
+		t.Errorf("Passthrough changed the caller's headers: %v", h)
 	}
 }
