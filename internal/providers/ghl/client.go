@@ -276,13 +276,13 @@ func (c *Client) send(ctx context.Context, method, path, u string, payload []byt
 		rd = bytes.NewReader(payload)
 	}
 	// Tell the resilience transport which budget this spends and whether a
-	// repeat is harmless: record search is a POST that only reads.
+	// repeat is harmless: record and contact search are POSTs that only read.
 	prev, had := upstream.CallFrom(ctx)
 	call := prev
 	if c.budget != "" {
 		call.Budget = c.budget
 	}
-	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search")
+	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search") || path == "/contacts/search"
 	if !had || call != prev {
 		ctx = upstream.WithCall(ctx, call)
 	}
