@@ -63,6 +63,8 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Associations/Schemas", s.testAssociationSchemas)
 	t.Run("Associations/Relations", s.testRelations)
 	t.Run("Errors/UnknownObject", s.testUnknownObject)
+	t.Run("Contacts/CRUD", s.testContactCRUD)
+	t.Run("Contacts/ListPaging", s.testContactPaging)
 }
 
 type suite struct {
@@ -95,9 +97,17 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["RecordReader"] = p.(crm.RecordReader)
 	_, caps["RecordWriter"] = p.(crm.RecordWriter)
 	_, caps["AssociationManager"] = p.(crm.AssociationManager)
+	_, caps["ContactReader"] = p.(crm.ContactReader)
+	_, caps["ContactWriter"] = p.(crm.ContactWriter)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
+	}
+	if (caps["ContactReader"] || caps["ContactWriter"]) && !caps["SchemaReader"] {
+		t.Error("a ContactReader or ContactWriter must also be a SchemaReader (the contact schema maps custom fields)")
+	}
+	if caps["ContactWriter"] && !caps["ContactReader"] {
+		t.Error("a ContactWriter must also be a ContactReader")
 	}
 	if caps["RecordWriter"] && !caps["RecordReader"] {
 		t.Error("a RecordWriter must also be a RecordReader")
