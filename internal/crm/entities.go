@@ -184,3 +184,52 @@ func AsUnsupported(err error, entity, op, provider string) error {
 	}
 	return &UnsupportedError{Entity: entity, Operation: op, Provider: provider, Reason: reason}
 }
+
+// FilterOp is the operator of a search filter.
+type FilterOp string
+
+// Filter operators.
+const (
+	OpEq       FilterOp = "eq"
+	OpNeq      FilterOp = "neq"
+	OpContains FilterOp = "contains"
+	OpGt       FilterOp = "gt"
+	OpLt       FilterOp = "lt"
+	OpIn       FilterOp = "in"
+)
+
+// Filter is one condition of an entity search, checked by the gateway:
+// Field is an entity field name or "custom_fields.<id>"; Value is a string
+// (a time.Time for gt/lt, a []string for in).
+type Filter struct {
+	Field    string
+	Operator FilterOp
+	Value    any
+}
+
+// Sort orders a search by an entity field.
+type Sort struct {
+	Field string
+	Desc  bool
+}
+
+// EntitySearch searches an entity: every filter and the free-text query
+// must hold. Cursor and PageSize as in EntityQuery.
+type EntitySearch struct {
+	Query      string
+	Filters    []Filter
+	Sort       *Sort
+	Cursor     string
+	PageSize   int
+	IncludeRaw bool
+}
+
+// ContactSearcher searches and counts contacts. A filter or sort the
+// provider cannot express is a *ValidationError naming it
+// ("filters[i].field", "sort.field").
+type ContactSearcher interface {
+	SearchContacts(ctx context.Context, sc Schema, q EntitySearch) (ContactPage, error)
+	// CountContacts counts the contacts changed after updatedAfter (all
+	// when zero).
+	CountContacts(ctx context.Context, sc Schema, updatedAfter time.Time) (int64, error)
+}

@@ -407,6 +407,12 @@ func checkCustomFields(sc crm.Schema, custom map[string]any) error {
 	return nil
 }
 
+// isEmail reports whether s is one plain email address.
+func isEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
+}
+
 // Limits of a contact write.
 const (
 	maxContactText  = 1000
@@ -468,7 +474,7 @@ func contactInput(r *crmv1.Contact, mask []string) (crm.Contact, crm.Fields, err
 	primaries := 0
 	for i, e := range in.Emails {
 		f := fmt.Sprintf("record.emails[%d].address", i)
-		if a, err := mail.ParseAddress(e.Address); err != nil || a.Address != e.Address {
+		if !isEmail(e.Address) {
 			bad(f, "%q is not an email address", clip(e.Address))
 		}
 		if e.Primary {

@@ -24,7 +24,7 @@ func (named) ProviderName() string        { return "acme" }
 type wrapped struct{ inner crm.Provider }
 
 func (wrapped) Check(context.Context) error { return nil }
-func (w wrapped) Unwrap() crm.Provider    { return w.inner }
+func (w wrapped) Unwrap() crm.Provider      { return w.inner }
 
 // TestEntityCapUnsupported: a missing capability is a 501 naming entity,
 // operation and provider, found through decorators.

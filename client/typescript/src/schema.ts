@@ -301,6 +301,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v0/unified/crm/contact/_batch_read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** BatchReadContacts reads up to 100 contacts by id, in order. */
+        post: operations["CrmService_BatchReadContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CountContacts counts contacts. */
+        get: operations["CrmService_CountContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SearchContacts pages through the contacts matching structured filters
+         *     and a free-text query.
+         */
+        post: operations["CrmService_SearchContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_upsert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** UpsertContact updates the contact matching upsert_on or creates one. */
+        post: operations["CrmService_UpsertContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v0/unified/crm/contact/{id}": {
         parameters: {
             query?: never;
@@ -707,6 +778,21 @@ export interface components {
             target_label?: string;
             target_object?: string;
         };
+        /** @description BatchReadContactsRequest reads up to 100 contacts by id. */
+        v1BatchReadContactsRequest: {
+            /** @description 1 to 100 contact ids; the answer keeps their order. */
+            ids: string[];
+            /** @description Fields to return, as in ListContactsRequest.fields. */
+            properties?: string[];
+        };
+        /**
+         * @description BatchReadContactsResponse holds the contacts found, in the order asked,
+         *     and the ids not found (not a failed call).
+         */
+        v1BatchReadContactsResponse: {
+            items?: components["schemas"]["v1Contact"][];
+            not_found?: string[];
+        };
         /**
          * @description CheckConnectionResponse tells whether the provider accepted the
          *     credentials.
@@ -805,6 +891,11 @@ export interface components {
              * @description When the contact last changed at the provider.
              */
             readonly updated_at?: string | null;
+        };
+        /** @description CountContactsResponse holds the count. */
+        v1CountContactsResponse: {
+            /** Format: int32 */
+            count?: number;
         };
         /** @description CreateApiKeyResponse holds the new key. */
         v1CreateApiKeyResponse: {
@@ -943,6 +1034,29 @@ export interface components {
              *     none (HighLevel keeps none).
              */
             type?: string;
+        };
+        /** @description EntityFilter is one condition of an entity search. */
+        v1EntityFilter: {
+            /**
+             * @description The entity's field (`first_name`, `emails`, `tags`, `created_at`, ...)
+             *     or `custom_fields.<id>`; checked against the entity's fields and
+             *     properties before the provider is called.
+             */
+            field?: string;
+            /**
+             * @description One of `eq`, `neq`, `contains`, `gt`, `lt`, `in`. `gt` and `lt` take
+             *     an RFC 3339 instant (timestamps); `in` a list of up to 100 values;
+             *     the others a string.
+             */
+            operator?: string;
+            value?: unknown;
+        };
+        /** @description EntitySort orders a search. */
+        v1EntitySort: {
+            /** @description `asc` (the default) or `desc`. */
+            direction?: string;
+            /** @description The field to sort by, e.g. `created_at` or `last_name`. */
+            field?: string;
         };
         /** @description GetApiKeyResponse holds the key. */
         v1GetApiKeyResponse: {
@@ -1220,6 +1334,43 @@ export interface components {
             key?: string;
             previous?: components["schemas"]["v1ApiKey"] | null;
         };
+        /**
+         * @description SearchContactsRequest pages through the contacts matching every filter
+         *     and the free-text query.
+         */
+        v1SearchContactsRequest: {
+            /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+            cursor?: string;
+            /** @description Fields to return, as in ListContactsRequest.fields. */
+            fields?: string[];
+            /** @description Conditions, all of which must hold (at most 20). */
+            filters?: components["schemas"]["v1EntityFilter"][];
+            include_raw_data?: boolean;
+            /**
+             * Format: int32
+             * @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100.
+             */
+            page_size?: number;
+            /**
+             * @description Free text, matched by the provider (HighLevel: names, email, phone,
+             *     company).
+             */
+            query?: string;
+            sort?: components["schemas"]["v1EntitySort"] | null;
+        };
+        /** @description SearchContactsResponse is one page of matches. */
+        v1SearchContactsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Contact"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+            /**
+             * Format: int32
+             * @description The provider's count of all matches, -1 when it does not tell.
+             */
+            total?: number;
+        };
         /** @description SearchRecordsResponse is one page of matches. */
         v1SearchRecordsResponse: {
             /** @description Whether a next page exists (`next_cursor` is not empty). */
@@ -1258,6 +1409,28 @@ export interface components {
         v1UpdateRecordResponse: {
             record?: components["schemas"]["v1Record"] | null;
             warnings?: string[];
+        };
+        /**
+         * @description UpsertContactRequest updates the one contact matching upsert_on, or
+         *     creates record when none does; more than one match is a 409 naming them.
+         */
+        v1UpsertContactRequest: {
+            record: components["schemas"]["v1Contact"] | null;
+            upsert_on: components["schemas"]["v1UpsertOn"] | null;
+        };
+        /** @description UpsertContactResponse holds the contact written. */
+        v1UpsertContactResponse: {
+            /** @description Whether the contact was created (no contact matched). */
+            created?: boolean;
+            record?: components["schemas"]["v1Contact"] | null;
+            warnings?: string[];
+        };
+        /** @description UpsertOn names the key a contact upsert matches on. */
+        v1UpsertOn: {
+            /** @description `email`: a contact whose emails include one of values. */
+            key?: string;
+            /** @description 1 to 10 values of the key. */
+            values?: string[];
         };
     };
     responses: {
@@ -2324,6 +2497,176 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_BatchReadContacts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description BatchReadContactsRequest reads up to 100 contacts by id. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1BatchReadContactsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1BatchReadContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CountContacts: {
+        parameters: {
+            query?: {
+                /** @description Only contacts changed after this instant (RFC 3339). */
+                updated_after?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CountContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_SearchContacts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description SearchContactsRequest pages through the contacts matching every filter
+         *     and the free-text query.
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1SearchContactsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SearchContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpsertContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description UpsertContactRequest updates the one contact matching upsert_on, or
+         *     creates record when none does; more than one match is a 409 naming them.
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1UpsertContactRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpsertContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             501: components["responses"]["NotImplemented"];

@@ -19,9 +19,10 @@ import (
 // create, update and delete. docs/type-mapping.md lists every field.
 
 var (
-	_ crm.ContactReader = (*Client)(nil)
-	_ crm.ContactWriter = (*Client)(nil)
-	_ crm.Named         = (*Client)(nil)
+	_ crm.ContactReader   = (*Client)(nil)
+	_ crm.ContactWriter   = (*Client)(nil)
+	_ crm.ContactSearcher = (*Client)(nil)
+	_ crm.Named           = (*Client)(nil)
 )
 
 // ProviderName implements crm.Named.
@@ -450,7 +451,8 @@ type contactSearchBody struct {
 	LocationID  string          `json:"locationId"`
 	PageLimit   int             `json:"pageLimit"`
 	SearchAfter json.RawMessage `json:"searchAfter,omitempty"`
-	Filters     []contactFilter `json:"filters,omitempty"`
+	Query       string          `json:"query,omitempty"`
+	Filters     []any           `json:"filters,omitempty"`
 	Sort        []contactSort   `json:"sort"`
 }
 
@@ -459,25 +461,127 @@ type contactSearchBody struct {
 // for one contact more than the page holds so that the last page says so;
 // q.UpdatedAfter is a range filter on dateUpdated.
 func (c *Client) ListContacts(ctx context.Context, sc crm.Schema, q crm.EntityQuery) (crm.ContactPage, error) {
-	if q.PageSize <= 0 {
+	body := contactSearchBody{LocationID: c.locationID, Sort: []contactSort{{Field: "dateAdded", Direction: "asc"}}}
+	if !q.UpdatedAfter.IsZero() {
+		body.Filters = []any{rangeFilter("dateUpdated", "gt", q.UpdatedAfter)}
+	}
+	return c.searchContacts(ctx, sc, body, q.Cursor, q.PageSize, q.IncludeRaw)
+}
+
+func rangeFilter(field, op string, t time.Time) contactFilter {
+	return contactFilter{Field: field, Operator: "range", Value: map[string]string{op: t.UTC().Format(time.RFC3339Nano)}}
+}
+
+// contactSearchFields maps contact fields to GHL's search fields (filters
+// and sort). GHL searches the primary email and phone only.
+var contactSearchFields = map[string]string{
+	crm.ContactFirstName: "firstNameLowerCase", crm.ContactLastName: "lastNameLowerCase", crm.ContactName: "fullNameLowerCase",
+	crm.ContactEmails: "email", crm.ContactPhones: "phone", crm.ContactCompanyName: "companyName",
+	crm.ContactAccountID: "businessId", crm.ContactOwnerID: "assignedTo", crm.ContactLifecycleStage: "type",
+	crm.ContactTags: "tags", "created_at": "dateAdded", "updated_at": "dateUpdated",
+}
+
+// contactSortable are the fields GHL sorts contacts by.
+var contactSortable = map[string]bool{
+	"created_at": true, "updated_at": true, crm.ContactFirstName: true, crm.ContactLastName: true,
+	crm.ContactName: true, crm.ContactCompanyName: true, crm.ContactEmails: true,
+}
+
+// contactGroup is a group of filters of a contact search.
+type contactGroup struct {
+	Group   string          `json:"group"`
+	Filters []contactFilter `json:"filters"`
+}
+
+// searchFilters maps checked filters to GHL's (names without "filters"
+// prefix in violations: "filters[i].field").
+func searchFilters(in []crm.Filter) ([]any, error) {
+	var vs []crm.FieldViolation
+	out := make([]any, 0, len(in))
+	for i, f := range in {
+		field, ok := contactSearchFields[f.Field]
+		if !ok {
+			vs = append(vs, crm.FieldViolation{Field: fmt.Sprintf("filters[%d].field", i),
+				Description: fmt.Sprintf("HighLevel's contact search cannot filter on %q", f.Field)})
+			continue
+		}
+		switch f.Operator {
+		case crm.OpEq, crm.OpNeq, crm.OpContains:
+			op := map[crm.FilterOp]string{crm.OpEq: "eq", crm.OpNeq: "not_eq", crm.OpContains: "contains"}[f.Operator]
+			out = append(out, contactFilter{Field: field, Operator: op, Value: f.Value})
+		case crm.OpIn:
+			vals, _ := f.Value.([]string)
+			g := contactGroup{Group: "OR"}
+			for _, v := range vals {
+				g.Filters = append(g.Filters, contactFilter{Field: field, Operator: "eq", Value: v})
+			}
+			out = append(out, g)
+		case crm.OpGt, crm.OpLt:
+			t, ok := f.Value.(time.Time)
+			if !ok || (field != "dateAdded" && field != "dateUpdated") {
+				vs = append(vs, crm.FieldViolation{Field: fmt.Sprintf("filters[%d].operator", i),
+					Description: "HighLevel compares created_at and updated_at only"})
+				continue
+			}
+			out = append(out, rangeFilter(field, string(f.Operator), t))
+		default:
+			vs = append(vs, crm.FieldViolation{Field: fmt.Sprintf("filters[%d].operator", i), Description: fmt.Sprintf("unknown operator %q", f.Operator)})
+		}
+	}
+	if len(vs) > 0 {
+		return nil, &crm.ValidationError{Violations: vs}
+	}
+	return out, nil
+}
+
+// SearchContacts implements crm.ContactSearcher: POST /contacts/search
+// with the filters (an `in` becomes an OR group of eq; gt and lt a range
+// on dateAdded/dateUpdated), the query and one sort (by dateAdded when
+// none), paged as ListContacts.
+func (c *Client) SearchContacts(ctx context.Context, sc crm.Schema, q crm.EntitySearch) (crm.ContactPage, error) {
+	filters, err := searchFilters(q.Filters)
+	if err != nil {
+		return crm.ContactPage{}, err
+	}
+	body := contactSearchBody{LocationID: c.locationID, Query: q.Query, Filters: filters, Sort: []contactSort{{Field: "dateAdded", Direction: "asc"}}}
+	if q.Sort != nil {
+		if !contactSortable[q.Sort.Field] {
+			return crm.ContactPage{}, crm.Invalid("sort.field", "HighLevel cannot sort contacts by %q", q.Sort.Field)
+		}
+		body.Sort[0].Field = contactSearchFields[q.Sort.Field]
+		if q.Sort.Desc {
+			body.Sort[0].Direction = "desc"
+		}
+	}
+	return c.searchContacts(ctx, sc, body, q.Cursor, q.PageSize, q.IncludeRaw)
+}
+
+// CountContacts implements crm.ContactSearcher: the total of a search of
+// one contact.
+func (c *Client) CountContacts(ctx context.Context, sc crm.Schema, updatedAfter time.Time) (int64, error) {
+	pg, err := c.ListContacts(ctx, sc, crm.EntityQuery{PageSize: 1, UpdatedAfter: updatedAfter})
+	if err != nil {
+		return 0, err
+	}
+	if pg.Total < 0 {
+		return 0, badAnswer("search contacts", errors.New("no total in the answer"))
+	}
+	return pg.Total, nil
+}
+
+// searchContacts sends one page of a contact search.
+func (c *Client) searchContacts(ctx context.Context, sc crm.Schema, body contactSearchBody, cursor string, pageSize int, includeRaw bool) (crm.ContactPage, error) {
+	if pageSize <= 0 {
 		return crm.ContactPage{}, crm.Invalid("page_size", "must be positive")
 	}
-	limit := min(q.PageSize, MaxPageSize)
-	body := contactSearchBody{
-		LocationID: c.locationID,
-		PageLimit:  limit + 1,
-		Sort:       []contactSort{{Field: "dateAdded", Direction: "asc"}},
-	}
-	if q.Cursor != "" {
+	limit := min(pageSize, MaxPageSize)
+	body.PageLimit = limit + 1
+	if cursor != "" {
 		var cur contactCursor
-		if err := decodeCursorJSON(q.Cursor, &cur); err != nil || !isJSONArray(cur.After) {
+		if err := decodeCursorJSON(cursor, &cur); err != nil || !isJSONArray(cur.After) {
 			return crm.ContactPage{}, crm.Invalid("cursor", "malformed cursor")
 		}
 		body.SearchAfter = cur.After
-	}
-	if !q.UpdatedAfter.IsZero() {
-		body.Filters = []contactFilter{{Field: "dateUpdated", Operator: "range",
-			Value: map[string]string{"gt": q.UpdatedAfter.UTC().Format(time.RFC3339Nano)}}}
 	}
 	var resp struct {
 		Contacts []json.RawMessage `json:"contacts"`
@@ -504,7 +608,7 @@ func (c *Client) ListContacts(ctx context.Context, sc crm.Schema, q crm.EntityQu
 		if err != nil {
 			return crm.ContactPage{}, badAnswer("search contacts", err)
 		}
-		if !q.IncludeRaw {
+		if !includeRaw {
 			ct.Raw = nil
 		}
 		page.Items = append(page.Items, ct)

@@ -3274,7 +3274,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\x94\x1f\n" +
+	"\x16DeleteRelationResponse2\xcf#\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3303,7 +3303,11 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\n" +
 	"GetContact\x12!.crmgate.crm.v1.GetContactRequest\x1a\".crmgate.crm.v1.GetContactResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v0/unified/crm/contact/{id}\x12\x85\x01\n" +
 	"\rUpdateContact\x12$.crmgate.crm.v1.UpdateContactRequest\x1a%.crmgate.crm.v1.UpdateContactResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v0/unified/crm/contact/{id}\x12\x82\x01\n" +
-	"\rDeleteContact\x12$.crmgate.crm.v1.DeleteContactRequest\x1a%.crmgate.crm.v1.DeleteContactResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v0/unified/crm/contact/{id}B5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\rDeleteContact\x12$.crmgate.crm.v1.DeleteContactRequest\x1a%.crmgate.crm.v1.DeleteContactResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v0/unified/crm/contact/{id}\x12\x8b\x01\n" +
+	"\x0eSearchContacts\x12%.crmgate.crm.v1.SearchContactsRequest\x1a&.crmgate.crm.v1.SearchContactsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_search\x12\x84\x01\n" +
+	"\rCountContacts\x12$.crmgate.crm.v1.CountContactsRequest\x1a%.crmgate.crm.v1.CountContactsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/contact/_count\x12\x98\x01\n" +
+	"\x11BatchReadContacts\x12(.crmgate.crm.v1.BatchReadContactsRequest\x1a).crmgate.crm.v1.BatchReadContactsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/contact/_batch_read\x12\x88\x01\n" +
+	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3378,11 +3382,19 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*GetContactRequest)(nil),               // 56: crmgate.crm.v1.GetContactRequest
 	(*UpdateContactRequest)(nil),            // 57: crmgate.crm.v1.UpdateContactRequest
 	(*DeleteContactRequest)(nil),            // 58: crmgate.crm.v1.DeleteContactRequest
-	(*ListContactsResponse)(nil),            // 59: crmgate.crm.v1.ListContactsResponse
-	(*CreateContactResponse)(nil),           // 60: crmgate.crm.v1.CreateContactResponse
-	(*GetContactResponse)(nil),              // 61: crmgate.crm.v1.GetContactResponse
-	(*UpdateContactResponse)(nil),           // 62: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactResponse)(nil),           // 63: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsRequest)(nil),           // 59: crmgate.crm.v1.SearchContactsRequest
+	(*CountContactsRequest)(nil),            // 60: crmgate.crm.v1.CountContactsRequest
+	(*BatchReadContactsRequest)(nil),        // 61: crmgate.crm.v1.BatchReadContactsRequest
+	(*UpsertContactRequest)(nil),            // 62: crmgate.crm.v1.UpsertContactRequest
+	(*ListContactsResponse)(nil),            // 63: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 64: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 65: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 66: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 67: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 68: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 69: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 70: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 71: crmgate.crm.v1.UpsertContactResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
@@ -3451,34 +3463,42 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	56, // 63: crmgate.crm.v1.CrmService.GetContact:input_type -> crmgate.crm.v1.GetContactRequest
 	57, // 64: crmgate.crm.v1.CrmService.UpdateContact:input_type -> crmgate.crm.v1.UpdateContactRequest
 	58, // 65: crmgate.crm.v1.CrmService.DeleteContact:input_type -> crmgate.crm.v1.DeleteContactRequest
-	9,  // 66: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 67: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 68: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 69: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 70: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 71: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 72: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 73: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 74: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 75: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 76: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 77: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 78: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 79: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 80: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 81: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 82: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 83: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 84: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 85: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 86: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	59, // 87: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
-	60, // 88: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
-	61, // 89: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
-	62, // 90: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
-	63, // 91: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
-	66, // [66:92] is the sub-list for method output_type
-	40, // [40:66] is the sub-list for method input_type
+	59, // 66: crmgate.crm.v1.CrmService.SearchContacts:input_type -> crmgate.crm.v1.SearchContactsRequest
+	60, // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
+	61, // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
+	62, // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
+	9,  // 70: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 71: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 72: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 73: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 74: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 75: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 76: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 77: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 78: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 79: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 80: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 81: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 82: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 83: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 84: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 85: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 86: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 87: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 88: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 89: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 90: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	63, // 91: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	64, // 92: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	65, // 93: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	66, // 94: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	67, // 95: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	68, // 96: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	69, // 97: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	70, // 98: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	71, // 99: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	70, // [70:100] is the sub-list for method output_type
+	40, // [40:70] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name

@@ -45,6 +45,10 @@ const (
 	CrmService_GetContact_FullMethodName              = "/crmgate.crm.v1.CrmService/GetContact"
 	CrmService_UpdateContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpdateContact"
 	CrmService_DeleteContact_FullMethodName           = "/crmgate.crm.v1.CrmService/DeleteContact"
+	CrmService_SearchContacts_FullMethodName          = "/crmgate.crm.v1.CrmService/SearchContacts"
+	CrmService_CountContacts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountContacts"
+	CrmService_BatchReadContacts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadContacts"
+	CrmService_UpsertContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertContact"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -114,6 +118,15 @@ type CrmServiceClient interface {
 	UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error)
 	// DeleteContact deletes a contact.
 	DeleteContact(ctx context.Context, in *DeleteContactRequest, opts ...grpc.CallOption) (*DeleteContactResponse, error)
+	// SearchContacts pages through the contacts matching structured filters
+	// and a free-text query.
+	SearchContacts(ctx context.Context, in *SearchContactsRequest, opts ...grpc.CallOption) (*SearchContactsResponse, error)
+	// CountContacts counts contacts.
+	CountContacts(ctx context.Context, in *CountContactsRequest, opts ...grpc.CallOption) (*CountContactsResponse, error)
+	// BatchReadContacts reads up to 100 contacts by id, in order.
+	BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error)
+	// UpsertContact updates the contact matching upsert_on or creates one.
+	UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error)
 }
 
 type crmServiceClient struct {
@@ -393,6 +406,46 @@ func (c *crmServiceClient) DeleteContact(ctx context.Context, in *DeleteContactR
 	return out, nil
 }
 
+func (c *crmServiceClient) SearchContacts(ctx context.Context, in *SearchContactsRequest, opts ...grpc.CallOption) (*SearchContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_SearchContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CountContacts(ctx context.Context, in *CountContactsRequest, opts ...grpc.CallOption) (*CountContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_CountContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchReadContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_BatchReadContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpsertContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -460,6 +513,15 @@ type CrmServiceServer interface {
 	UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error)
 	// DeleteContact deletes a contact.
 	DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error)
+	// SearchContacts pages through the contacts matching structured filters
+	// and a free-text query.
+	SearchContacts(context.Context, *SearchContactsRequest) (*SearchContactsResponse, error)
+	// CountContacts counts contacts.
+	CountContacts(context.Context, *CountContactsRequest) (*CountContactsResponse, error)
+	// BatchReadContacts reads up to 100 contacts by id, in order.
+	BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error)
+	// UpsertContact updates the contact matching upsert_on or creates one.
+	UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -547,6 +609,18 @@ func (UnimplementedCrmServiceServer) UpdateContact(context.Context, *UpdateConta
 }
 func (UnimplementedCrmServiceServer) DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteContact not implemented")
+}
+func (UnimplementedCrmServiceServer) SearchContacts(context.Context, *SearchContactsRequest) (*SearchContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) CountContacts(context.Context, *CountContactsRequest) (*CountContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchReadContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertContact not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -1030,6 +1104,78 @@ func _CrmService_DeleteContact_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_SearchContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).SearchContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_SearchContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).SearchContacts(ctx, req.(*SearchContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CountContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CountContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CountContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CountContacts(ctx, req.(*CountContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_BatchReadContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchReadContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).BatchReadContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_BatchReadContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).BatchReadContacts(ctx, req.(*BatchReadContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpsertContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpsertContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpsertContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpsertContact(ctx, req.(*UpsertContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1136,6 +1282,22 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteContact",
 			Handler:    _CrmService_DeleteContact_Handler,
+		},
+		{
+			MethodName: "SearchContacts",
+			Handler:    _CrmService_SearchContacts_Handler,
+		},
+		{
+			MethodName: "CountContacts",
+			Handler:    _CrmService_CountContacts_Handler,
+		},
+		{
+			MethodName: "BatchReadContacts",
+			Handler:    _CrmService_BatchReadContacts_Handler,
+		},
+		{
+			MethodName: "UpsertContact",
+			Handler:    _CrmService_UpsertContact_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

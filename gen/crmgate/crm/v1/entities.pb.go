@@ -991,6 +991,670 @@ func (*DeleteContactResponse) Descriptor() ([]byte, []int) {
 	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{13}
 }
 
+// EntityFilter is one condition of an entity search.
+type EntityFilter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entity's field (`first_name`, `emails`, `tags`, `created_at`, ...)
+	// or `custom_fields.<id>`; checked against the entity's fields and
+	// properties before the provider is called.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// One of `eq`, `neq`, `contains`, `gt`, `lt`, `in`. `gt` and `lt` take
+	// an RFC 3339 instant (timestamps); `in` a list of up to 100 values;
+	// the others a string.
+	Operator      string          `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	Value         *structpb.Value `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntityFilter) Reset() {
+	*x = EntityFilter{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntityFilter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntityFilter) ProtoMessage() {}
+
+func (x *EntityFilter) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntityFilter.ProtoReflect.Descriptor instead.
+func (*EntityFilter) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EntityFilter) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *EntityFilter) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *EntityFilter) GetValue() *structpb.Value {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+// EntitySort orders a search.
+type EntitySort struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field to sort by, e.g. `created_at` or `last_name`.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// `asc` (the default) or `desc`.
+	Direction     string `protobuf:"bytes,2,opt,name=direction,proto3" json:"direction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EntitySort) Reset() {
+	*x = EntitySort{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EntitySort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EntitySort) ProtoMessage() {}
+
+func (x *EntitySort) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EntitySort.ProtoReflect.Descriptor instead.
+func (*EntitySort) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *EntitySort) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *EntitySort) GetDirection() string {
+	if x != nil {
+		return x.Direction
+	}
+	return ""
+}
+
+// SearchContactsRequest pages through the contacts matching every filter
+// and the free-text query.
+type SearchContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Free text, matched by the provider (HighLevel: names, email, phone,
+	// company).
+	Query string `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
+	// Conditions, all of which must hold (at most 20).
+	Filters []*EntityFilter `protobuf:"bytes,2,rep,name=filters,proto3" json:"filters,omitempty"`
+	// Order; creation order when unset.
+	Sort *EntitySort `protobuf:"bytes,3,opt,name=sort,proto3" json:"sort,omitempty"`
+	// 1 to 100; 100 when 0.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque cursor from a previous page of the same search.
+	Cursor string `protobuf:"bytes,5,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Fields to return, as in ListContactsRequest.fields.
+	Fields         []string `protobuf:"bytes,6,rep,name=fields,proto3" json:"fields,omitempty"`
+	IncludeRawData bool     `protobuf:"varint,7,opt,name=include_raw_data,json=includeRawData,proto3" json:"include_raw_data,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SearchContactsRequest) Reset() {
+	*x = SearchContactsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchContactsRequest) ProtoMessage() {}
+
+func (x *SearchContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchContactsRequest.ProtoReflect.Descriptor instead.
+func (*SearchContactsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *SearchContactsRequest) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *SearchContactsRequest) GetFilters() []*EntityFilter {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+func (x *SearchContactsRequest) GetSort() *EntitySort {
+	if x != nil {
+		return x.Sort
+	}
+	return nil
+}
+
+func (x *SearchContactsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchContactsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *SearchContactsRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *SearchContactsRequest) GetIncludeRawData() bool {
+	if x != nil {
+		return x.IncludeRawData
+	}
+	return false
+}
+
+// SearchContactsResponse is one page of matches.
+type SearchContactsResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Items       []*Contact             `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NextCursor  string                 `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage bool                   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
+	// The provider's count of all matches, -1 when it does not tell.
+	Total         int32 `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchContactsResponse) Reset() {
+	*x = SearchContactsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchContactsResponse) ProtoMessage() {}
+
+func (x *SearchContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchContactsResponse.ProtoReflect.Descriptor instead.
+func (*SearchContactsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SearchContactsResponse) GetItems() []*Contact {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *SearchContactsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *SearchContactsResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
+}
+
+func (x *SearchContactsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+// CountContactsRequest counts contacts.
+type CountContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only contacts changed after this instant (RFC 3339).
+	UpdatedAfter  string `protobuf:"bytes,1,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountContactsRequest) Reset() {
+	*x = CountContactsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountContactsRequest) ProtoMessage() {}
+
+func (x *CountContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountContactsRequest.ProtoReflect.Descriptor instead.
+func (*CountContactsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CountContactsRequest) GetUpdatedAfter() string {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return ""
+}
+
+// CountContactsResponse holds the count.
+type CountContactsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int32                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountContactsResponse) Reset() {
+	*x = CountContactsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountContactsResponse) ProtoMessage() {}
+
+func (x *CountContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountContactsResponse.ProtoReflect.Descriptor instead.
+func (*CountContactsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CountContactsResponse) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// BatchReadContactsRequest reads up to 100 contacts by id.
+type BatchReadContactsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 contact ids; the answer keeps their order.
+	Ids []string `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	// Fields to return, as in ListContactsRequest.fields.
+	Properties    []string `protobuf:"bytes,2,rep,name=properties,proto3" json:"properties,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReadContactsRequest) Reset() {
+	*x = BatchReadContactsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReadContactsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReadContactsRequest) ProtoMessage() {}
+
+func (x *BatchReadContactsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReadContactsRequest.ProtoReflect.Descriptor instead.
+func (*BatchReadContactsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BatchReadContactsRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *BatchReadContactsRequest) GetProperties() []string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+// BatchReadContactsResponse holds the contacts found, in the order asked,
+// and the ids not found (not a failed call).
+type BatchReadContactsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Contact             `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NotFound      []string               `protobuf:"bytes,2,rep,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReadContactsResponse) Reset() {
+	*x = BatchReadContactsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReadContactsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReadContactsResponse) ProtoMessage() {}
+
+func (x *BatchReadContactsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReadContactsResponse.ProtoReflect.Descriptor instead.
+func (*BatchReadContactsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BatchReadContactsResponse) GetItems() []*Contact {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BatchReadContactsResponse) GetNotFound() []string {
+	if x != nil {
+		return x.NotFound
+	}
+	return nil
+}
+
+// UpsertOn names the key a contact upsert matches on.
+type UpsertOn struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `email`: a contact whose emails include one of values.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// 1 to 10 values of the key.
+	Values        []string `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertOn) Reset() {
+	*x = UpsertOn{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertOn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertOn) ProtoMessage() {}
+
+func (x *UpsertOn) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertOn.ProtoReflect.Descriptor instead.
+func (*UpsertOn) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpsertOn) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *UpsertOn) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+// UpsertContactRequest updates the one contact matching upsert_on, or
+// creates record when none does; more than one match is a 409 naming them.
+type UpsertContactRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UpsertOn      *UpsertOn              `protobuf:"bytes,1,opt,name=upsert_on,json=upsertOn,proto3" json:"upsert_on,omitempty"`
+	Record        *Contact               `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertContactRequest) Reset() {
+	*x = UpsertContactRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertContactRequest) ProtoMessage() {}
+
+func (x *UpsertContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertContactRequest.ProtoReflect.Descriptor instead.
+func (*UpsertContactRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpsertContactRequest) GetUpsertOn() *UpsertOn {
+	if x != nil {
+		return x.UpsertOn
+	}
+	return nil
+}
+
+func (x *UpsertContactRequest) GetRecord() *Contact {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// UpsertContactResponse holds the contact written.
+type UpsertContactResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Record *Contact               `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	// Whether the contact was created (no contact matched).
+	Created       bool     `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Warnings      []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertContactResponse) Reset() {
+	*x = UpsertContactResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertContactResponse) ProtoMessage() {}
+
+func (x *UpsertContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertContactResponse.ProtoReflect.Descriptor instead.
+func (*UpsertContactResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpsertContactResponse) GetRecord() *Contact {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *UpsertContactResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+func (x *UpsertContactResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 var File_crmgate_crm_v1_entities_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_entities_proto_rawDesc = "" +
@@ -1068,7 +1732,51 @@ const file_crmgate_crm_v1_entities_proto_rawDesc = "" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"+\n" +
 	"\x14DeleteContactRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x17\n" +
-	"\x15DeleteContactResponseB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\x15DeleteContactResponse\"n\n" +
+	"\fEntityFilter\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1a\n" +
+	"\boperator\x18\x02 \x01(\tR\boperator\x12,\n" +
+	"\x05value\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05value\"@\n" +
+	"\n" +
+	"EntitySort\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1c\n" +
+	"\tdirection\x18\x02 \x01(\tR\tdirection\"\x8c\x02\n" +
+	"\x15SearchContactsRequest\x12\x14\n" +
+	"\x05query\x18\x01 \x01(\tR\x05query\x126\n" +
+	"\afilters\x18\x02 \x03(\v2\x1c.crmgate.crm.v1.EntityFilterR\afilters\x12.\n" +
+	"\x04sort\x18\x03 \x01(\v2\x1a.crmgate.crm.v1.EntitySortR\x04sort\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x12\x16\n" +
+	"\x06fields\x18\x06 \x03(\tR\x06fields\x12(\n" +
+	"\x10include_raw_data\x18\a \x01(\bR\x0eincludeRawData\"\xa2\x01\n" +
+	"\x16SearchContactsResponse\x12-\n" +
+	"\x05items\x18\x01 \x03(\v2\x17.crmgate.crm.v1.ContactR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\x05R\x05total\";\n" +
+	"\x14CountContactsRequest\x12#\n" +
+	"\rupdated_after\x18\x01 \x01(\tR\fupdatedAfter\"-\n" +
+	"\x15CountContactsResponse\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\"Q\n" +
+	"\x18BatchReadContactsRequest\x12\x15\n" +
+	"\x03ids\x18\x01 \x03(\tB\x03\xe0A\x02R\x03ids\x12\x1e\n" +
+	"\n" +
+	"properties\x18\x02 \x03(\tR\n" +
+	"properties\"g\n" +
+	"\x19BatchReadContactsResponse\x12-\n" +
+	"\x05items\x18\x01 \x03(\v2\x17.crmgate.crm.v1.ContactR\x05items\x12\x1b\n" +
+	"\tnot_found\x18\x02 \x03(\tR\bnotFound\"4\n" +
+	"\bUpsertOn\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x88\x01\n" +
+	"\x14UpsertContactRequest\x12:\n" +
+	"\tupsert_on\x18\x01 \x01(\v2\x18.crmgate.crm.v1.UpsertOnB\x03\xe0A\x02R\bupsertOn\x124\n" +
+	"\x06record\x18\x02 \x01(\v2\x17.crmgate.crm.v1.ContactB\x03\xe0A\x02R\x06record\"~\n" +
+	"\x15UpsertContactResponse\x12/\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.ContactR\x06record\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12\x1a\n" +
+	"\bwarnings\x18\x03 \x03(\tR\bwarningsB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_entities_proto_rawDescOnce sync.Once
@@ -1082,47 +1790,67 @@ func file_crmgate_crm_v1_entities_proto_rawDescGZIP() []byte {
 	return file_crmgate_crm_v1_entities_proto_rawDescData
 }
 
-var file_crmgate_crm_v1_entities_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_crmgate_crm_v1_entities_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_crmgate_crm_v1_entities_proto_goTypes = []any{
-	(*Email)(nil),                 // 0: crmgate.crm.v1.Email
-	(*Phone)(nil),                 // 1: crmgate.crm.v1.Phone
-	(*Address)(nil),               // 2: crmgate.crm.v1.Address
-	(*Contact)(nil),               // 3: crmgate.crm.v1.Contact
-	(*ListContactsRequest)(nil),   // 4: crmgate.crm.v1.ListContactsRequest
-	(*ListContactsResponse)(nil),  // 5: crmgate.crm.v1.ListContactsResponse
-	(*GetContactRequest)(nil),     // 6: crmgate.crm.v1.GetContactRequest
-	(*GetContactResponse)(nil),    // 7: crmgate.crm.v1.GetContactResponse
-	(*CreateContactRequest)(nil),  // 8: crmgate.crm.v1.CreateContactRequest
-	(*CreateContactResponse)(nil), // 9: crmgate.crm.v1.CreateContactResponse
-	(*UpdateContactRequest)(nil),  // 10: crmgate.crm.v1.UpdateContactRequest
-	(*UpdateContactResponse)(nil), // 11: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactRequest)(nil),  // 12: crmgate.crm.v1.DeleteContactRequest
-	(*DeleteContactResponse)(nil), // 13: crmgate.crm.v1.DeleteContactResponse
-	(*structpb.Struct)(nil),       // 14: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 16: google.protobuf.FieldMask
+	(*Email)(nil),                     // 0: crmgate.crm.v1.Email
+	(*Phone)(nil),                     // 1: crmgate.crm.v1.Phone
+	(*Address)(nil),                   // 2: crmgate.crm.v1.Address
+	(*Contact)(nil),                   // 3: crmgate.crm.v1.Contact
+	(*ListContactsRequest)(nil),       // 4: crmgate.crm.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),      // 5: crmgate.crm.v1.ListContactsResponse
+	(*GetContactRequest)(nil),         // 6: crmgate.crm.v1.GetContactRequest
+	(*GetContactResponse)(nil),        // 7: crmgate.crm.v1.GetContactResponse
+	(*CreateContactRequest)(nil),      // 8: crmgate.crm.v1.CreateContactRequest
+	(*CreateContactResponse)(nil),     // 9: crmgate.crm.v1.CreateContactResponse
+	(*UpdateContactRequest)(nil),      // 10: crmgate.crm.v1.UpdateContactRequest
+	(*UpdateContactResponse)(nil),     // 11: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactRequest)(nil),      // 12: crmgate.crm.v1.DeleteContactRequest
+	(*DeleteContactResponse)(nil),     // 13: crmgate.crm.v1.DeleteContactResponse
+	(*EntityFilter)(nil),              // 14: crmgate.crm.v1.EntityFilter
+	(*EntitySort)(nil),                // 15: crmgate.crm.v1.EntitySort
+	(*SearchContactsRequest)(nil),     // 16: crmgate.crm.v1.SearchContactsRequest
+	(*SearchContactsResponse)(nil),    // 17: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsRequest)(nil),      // 18: crmgate.crm.v1.CountContactsRequest
+	(*CountContactsResponse)(nil),     // 19: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsRequest)(nil),  // 20: crmgate.crm.v1.BatchReadContactsRequest
+	(*BatchReadContactsResponse)(nil), // 21: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertOn)(nil),                  // 22: crmgate.crm.v1.UpsertOn
+	(*UpsertContactRequest)(nil),      // 23: crmgate.crm.v1.UpsertContactRequest
+	(*UpsertContactResponse)(nil),     // 24: crmgate.crm.v1.UpsertContactResponse
+	(*structpb.Struct)(nil),           // 25: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 27: google.protobuf.FieldMask
+	(*structpb.Value)(nil),            // 28: google.protobuf.Value
 }
 var file_crmgate_crm_v1_entities_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Contact.emails:type_name -> crmgate.crm.v1.Email
 	1,  // 1: crmgate.crm.v1.Contact.phones:type_name -> crmgate.crm.v1.Phone
 	2,  // 2: crmgate.crm.v1.Contact.addresses:type_name -> crmgate.crm.v1.Address
-	14, // 3: crmgate.crm.v1.Contact.custom_fields:type_name -> google.protobuf.Struct
-	15, // 4: crmgate.crm.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	15, // 5: crmgate.crm.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 6: crmgate.crm.v1.Contact.raw_data:type_name -> google.protobuf.Struct
+	25, // 3: crmgate.crm.v1.Contact.custom_fields:type_name -> google.protobuf.Struct
+	26, // 4: crmgate.crm.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	26, // 5: crmgate.crm.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	25, // 6: crmgate.crm.v1.Contact.raw_data:type_name -> google.protobuf.Struct
 	3,  // 7: crmgate.crm.v1.ListContactsResponse.items:type_name -> crmgate.crm.v1.Contact
 	3,  // 8: crmgate.crm.v1.GetContactResponse.record:type_name -> crmgate.crm.v1.Contact
-	14, // 9: crmgate.crm.v1.GetContactResponse.raw:type_name -> google.protobuf.Struct
+	25, // 9: crmgate.crm.v1.GetContactResponse.raw:type_name -> google.protobuf.Struct
 	3,  // 10: crmgate.crm.v1.CreateContactRequest.record:type_name -> crmgate.crm.v1.Contact
 	3,  // 11: crmgate.crm.v1.CreateContactResponse.record:type_name -> crmgate.crm.v1.Contact
 	3,  // 12: crmgate.crm.v1.UpdateContactRequest.record:type_name -> crmgate.crm.v1.Contact
-	16, // 13: crmgate.crm.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	27, // 13: crmgate.crm.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 14: crmgate.crm.v1.UpdateContactResponse.record:type_name -> crmgate.crm.v1.Contact
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	28, // 15: crmgate.crm.v1.EntityFilter.value:type_name -> google.protobuf.Value
+	14, // 16: crmgate.crm.v1.SearchContactsRequest.filters:type_name -> crmgate.crm.v1.EntityFilter
+	15, // 17: crmgate.crm.v1.SearchContactsRequest.sort:type_name -> crmgate.crm.v1.EntitySort
+	3,  // 18: crmgate.crm.v1.SearchContactsResponse.items:type_name -> crmgate.crm.v1.Contact
+	3,  // 19: crmgate.crm.v1.BatchReadContactsResponse.items:type_name -> crmgate.crm.v1.Contact
+	22, // 20: crmgate.crm.v1.UpsertContactRequest.upsert_on:type_name -> crmgate.crm.v1.UpsertOn
+	3,  // 21: crmgate.crm.v1.UpsertContactRequest.record:type_name -> crmgate.crm.v1.Contact
+	3,  // 22: crmgate.crm.v1.UpsertContactResponse.record:type_name -> crmgate.crm.v1.Contact
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_crmgate_crm_v1_entities_proto_init() }
@@ -1136,7 +1864,7 @@ func file_crmgate_crm_v1_entities_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crmgate_crm_v1_entities_proto_rawDesc), len(file_crmgate_crm_v1_entities_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
