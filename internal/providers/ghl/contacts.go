@@ -349,13 +349,38 @@ func buildContactBody(sc crm.Schema, c crm.Contact, set crm.Fields) (contactBody
 	return b, nil
 }
 
+// HighLevel's OAuth scopes of the contact calls.
+const (
+	scopeContactsRead  = "contacts.readonly"
+	scopeContactsWrite = "contacts.write"
+)
+
+// withScope names the scope a call needs when HighLevel refused the token
+// for a scope (401/403 "The token is not authorized for this scope."): the
+// gateway answers 403 with that message.
+func withScope(err error, scope string) error {
+	var pe *crm.ProviderError
+	if !errors.As(err, &pe) || (pe.Status != http.StatusUnauthorized && pe.Status != http.StatusForbidden) ||
+		!strings.Contains(strings.ToLower(pe.Message), "scope") {
+		return err
+	}
+	named := *pe
+	named.Status = http.StatusForbidden
+	named.Message = fmt.Sprintf("%s (this call needs the HighLevel scope %s)", pe.Message, scope)
+	return &named
+}
+
 // contactCall sends a request answering {contact} and maps it.
 func (c *Client) contactCall(ctx context.Context, op, endpoint, method, path string, sc crm.Schema, body any) (crm.Contact, error) {
 	var resp struct {
 		Contact json.RawMessage `json:"contact"`
 	}
+	scope := scopeContactsWrite
+	if method == http.MethodGet {
+		scope = scopeContactsRead
+	}
 	if _, err := c.do(withEndpoint(ctx, endpoint), method, path, nil, body, &resp); err != nil {
-		return crm.Contact{}, err
+		return crm.Contact{}, withScope(err, scope)
 	}
 	ct, _, err := contactFromGHL(newContactFields(sc), resp.Contact)
 	if err != nil {
@@ -417,7 +442,7 @@ func (c *Client) DeleteContact(ctx context.Context, id string) error {
 	}
 	raw, err := c.do(withEndpoint(ctx, endpointDeleteContact), http.MethodDelete, contactPath(id), nil, nil, nil)
 	if err != nil {
-		return err
+		return withScope(err, scopeContactsWrite)
 	}
 	_ = json.Unmarshal(raw, &resp) // the answer is informative only
 	if resp.Succeded != nil && !*resp.Succeded {
@@ -588,7 +613,7 @@ func (c *Client) searchContacts(ctx context.Context, sc crm.Schema, body contact
 		Total    *float64          `json:"total"`
 	}
 	if _, err := c.do(withEndpoint(ctx, endpointSearchContacts), http.MethodPost, "/contacts/search", nil, body, &resp); err != nil {
-		return crm.ContactPage{}, err
+		return crm.ContactPage{}, withScope(err, scopeContactsRead)
 	}
 	page := crm.ContactPage{Total: -1, Items: make([]crm.Contact, 0, min(len(resp.Contacts), limit))}
 	if resp.Total != nil {

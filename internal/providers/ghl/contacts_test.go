@@ -3,7 +3,10 @@ package ghl
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,4 +166,34 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestContactScopeRefusal: GHL's 401 "not authorized for this scope"
+// becomes a 403 naming the scope the call needs.
+func TestContactScopeRefusal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"statusCode":401,"message":"The token is not authorized for this scope."}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(ClientOptions{BaseURL: srv.URL, LocationID: "loc1", Token: StaticToken("t"), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := testContactSchema()
+	for _, tc := range []struct {
+		name, scope string
+		call        func() error
+	}{
+		{"list", "contacts.readonly", func() error { _, err := c.ListContacts(t.Context(), sc, crm.EntityQuery{PageSize: 1}); return err }},
+		{"get", "contacts.readonly", func() error { _, err := c.GetContact(t.Context(), sc, "c1"); return err }},
+		{"create", "contacts.write", func() error { _, err := c.CreateContact(t.Context(), sc, crm.Contact{FirstName: "A"}); return err }},
+		{"delete", "contacts.write", func() error { return c.DeleteContact(t.Context(), "c1") }},
+	} {
+		var pe *crm.ProviderError
+		if err := tc.call(); !errors.As(err, &pe) || pe.Status != http.StatusForbidden || !strings.Contains(pe.Message, tc.scope) {
+			t.Errorf("%s: %v, want a 403 naming %s", tc.name, err, tc.scope)
+		}
+	}
 }
