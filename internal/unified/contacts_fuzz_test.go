@@ -21,6 +21,9 @@ func FuzzContactBody(f *testing.F) {
 		`{"record":{}}`, `{}`, `{"record":null}`, `[]`, ``,
 		`{"page_size":-1,"updated_after":"2025-01-06T09:00:00Z","fields":["first_name,emails","custom_fields.lead_score"]}`,
 		`{"updated_after":"yesterday","fields":["bogus"," ,"]}`,
+		`{"filters":[{"field":"tags","operator":"in","value":["vip","x"]},{"field":"created_at","operator":"gt","value":"2025-01-06T09:00:00Z"}],"sort":{"field":"last_name","direction":"desc"}}`,
+		`{"filters":[{"field":"custom_fields.1x","operator":"eq","value":1},{"field":"first_name","operator":"lt","value":null},{"field":"emails","operator":"in","value":[]}]}`,
+		`{"filters":[{"field":"updated_at","operator":"eq","value":"x"},{"operator":"like"}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -37,6 +40,14 @@ func FuzzContactBody(f *testing.F) {
 		if restUnmarshal.Unmarshal(body, &update) == nil && update.GetRecord() != nil {
 			_, _, err := contactInput(update.GetRecord(), update.GetUpdateMask().GetPaths())
 			requireValidation(t, err, "record", "update_mask")
+		}
+		var search crmv1.SearchContactsRequest
+		if restUnmarshal.Unmarshal(body, &search) == nil {
+			fs, err := contactFilters(search.GetFilters())
+			requireValidation(t, err, "filters")
+			if err == nil && len(fs) != len(search.GetFilters()) {
+				t.Fatalf("%d filters checked into %d", len(search.GetFilters()), len(fs))
+			}
 		}
 		var list crmv1.ListContactsRequest
 		if restUnmarshal.Unmarshal(body, &list) == nil {

@@ -3,6 +3,7 @@ package providertest
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,5 +139,72 @@ func (s *suite) testContactPaging(t *testing.T) {
 	}
 	if _, err := r.ListContacts(ctx, sc, crm.EntityQuery{PageSize: contactPageSize, Cursor: "%%not-a-cursor%%"}); !errors.Is(err, crm.ErrInvalidArgument) {
 		t.Errorf("ListContacts with a bad cursor: %v, want ErrInvalidArgument", err)
+	}
+}
+
+func (s *suite) testContactSearch(t *testing.T) {
+	p := s.newProvider(t)
+	r := need[crm.ContactSearcher](t, p)
+	w := need[crm.ContactWriter](t, p)
+	sc, err := need[crm.SchemaReader](t, p).GetSchema(t.Context(), crm.EntityContact)
+	if err != nil {
+		t.Fatalf("GetSchema(contact): %v", err)
+	}
+	ctx := t.Context()
+	var customers []string
+	for i := range 6 {
+		stage := "lead"
+		if i%2 == 0 {
+			stage = "customer"
+		}
+		c, err := w.CreateContact(ctx, sc, crm.Contact{FirstName: fmt.Sprintf("Find%02d", i), LifecycleStage: stage,
+			Emails: []crm.Email{{Address: fmt.Sprintf("find%02d.ct@example.com", i)}}})
+		skipUnsupported(t, "create", err)
+		if err != nil {
+			t.Fatalf("CreateContact %d: %v", i, err)
+		}
+		if stage == "customer" {
+			customers = append(customers, c.ID)
+		}
+	}
+	var got []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		if pages > 6 {
+			t.Fatal("paging does not end")
+		}
+		pg, err := r.SearchContacts(ctx, sc, crm.EntitySearch{PageSize: 2, Cursor: cursor,
+			Filters: []crm.Filter{{Field: crm.ContactLifecycleStage, Operator: crm.OpEq, Value: "customer"}}})
+		skipUnsupported(t, "search", err)
+		if err != nil {
+			t.Fatalf("SearchContacts: %v", err)
+		}
+		for _, c := range pg.Items {
+			got = append(got, c.ID)
+		}
+		if cursor = pg.NextCursor; cursor == "" {
+			break
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(customers)
+	if fmt.Sprint(got) != fmt.Sprint(customers) {
+		t.Errorf("customers found %v, want %v", got, customers)
+	}
+	pg, err := r.SearchContacts(ctx, sc, crm.EntitySearch{PageSize: 10,
+		Filters: []crm.Filter{{Field: crm.ContactEmails, Operator: crm.OpIn, Value: []string{"find01.ct@example.com", "find02.ct@example.com"}}}})
+	if err != nil {
+		t.Fatalf("SearchContacts email in: %v", err)
+	}
+	if len(pg.Items) != 2 {
+		t.Errorf("email in two addresses: %d contacts, want 2", len(pg.Items))
+	}
+	n, err := r.CountContacts(ctx, sc, time.Time{})
+	skipUnsupported(t, "count", err)
+	if err != nil {
+		t.Fatalf("CountContacts: %v", err)
+	}
+	if n != 6 {
+		t.Errorf("count = %d, want 6", n)
 	}
 }

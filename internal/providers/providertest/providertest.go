@@ -65,6 +65,7 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Errors/UnknownObject", s.testUnknownObject)
 	t.Run("Contacts/CRUD", s.testContactCRUD)
 	t.Run("Contacts/ListPaging", s.testContactPaging)
+	t.Run("Contacts/SearchAndCount", s.testContactSearch)
 }
 
 type suite struct {
@@ -99,6 +100,7 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["AssociationManager"] = p.(crm.AssociationManager)
 	_, caps["ContactReader"] = p.(crm.ContactReader)
 	_, caps["ContactWriter"] = p.(crm.ContactWriter)
+	_, caps["ContactSearcher"] = p.(crm.ContactSearcher)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
