@@ -192,6 +192,7 @@ var unpaged = map[string]string{
 	"CrmService_ListObjects":            "a CRM's objects: tens at most",
 	"CrmService_ListProperties":         "one object's properties: bounded by the CRM's schema",
 	"CrmService_ListAssociationSchemas": "association schemas: bounded by the CRM's schema",
+	"CrmService_BatchReadContacts":      "the contacts of at most 100 ids the caller names",
 }
 
 // TestPagination: every list is paged the one way — page_size and cursor
