@@ -492,3 +492,23 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// TestContactCreateIdempotencyKey: a contact create repeated with the same
+// Idempotency-Key answers the first contact without a second GHL create.
+func TestContactCreateIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	e, _ := newCRMEnv(t)
+	h := hdr(e.tn.key, e.tn.connID)
+	h["idempotency-key"] = "contact-" + randHex(6)
+	body := map[string]any{"record": map[string]any{"first_name": "Once", "emails": []any{map[string]any{"address": "once@example.com"}}}}
+	first := e.g.do(t, "POST", crmBase+"/contact", h, body)
+	if first.status != http.StatusOK {
+		t.Fatalf("create: %d %s", first.status, first.raw)
+	}
+	contacts := e.f.ContactCount(e.tn.location)
+	again := e.g.do(t, "POST", crmBase+"/contact", h, body)
+	id := str(first.body["record"].(map[string]any)["id"])
+	if again.status != http.StatusOK || str(again.body["record"].(map[string]any)["id"]) != id || e.f.ContactCount(e.tn.location) != contacts {
+		t.Fatalf("repeat: %d %s; contacts %d -> %d", again.status, again.raw, contacts, e.f.ContactCount(e.tn.location))
+	}
+}
