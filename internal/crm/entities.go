@@ -233,3 +233,20 @@ type ContactSearcher interface {
 	// when zero).
 	CountContacts(ctx context.Context, sc Schema, updatedAfter time.Time) (int64, error)
 }
+
+// SetFields names the writable fields of c that are set (non-empty): the
+// fields a create writes, and an update without a mask.
+func (c Contact) SetFields() Fields {
+	set := Fields{}
+	for f, isSet := range map[string]bool{
+		ContactFirstName: c.FirstName != "", ContactLastName: c.LastName != "", ContactName: c.Name != "",
+		ContactEmails: len(c.Emails) > 0, ContactPhones: len(c.Phones) > 0, ContactAddresses: len(c.Addresses) > 0,
+		ContactCompanyName: c.CompanyName != "", ContactAccountID: c.AccountID != "", ContactOwnerID: c.OwnerID != "",
+		ContactLifecycleStage: c.LifecycleStage != "", ContactTags: len(c.Tags) > 0, ContactCustomFields: len(c.CustomFields) > 0,
+	} {
+		if isSet {
+			set[f] = true
+		}
+	}
+	return set
+}

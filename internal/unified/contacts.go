@@ -442,16 +442,7 @@ func contactInput(r *crmv1.Contact, mask []string) (crm.Contact, crm.Fields, err
 			set[top] = true
 		}
 	} else {
-		for f, isSet := range map[string]bool{
-			crm.ContactFirstName: in.FirstName != "", crm.ContactLastName: in.LastName != "", crm.ContactName: in.Name != "",
-			crm.ContactEmails: len(in.Emails) > 0, crm.ContactPhones: len(in.Phones) > 0, crm.ContactAddresses: len(in.Addresses) > 0,
-			crm.ContactCompanyName: in.CompanyName != "", crm.ContactAccountID: in.AccountID != "", crm.ContactOwnerID: in.OwnerID != "",
-			crm.ContactLifecycleStage: in.LifecycleStage != "", crm.ContactTags: len(in.Tags) > 0, crm.ContactCustomFields: len(in.CustomFields) > 0,
-		} {
-			if isSet {
-				set[f] = true
-			}
-		}
+		set = in.SetFields()
 	}
 	for f, s := range map[string]string{
 		"record.first_name": in.FirstName, "record.last_name": in.LastName, "record.name": in.Name,

@@ -400,17 +400,12 @@ func (c *Client) GetContact(ctx context.Context, sc crm.Schema, id string) (crm.
 }
 
 // CreateContact implements crm.ContactWriter: POST /contacts/ with
-// CreateContactDto. GHL refuses (400) a contact whose email or phone
+// CreateContactDto holding the fields of ct that are set. GHL refuses (400) a contact whose email or phone
 // another contact has, unless the location allows duplicates.
 func (c *Client) CreateContact(ctx context.Context, sc crm.Schema, ct crm.Contact) (crm.Contact, error) {
-	set := crm.Fields{}
-	for _, f := range crm.ContactWritable {
-		set[f] = true
-	}
-	if ct.LifecycleStage == "" {
-		set[crm.ContactLifecycleStage] = false // GHL's default: lead
-	}
-	body, err := buildContactBody(sc, ct, set)
+	// Only the fields that are set: GHL refuses an empty email, for one,
+	// and leaves type to its default (lead).
+	body, err := buildContactBody(sc, ct, ct.SetFields())
 	if err != nil {
 		return crm.Contact{}, err
 	}

@@ -3,6 +3,7 @@ package ghl
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -195,5 +196,31 @@ func TestContactScopeRefusal(t *testing.T) {
 		if err := tc.call(); !errors.As(err, &pe) || pe.Status != http.StatusForbidden || !strings.Contains(pe.Message, tc.scope) {
 			t.Errorf("%s: %v, want a 403 naming %s", tc.name, err, tc.scope)
 		}
+	}
+}
+
+// TestCreateContactBody: a create sends the fields that are set, and the
+// location, nothing empty.
+func TestCreateContactBody(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, r.Body)
+		got = b.String()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"contact":{"id":"c9","firstName":"Ada","type":"lead"}}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(ClientOptions{BaseURL: srv.URL, LocationID: "loc1", Token: StaticToken("t"), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := c.CreateContact(t.Context(), testContactSchema(), crm.Contact{FirstName: "Ada", Tags: []string{"vip"}})
+	if err != nil || ct.ID != "c9" {
+		t.Fatalf("create: %+v %v", ct, err)
+	}
+	if want := `{"locationId":"loc1","firstName":"Ada","tags":["vip"]}`; got != want {
+		t.Errorf("body %s, want %s", got, want)
 	}
 }
