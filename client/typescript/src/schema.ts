@@ -2637,6 +2637,8 @@ export interface operations {
                 "X-Request-Id"?: components["parameters"]["RequestId"];
                 /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
                 "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
             cookie?: never;
@@ -2667,6 +2669,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             501: components["responses"]["NotImplemented"];
