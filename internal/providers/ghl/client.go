@@ -430,14 +430,28 @@ func errorMessage(body []byte) string {
 	var eb struct {
 		Message json.RawMessage `json:"message"`
 		Error   json.RawMessage `json:"error"`
+		// Meta of a duplicate contact (400 "This location does not allow
+		// duplicated contacts."): the contact it duplicates.
+		Meta struct {
+			ContactID     string `json:"contactId"`
+			MatchingField string `json:"matchingField"`
+		} `json:"meta"`
 	}
 	if err := json.Unmarshal(body, &eb); err != nil {
 		return ""
 	}
-	if m := jsonText(eb.Message); m != "" {
-		return m
+	m := jsonText(eb.Message)
+	if m == "" {
+		return jsonText(eb.Error)
 	}
-	return jsonText(eb.Error)
+	if id := eb.Meta.ContactID; id != "" && len(id) <= 128 {
+		m += " (the contact " + strconv.Quote(id)
+		if f := eb.Meta.MatchingField; f != "" && len(f) <= 64 {
+			m += " has this " + strconv.Quote(f)
+		}
+		m += ")"
+	}
+	return m
 }
 
 // jsonText renders a JSON string or array of strings as text.

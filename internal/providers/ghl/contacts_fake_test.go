@@ -3,6 +3,7 @@ package ghl_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,8 +109,8 @@ func TestFakeContacts(t *testing.T) {
 	// GHL's own refusals come back as provider errors.
 	_, err = c.CreateContact(ctx, sc, crm.Contact{Emails: []crm.Email{{Address: "ada.lovelace.0@example.com"}}})
 	var pe *crm.ProviderError
-	if !errors.As(err, &pe) || pe.Status != 400 {
-		t.Errorf("duplicate email: %v, want GHL's 400", err)
+	if !errors.As(err, &pe) || pe.Status != 400 || !strings.Contains(pe.Message, `the contact "`+ids.Contacts[0]+`" has this "email"`) {
+		t.Errorf("duplicate email: %v, want GHL's 400 naming contact %s", err, ids.Contacts[0])
 	}
 	if _, err := c.ListContacts(ctx, sc, crm.EntityQuery{PageSize: 10, Cursor: "bm90LWEtY3Vyc29y"}); !errors.Is(err, crm.ErrInvalidArgument) {
 		t.Errorf("bad cursor: %v", err)
