@@ -169,8 +169,10 @@ else
   fuzz() { go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-5000x}" -timeout 10m; }
   fuzz ./internal/providers/ghl FuzzDecoders
   fuzz ./internal/providers/ghl FuzzClientAnswers
+  fuzz ./internal/providers/ghl FuzzContactAnswers
   fuzz ./internal/unified FuzzRecordBody
   fuzz ./internal/unified FuzzSearchBody
+  fuzz ./internal/unified FuzzContactBody
   fuzz ./internal/unified FuzzSchemaBodies
   fuzz ./internal/unified FuzzPathParams
   fuzz ./internal/unified FuzzDecodeCursor

@@ -79,9 +79,10 @@ func Status(ctx context.Context, log *slog.Logger, method string, err error) err
 		return err
 	}
 	var (
-		gwErr   *Error
-		valErr  *crm.ValidationError
-		provErr *crm.ProviderError
+		gwErr    *Error
+		valErr   *crm.ValidationError
+		provErr  *crm.ProviderError
+		unsupErr *crm.UnsupportedError
 	)
 	switch {
 	case errors.As(err, &valErr):
@@ -103,6 +104,12 @@ func Status(ctx context.Context, log *slog.Logger, method string, err error) err
 		return build(codes.DeadlineExceeded, "deadline exceeded", info("DEADLINE_EXCEEDED", OriginGateway, nil))
 	case errors.Is(err, context.Canceled):
 		return build(codes.Canceled, "request canceled", info("CANCELED", OriginGateway, nil))
+	case errors.As(err, &unsupErr):
+		md := map[string]string{"entity": unsupErr.Entity, "operation": unsupErr.Operation}
+		if unsupErr.Provider != "" {
+			md["provider"] = unsupErr.Provider
+		}
+		return build(codes.Unimplemented, unsupErr.Error(), info("NOT_IMPLEMENTED", OriginGateway, md))
 	case errors.Is(err, crm.ErrUnsupported):
 		return build(codes.Unimplemented, "operation not supported by this provider", info("NOT_IMPLEMENTED", OriginGateway, nil))
 	case errors.Is(err, crm.ErrNotFound), errors.Is(err, store.ErrNotFound):

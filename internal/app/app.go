@@ -293,6 +293,8 @@ func (a *App) Run(ctx context.Context) error {
 // Creates made safe to repeat with an Idempotency-Key.
 var idempotentMethods = map[string]bool{
 	"/crmgate.crm.v1.CrmService/CreateRecord":            true,
+	"/crmgate.crm.v1.CrmService/CreateContact":           true,
+	"/crmgate.crm.v1.CrmService/UpsertContact":           true,
 	"/crmgate.crm.v1.CrmService/CreateObject":            true,
 	"/crmgate.crm.v1.CrmService/CreateProperty":          true,
 	"/crmgate.crm.v1.CrmService/CreateAssociationSchema": true,

@@ -131,7 +131,8 @@ func removeDemoData(dataDir string) error {
 
 // StartDemo starts the GHL fake on a loopback port, seeds it with a sample
 // custom object (pet) and records (SeedDemo) and with contacts, businesses,
-// users, a pipeline, opportunities and notes (SeedCRM), and provisions an
+// users, a pipeline, opportunities and notes (SeedCRM) and a custom field
+// of contacts (lead_score, a number), and provisions an
 // API key, a ghl connector config pointing at the fake and a connection,
 // reusing those of a previous run when the store has them: the connection
 // of customer demo-customer (its config is pointed at this run's fake),
@@ -143,6 +144,7 @@ func (a *App) StartDemo(ctx context.Context, keyFile string) (Demo, error) {
 	fake.AddToken(demoToken, demoLocation)
 	fake.SeedDemo(demoLocation, 25)
 	fake.SeedCRM(demoLocation)
+	fake.AddContactField(demoLocation, "lead_score", "Lead Score", "NUMERICAL") // a custom field of contacts
 	lis, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return Demo{}, fmt.Errorf("demo: listen: %w", err)

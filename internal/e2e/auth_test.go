@@ -97,6 +97,23 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 		{"DeleteRelation", true, func(c *client) error {
 			return second(c.DeleteRelation(&crmv1.DeleteRelationRequest{RelationId: ids.relation}))
 		}},
+		{"ListContacts", true, func(c *client) error { return second(c.ListContacts(&crmv1.ListContactsRequest{})) }},
+		{"CreateContact", true, func(c *client) error {
+			return second(c.CreateContact(&crmv1.CreateContactRequest{Record: &crmv1.Contact{FirstName: "Rex"}}))
+		}},
+		{"GetContact", true, func(c *client) error { return second(c.GetContact(&crmv1.GetContactRequest{Id: ids.record})) }},
+		{"UpdateContact", true, func(c *client) error {
+			return second(c.UpdateContact(&crmv1.UpdateContactRequest{Id: ids.record, Record: &crmv1.Contact{FirstName: "Rex"}}))
+		}},
+		{"DeleteContact", true, func(c *client) error { return second(c.DeleteContact(&crmv1.DeleteContactRequest{Id: ids.record})) }},
+		{"SearchContacts", true, func(c *client) error { return second(c.SearchContacts(&crmv1.SearchContactsRequest{Query: "Rex"})) }},
+		{"CountContacts", true, func(c *client) error { return second(c.CountContacts(&crmv1.CountContactsRequest{})) }},
+		{"BatchReadContacts", true, func(c *client) error {
+			return second(c.BatchReadContacts(&crmv1.BatchReadContactsRequest{Ids: []string{ids.record}}))
+		}},
+		{"UpsertContact", true, func(c *client) error {
+			return second(c.UpsertContact(&crmv1.UpsertContactRequest{UpsertOn: &crmv1.UpsertOn{Key: "email", Values: []string{"rex@example.com"}}, Record: &crmv1.Contact{FirstName: "Rex"}}))
+		}},
 
 		{"CreateConnectorConfig", false, func(c *client) error {
 			return second(c.CreateConnectorConfig(&corev1.CreateConnectorConfigRequest{ConnectorName: "ghl", Config: st(t, map[string]any{"base_url": "http://127.0.0.1:9"})}))

@@ -283,6 +283,114 @@ export interface paths {
         patch: operations["CoreService_UpdateConnectorConfig"];
         trace?: never;
     };
+    "/v0/unified/crm/contact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListContacts pages through every contact. */
+        get: operations["CrmService_ListContacts"];
+        put?: never;
+        /** CreateContact creates a contact. */
+        post: operations["CrmService_CreateContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_batch_read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** BatchReadContacts reads up to 100 contacts by id, in order. */
+        post: operations["CrmService_BatchReadContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CountContacts counts contacts. */
+        get: operations["CrmService_CountContacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * SearchContacts pages through the contacts matching structured filters
+         *     and a free-text query.
+         */
+        post: operations["CrmService_SearchContacts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/_upsert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** UpsertContact updates the contact matching upsert_on or creates one. */
+        post: operations["CrmService_UpsertContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/contact/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetContact returns one contact and the provider's own JSON of it. */
+        get: operations["CrmService_GetContact"];
+        put?: never;
+        post?: never;
+        /** DeleteContact deletes a contact. */
+        delete: operations["CrmService_DeleteContact"];
+        options?: never;
+        head?: never;
+        /** UpdateContact changes the fields of a contact it names. */
+        patch: operations["CrmService_UpdateContact"];
+        trace?: never;
+    };
     "/v0/unified/crm/custom_objects/{object_name}": {
         parameters: {
             query?: never;
@@ -548,6 +656,15 @@ export interface components {
             page_size?: number;
             query?: string;
         };
+        /** @description UpdateContactRequest changes a contact: `{record: {...}}`. */
+        CrmServiceUpdateContactBody: {
+            record: components["schemas"]["v1Contact"] | null;
+            /**
+             * @description Fields of record to change, e.g. `tags,emails`; a field named here and
+             *     empty in record is cleared. Over REST a comma-separated string.
+             */
+            update_mask?: string;
+        };
         /** @description UpdateRecordRequest changes the named properties of a record. */
         CrmServiceUpdateRecordBody: {
             record: components["schemas"]["v1RecordInput"] | null;
@@ -604,6 +721,22 @@ export interface components {
          * @enum {string}
          */
         protobufNullValue: "NULL_VALUE";
+        /** @description Address is a postal address. */
+        v1Address: {
+            city?: string;
+            /** @description Country, as the provider keeps it (HighLevel: ISO 3166 alpha-2, `US`). */
+            country?: string;
+            postal_code?: string;
+            /** @description State, province or region. */
+            state?: string;
+            /** @description Street and number, the lines joined by newlines. */
+            street?: string;
+            /**
+             * @description Free-form kind (`mailing`, `billing`, ...); empty when the provider
+             *     keeps none.
+             */
+            type?: string;
+        };
         /** @description ApiKey is an organisation's API key, without its secret. */
         v1ApiKey: {
             /** Format: date-time */
@@ -644,6 +777,21 @@ export interface components {
             source_object?: string;
             target_label?: string;
             target_object?: string;
+        };
+        /** @description BatchReadContactsRequest reads up to 100 contacts by id. */
+        v1BatchReadContactsRequest: {
+            /** @description 1 to 100 contact ids; the answer keeps their order. */
+            ids: string[];
+            /** @description Fields to return, as in ListContactsRequest.fields. */
+            properties?: string[];
+        };
+        /**
+         * @description BatchReadContactsResponse holds the contacts found, in the order asked,
+         *     and the ids not found (not a failed call).
+         */
+        v1BatchReadContactsResponse: {
+            items?: components["schemas"]["v1Contact"][];
+            not_found?: string[];
         };
         /**
          * @description CheckConnectionResponse tells whether the provider accepted the
@@ -689,6 +837,65 @@ export interface components {
             secret_keys?: string[];
             /** Format: date-time */
             updated_at?: string | null;
+        };
+        /** @description Contact is a person the account deals with. */
+        v1Contact: {
+            /**
+             * @description The account (company) record the contact belongs to: an id of
+             *     /v0/unified/crm/account. Empty when none.
+             */
+            account_id?: string;
+            /** @description Postal addresses (HighLevel keeps one). */
+            addresses?: components["schemas"]["v1Address"][];
+            /** @description Name of the company the contact works for, as free text. */
+            company_name?: string;
+            /**
+             * Format: date-time
+             * @description When the contact was created at the provider.
+             */
+            readonly created_at?: string | null;
+            /**
+             * @description The provider's custom fields of contacts, keyed by neutral property id
+             *     (GET /v0/unified/crm/metadata/objects/contact/properties), typed as
+             *     record properties are: numbers as numbers, multi-options as arrays.
+             *     On write every key is checked against those properties; on update only
+             *     the keys given change, and a null value clears one.
+             */
+            custom_fields?: Record<string, never> | null;
+            /** @description Email addresses, the primary one first. */
+            emails?: components["schemas"]["v1Email"][];
+            first_name?: string;
+            /** @description The provider's id of the contact. Set by the provider; ignored on write. */
+            readonly id?: string;
+            last_name?: string;
+            /**
+             * @description Where the contact is in its lifecycle. HighLevel: `lead` or
+             *     `customer` (its contact `type`); other providers their own stages.
+             */
+            lifecycle_stage?: string;
+            /**
+             * @description Full display name. When the provider keeps none, first and last name
+             *     joined.
+             */
+            name?: string;
+            /** @description The user who owns the contact: an id of /v0/unified/crm/user. */
+            owner_id?: string;
+            /** @description Phone numbers, the primary one first. */
+            phones?: components["schemas"]["v1Phone"][];
+            /** @description The provider's own JSON of the contact, when include_raw_data is set. */
+            readonly raw_data?: Record<string, never> | null;
+            /** @description Tags (labels) on the contact. HighLevel lower-cases them. */
+            tags?: string[];
+            /**
+             * Format: date-time
+             * @description When the contact last changed at the provider.
+             */
+            readonly updated_at?: string | null;
+        };
+        /** @description CountContactsResponse holds the count. */
+        v1CountContactsResponse: {
+            /** Format: int32 */
+            count?: number;
         };
         /** @description CreateApiKeyResponse holds the new key. */
         v1CreateApiKeyResponse: {
@@ -751,6 +958,15 @@ export interface components {
         v1CreateConnectorConfigResponse: {
             connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
         };
+        /** @description CreateContactRequest creates a contact: `{record: {...}}`. */
+        v1CreateContactRequest: {
+            record: components["schemas"]["v1Contact"] | null;
+        };
+        /** @description CreateContactResponse holds the new contact. */
+        v1CreateContactResponse: {
+            record?: components["schemas"]["v1Contact"] | null;
+            warnings?: string[];
+        };
         /** @description CreateLocationConnectionResponse holds the new location connection. */
         v1CreateLocationConnectionResponse: {
             connection?: components["schemas"]["v1Connection"] | null;
@@ -793,12 +1009,55 @@ export interface components {
         v1DeleteConnectionResponse: Record<string, never>;
         /** @description DeleteConnectorConfigResponse is empty on success. */
         v1DeleteConnectorConfigResponse: Record<string, never>;
+        /** @description DeleteContactResponse is empty on success. */
+        v1DeleteContactResponse: Record<string, never>;
         /** @description DeletePropertyResponse is empty on success. */
         v1DeletePropertyResponse: Record<string, never>;
         /** @description DeleteRecordResponse is empty on success. */
         v1DeleteRecordResponse: Record<string, never>;
         /** @description DeleteRelationResponse is empty on success. */
         v1DeleteRelationResponse: Record<string, never>;
+        /** @description Email is one email address of a contact. */
+        v1Email: {
+            /**
+             * @description The address, e.g. `ada@example.com`. Checked as an RFC 5322 address
+             *     on write.
+             */
+            address?: string;
+            /**
+             * @description Whether this is the contact's main address. At most one email of a
+             *     contact is primary; on write, when none is marked, the first one is.
+             */
+            is_primary?: boolean;
+            /**
+             * @description Free-form kind (`work`, `home`, ...); empty when the provider keeps
+             *     none (HighLevel keeps none).
+             */
+            type?: string;
+        };
+        /** @description EntityFilter is one condition of an entity search. */
+        v1EntityFilter: {
+            /**
+             * @description The entity's field (`first_name`, `emails`, `tags`, `created_at`, ...)
+             *     or `custom_fields.<id>`; checked against the entity's fields and
+             *     properties before the provider is called.
+             */
+            field?: string;
+            /**
+             * @description One of `eq`, `neq`, `contains`, `gt`, `lt`, `in`. `gt` and `lt` take
+             *     an RFC 3339 instant (timestamps); `in` a list of up to 100 values;
+             *     the others a string.
+             */
+            operator?: string;
+            value?: unknown;
+        };
+        /** @description EntitySort orders a search. */
+        v1EntitySort: {
+            /** @description `asc` (the default) or `desc`. */
+            direction?: string;
+            /** @description The field to sort by, e.g. `created_at` or `last_name`. */
+            field?: string;
+        };
         /** @description GetApiKeyResponse holds the key. */
         v1GetApiKeyResponse: {
             api_key?: components["schemas"]["v1ApiKey"] | null;
@@ -831,6 +1090,15 @@ export interface components {
         /** @description GetConnectorConfigResponse holds the config. */
         v1GetConnectorConfigResponse: {
             connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
+        };
+        /**
+         * @description GetContactResponse holds the contact and the provider's own JSON of it,
+         *     as OpenInt answers (`{record, raw}`).
+         */
+        v1GetContactResponse: {
+            /** @description The provider's own JSON of the contact. */
+            raw?: Record<string, never> | null;
+            record?: components["schemas"]["v1Contact"] | null;
         };
         /** @description GetObjectResponse holds the object. */
         v1GetObjectResponse: {
@@ -882,6 +1150,14 @@ export interface components {
             /** @description Whether a next page exists (`next_cursor` is not empty). */
             has_next_page?: boolean;
             items?: components["schemas"]["v1ConnectorConfig"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+        };
+        /** @description ListContactsResponse is one page of contacts. */
+        v1ListContactsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Contact"][];
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
@@ -959,6 +1235,21 @@ export interface components {
             created_at?: string | null;
             id?: string;
             name?: string;
+        };
+        /** @description Phone is one phone number of a contact. */
+        v1Phone: {
+            /**
+             * @description Whether this is the contact's main number; at most one is, and on
+             *     write the first one is when none is marked.
+             */
+            is_primary?: boolean;
+            /** @description The number as the provider keeps it, preferably E.164 (`+15550100`). */
+            number?: string;
+            /**
+             * @description Free-form kind (`mobile`, `work`, ...); empty when the provider keeps
+             *     none (HighLevel keeps none).
+             */
+            type?: string;
         };
         /** @description Property is one field of an object. */
         v1Property: {
@@ -1055,6 +1346,43 @@ export interface components {
             key?: string;
             previous?: components["schemas"]["v1ApiKey"] | null;
         };
+        /**
+         * @description SearchContactsRequest pages through the contacts matching every filter
+         *     and the free-text query.
+         */
+        v1SearchContactsRequest: {
+            /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+            cursor?: string;
+            /** @description Fields to return, as in ListContactsRequest.fields. */
+            fields?: string[];
+            /** @description Conditions, all of which must hold (at most 20). */
+            filters?: components["schemas"]["v1EntityFilter"][];
+            include_raw_data?: boolean;
+            /**
+             * Format: int32
+             * @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100.
+             */
+            page_size?: number;
+            /**
+             * @description Free text, matched by the provider (HighLevel: names, email, phone,
+             *     company).
+             */
+            query?: string;
+            sort?: components["schemas"]["v1EntitySort"] | null;
+        };
+        /** @description SearchContactsResponse is one page of matches. */
+        v1SearchContactsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Contact"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+            /**
+             * Format: int32
+             * @description The provider's count of all matches, -1 when it does not tell.
+             */
+            total?: number;
+        };
         /** @description SearchRecordsResponse is one page of matches. */
         v1SearchRecordsResponse: {
             /** @description Whether a next page exists (`next_cursor` is not empty). */
@@ -1076,6 +1404,11 @@ export interface components {
         v1UpdateConnectorConfigResponse: {
             connector_config?: components["schemas"]["v1ConnectorConfig"] | null;
         };
+        /** @description UpdateContactResponse holds the changed contact. */
+        v1UpdateContactResponse: {
+            record?: components["schemas"]["v1Contact"] | null;
+            warnings?: string[];
+        };
         /** @description UpdateObjectResponse holds the changed object. */
         v1UpdateObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
@@ -1088,6 +1421,28 @@ export interface components {
         v1UpdateRecordResponse: {
             record?: components["schemas"]["v1Record"] | null;
             warnings?: string[];
+        };
+        /**
+         * @description UpsertContactRequest updates the one contact matching upsert_on, or
+         *     creates record when none does; more than one match is a 409 naming them.
+         */
+        v1UpsertContactRequest: {
+            record: components["schemas"]["v1Contact"] | null;
+            upsert_on: components["schemas"]["v1UpsertOn"] | null;
+        };
+        /** @description UpsertContactResponse holds the contact written. */
+        v1UpsertContactResponse: {
+            /** @description Whether the contact was created (no contact matched). */
+            created?: boolean;
+            record?: components["schemas"]["v1Contact"] | null;
+            warnings?: string[];
+        };
+        /** @description UpsertOn names the key a contact upsert matches on. */
+        v1UpsertOn: {
+            /** @description `email`: a contact whose emails include one of values. */
+            key?: string;
+            /** @description 1 to 10 values of the key. */
+            values?: string[];
         };
     };
     responses: {
@@ -2058,6 +2413,399 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_ListContacts: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+                /**
+                 * @description Only contacts changed after this instant (RFC 3339, e.g.
+                 *     `2025-01-06T09:00:00Z`), for incremental syncs.
+                 */
+                updated_after?: string;
+                /**
+                 * @description Fields of each contact to return (Contact field names, or
+                 *     `custom_fields.<id>` for one custom field); `id` is always returned.
+                 *     Over REST `fields=a,b` or repeated `fields=`. Empty returns every
+                 *     field.
+                 */
+                fields?: string[];
+                /** @description Fill each contact's raw_data with the provider's own JSON. */
+                include_raw_data?: boolean;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CreateContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreateContactRequest creates a contact: `{record: {...}}`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreateContactRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreateContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_BatchReadContacts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description BatchReadContactsRequest reads up to 100 contacts by id. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1BatchReadContactsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1BatchReadContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CountContacts: {
+        parameters: {
+            query?: {
+                /** @description Only contacts changed after this instant (RFC 3339). */
+                updated_after?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CountContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_SearchContacts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description SearchContactsRequest pages through the contacts matching every filter
+         *     and the free-text query.
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1SearchContactsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1SearchContactsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpsertContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description UpsertContactRequest updates the one contact matching upsert_on, or
+         *     creates record when none does; more than one match is a 409 naming them.
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1UpsertContactRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpsertContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_GetContact: {
+        parameters: {
+            query?: {
+                /** @description Fields to return, as in ListContactsRequest.fields. */
+                fields?: string[];
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1GetContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_DeleteContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1DeleteContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpdateContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrmServiceUpdateContactBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpdateContactResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["Unavailable"];
             504: components["responses"]["GatewayTimeout"];
         };

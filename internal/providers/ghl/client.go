@@ -276,13 +276,13 @@ func (c *Client) send(ctx context.Context, method, path, u string, payload []byt
 		rd = bytes.NewReader(payload)
 	}
 	// Tell the resilience transport which budget this spends and whether a
-	// repeat is harmless: record search is a POST that only reads.
+	// repeat is harmless: record and contact search are POSTs that only read.
 	prev, had := upstream.CallFrom(ctx)
 	call := prev
 	if c.budget != "" {
 		call.Budget = c.budget
 	}
-	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search")
+	call.Idempotent = call.Idempotent || method != http.MethodPost || strings.HasSuffix(path, "/records/search") || path == "/contacts/search"
 	if !had || call != prev {
 		ctx = upstream.WithCall(ctx, call)
 	}
@@ -430,14 +430,28 @@ func errorMessage(body []byte) string {
 	var eb struct {
 		Message json.RawMessage `json:"message"`
 		Error   json.RawMessage `json:"error"`
+		// Meta of a duplicate contact (400 "This location does not allow
+		// duplicated contacts."): the contact it duplicates.
+		Meta struct {
+			ContactID     string `json:"contactId"`
+			MatchingField string `json:"matchingField"`
+		} `json:"meta"`
 	}
 	if err := json.Unmarshal(body, &eb); err != nil {
 		return ""
 	}
-	if m := jsonText(eb.Message); m != "" {
-		return m
+	m := jsonText(eb.Message)
+	if m == "" {
+		return jsonText(eb.Error)
 	}
-	return jsonText(eb.Error)
+	if id := eb.Meta.ContactID; id != "" && len(id) <= 128 {
+		m += " (the contact " + strconv.Quote(id)
+		if f := eb.Meta.MatchingField; f != "" && len(f) <= 64 {
+			m += " has this " + strconv.Quote(f)
+		}
+		m += ")"
+	}
+	return m
 }
 
 // jsonText renders a JSON string or array of strings as text.

@@ -38,6 +38,12 @@ var Endpoints = []string{
 	"GET /associations/relations/{recordId}",
 	"DELETE /associations/relations/{relationId}",
 
+	"POST /contacts/{$}",
+	"POST /contacts/search",
+	"GET /contacts/{contactId}",
+	"PUT /contacts/{contactId}",
+	"DELETE /contacts/{contactId}",
+
 	"POST /oauth/token",
 	"POST /oauth/locationToken",
 }

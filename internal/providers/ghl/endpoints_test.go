@@ -30,7 +30,12 @@ func TestEndpointsName(t *testing.T) {
 		{"GET", "/associations/relations/rec1", "GET /associations/relations/{recordId}"},
 		{"DELETE", "/associations/relations/rel1", "DELETE /associations/relations/{relationId}"},
 		{"POST", "/oauth/token", "POST /oauth/token"},
-		{"GET", "/contacts/abc", upstream.OtherEndpoint},
+		{"POST", "/contacts/", "POST /contacts/"},
+		{"POST", "/contacts/search", "POST /contacts/search"},
+		{"GET", "/contacts/abc", "GET /contacts/{contactId}"},
+		{"PUT", "/contacts/abc", "PUT /contacts/{contactId}"},
+		{"DELETE", "/contacts/abc", "DELETE /contacts/{contactId}"},
+		{"GET", "/contacts/abc/tasks", upstream.OtherEndpoint},
 		{"PATCH", "/objects/x", upstream.OtherEndpoint},
 	} {
 		req := httptest.NewRequest(tc.method, "https://services.example"+tc.path, nil)

@@ -65,6 +65,9 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Associations/Relations", s.testRelations)
 	t.Run("Errors/UnknownObject", s.testUnknownObject)
 	t.Run("Passthrough/ProviderAnswerIsNotAnError", s.testPassthrough)
+	t.Run("Contacts/CRUD", s.testContactCRUD)
+	t.Run("Contacts/ListPaging", s.testContactPaging)
+	t.Run("Contacts/SearchAndCount", s.testContactSearch)
 }
 
 type suite struct {
@@ -98,9 +101,18 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["RecordWriter"] = p.(crm.RecordWriter)
 	_, caps["AssociationManager"] = p.(crm.AssociationManager)
 	_, caps["Passthrough"] = p.(crm.Passthrough)
+	_, caps["ContactReader"] = p.(crm.ContactReader)
+	_, caps["ContactWriter"] = p.(crm.ContactWriter)
+	_, caps["ContactSearcher"] = p.(crm.ContactSearcher)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
+	}
+	if (caps["ContactReader"] || caps["ContactWriter"]) && !caps["SchemaReader"] {
+		t.Error("a ContactReader or ContactWriter must also be a SchemaReader (the contact schema maps custom fields)")
+	}
+	if caps["ContactWriter"] && !caps["ContactReader"] {
+		t.Error("a ContactWriter must also be a ContactReader")
 	}
 	if caps["RecordWriter"] && !caps["RecordReader"] {
 		t.Error("a RecordWriter must also be a RecordReader")

@@ -3148,7 +3148,7 @@ var File_crmgate_crm_v1_crm_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\n" +
-	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
+	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1dcrmgate/crm/v1/entities.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
 	"\x06Labels\x12\x1a\n" +
 	"\bsingular\x18\x01 \x01(\tR\bsingular\x12\x16\n" +
 	"\x06plural\x18\x02 \x01(\tR\x06plural\"\xd6\x02\n" +
@@ -3391,7 +3391,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\x8d\x1a\n" +
+	"\x16DeleteRelationResponse2\xcf#\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3414,7 +3414,17 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\rSearchRecords\x12$.crmgate.crm.v1.SearchRecordsRequest\x1a%.crmgate.crm.v1.SearchRecordsResponse\"?\x82\xd3\xe4\x93\x029:\x01*\"4/v0/unified/crm/custom_objects/{object_name}/_search\x12\xae\x01\n" +
 	"\x0eCreateRelation\x12%.crmgate.crm.v1.CreateRelationRequest\x1a&.crmgate.crm.v1.CreateRelationResponse\"M\x82\xd3\xe4\x93\x02G:\x01*\"B/v0/unified/crm/custom_objects/{object_name}/{record_id}/relations\x12\xa8\x01\n" +
 	"\rListRelations\x12$.crmgate.crm.v1.ListRelationsRequest\x1a%.crmgate.crm.v1.ListRelationsResponse\"J\x82\xd3\xe4\x93\x02D\x12B/v0/unified/crm/custom_objects/{object_name}/{record_id}/relations\x12\x90\x01\n" +
-	"\x0eDeleteRelation\x12%.crmgate.crm.v1.DeleteRelationRequest\x1a&.crmgate.crm.v1.DeleteRelationResponse\"/\x82\xd3\xe4\x93\x02)*'/v0/unified/crm/relations/{relation_id}B5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\x0eDeleteRelation\x12%.crmgate.crm.v1.DeleteRelationRequest\x1a&.crmgate.crm.v1.DeleteRelationResponse\"/\x82\xd3\xe4\x93\x02)*'/v0/unified/crm/relations/{relation_id}\x12z\n" +
+	"\fListContacts\x12#.crmgate.crm.v1.ListContactsRequest\x1a$.crmgate.crm.v1.ListContactsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v0/unified/crm/contact\x12\x80\x01\n" +
+	"\rCreateContact\x12$.crmgate.crm.v1.CreateContactRequest\x1a%.crmgate.crm.v1.CreateContactResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v0/unified/crm/contact\x12y\n" +
+	"\n" +
+	"GetContact\x12!.crmgate.crm.v1.GetContactRequest\x1a\".crmgate.crm.v1.GetContactResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v0/unified/crm/contact/{id}\x12\x85\x01\n" +
+	"\rUpdateContact\x12$.crmgate.crm.v1.UpdateContactRequest\x1a%.crmgate.crm.v1.UpdateContactResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v0/unified/crm/contact/{id}\x12\x82\x01\n" +
+	"\rDeleteContact\x12$.crmgate.crm.v1.DeleteContactRequest\x1a%.crmgate.crm.v1.DeleteContactResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v0/unified/crm/contact/{id}\x12\x8b\x01\n" +
+	"\x0eSearchContacts\x12%.crmgate.crm.v1.SearchContactsRequest\x1a&.crmgate.crm.v1.SearchContactsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_search\x12\x84\x01\n" +
+	"\rCountContacts\x12$.crmgate.crm.v1.CountContactsRequest\x1a%.crmgate.crm.v1.CountContactsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/contact/_count\x12\x98\x01\n" +
+	"\x11BatchReadContacts\x12(.crmgate.crm.v1.BatchReadContactsRequest\x1a).crmgate.crm.v1.BatchReadContactsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/contact/_batch_read\x12\x88\x01\n" +
+	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3484,6 +3494,24 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),           // 51: google.protobuf.Timestamp
 	(*structpb.Struct)(nil),                 // 52: google.protobuf.Struct
 	(*fieldmaskpb.FieldMask)(nil),           // 53: google.protobuf.FieldMask
+	(*ListContactsRequest)(nil),             // 54: crmgate.crm.v1.ListContactsRequest
+	(*CreateContactRequest)(nil),            // 55: crmgate.crm.v1.CreateContactRequest
+	(*GetContactRequest)(nil),               // 56: crmgate.crm.v1.GetContactRequest
+	(*UpdateContactRequest)(nil),            // 57: crmgate.crm.v1.UpdateContactRequest
+	(*DeleteContactRequest)(nil),            // 58: crmgate.crm.v1.DeleteContactRequest
+	(*SearchContactsRequest)(nil),           // 59: crmgate.crm.v1.SearchContactsRequest
+	(*CountContactsRequest)(nil),            // 60: crmgate.crm.v1.CountContactsRequest
+	(*BatchReadContactsRequest)(nil),        // 61: crmgate.crm.v1.BatchReadContactsRequest
+	(*UpsertContactRequest)(nil),            // 62: crmgate.crm.v1.UpsertContactRequest
+	(*ListContactsResponse)(nil),            // 63: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 64: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 65: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 66: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 67: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 68: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 69: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 70: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 71: crmgate.crm.v1.UpsertContactResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
@@ -3547,29 +3575,47 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	45, // 58: crmgate.crm.v1.CrmService.CreateRelation:input_type -> crmgate.crm.v1.CreateRelationRequest
 	47, // 59: crmgate.crm.v1.CrmService.ListRelations:input_type -> crmgate.crm.v1.ListRelationsRequest
 	49, // 60: crmgate.crm.v1.CrmService.DeleteRelation:input_type -> crmgate.crm.v1.DeleteRelationRequest
-	9,  // 61: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 62: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 63: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 64: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 65: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 66: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 67: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 68: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 69: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 70: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 71: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 72: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 73: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 74: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 75: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 76: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 77: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 78: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 79: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 80: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 81: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	61, // [61:82] is the sub-list for method output_type
-	40, // [40:61] is the sub-list for method input_type
+	54, // 61: crmgate.crm.v1.CrmService.ListContacts:input_type -> crmgate.crm.v1.ListContactsRequest
+	55, // 62: crmgate.crm.v1.CrmService.CreateContact:input_type -> crmgate.crm.v1.CreateContactRequest
+	56, // 63: crmgate.crm.v1.CrmService.GetContact:input_type -> crmgate.crm.v1.GetContactRequest
+	57, // 64: crmgate.crm.v1.CrmService.UpdateContact:input_type -> crmgate.crm.v1.UpdateContactRequest
+	58, // 65: crmgate.crm.v1.CrmService.DeleteContact:input_type -> crmgate.crm.v1.DeleteContactRequest
+	59, // 66: crmgate.crm.v1.CrmService.SearchContacts:input_type -> crmgate.crm.v1.SearchContactsRequest
+	60, // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
+	61, // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
+	62, // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
+	9,  // 70: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 71: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 72: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 73: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 74: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 75: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 76: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 77: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 78: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 79: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 80: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 81: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 82: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 83: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 84: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 85: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 86: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 87: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 88: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 89: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 90: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	63, // 91: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	64, // 92: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	65, // 93: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	66, // 94: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	67, // 95: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	68, // 96: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	69, // 97: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	70, // 98: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	71, // 99: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	70, // [70:100] is the sub-list for method output_type
+	40, // [40:70] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name
@@ -3580,6 +3626,7 @@ func file_crmgate_crm_v1_crm_proto_init() {
 	if File_crmgate_crm_v1_crm_proto != nil {
 		return
 	}
+	file_crmgate_crm_v1_entities_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -40,6 +40,15 @@ const (
 	CrmService_CreateRelation_FullMethodName          = "/crmgate.crm.v1.CrmService/CreateRelation"
 	CrmService_ListRelations_FullMethodName           = "/crmgate.crm.v1.CrmService/ListRelations"
 	CrmService_DeleteRelation_FullMethodName          = "/crmgate.crm.v1.CrmService/DeleteRelation"
+	CrmService_ListContacts_FullMethodName            = "/crmgate.crm.v1.CrmService/ListContacts"
+	CrmService_CreateContact_FullMethodName           = "/crmgate.crm.v1.CrmService/CreateContact"
+	CrmService_GetContact_FullMethodName              = "/crmgate.crm.v1.CrmService/GetContact"
+	CrmService_UpdateContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpdateContact"
+	CrmService_DeleteContact_FullMethodName           = "/crmgate.crm.v1.CrmService/DeleteContact"
+	CrmService_SearchContacts_FullMethodName          = "/crmgate.crm.v1.CrmService/SearchContacts"
+	CrmService_CountContacts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountContacts"
+	CrmService_BatchReadContacts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadContacts"
+	CrmService_UpsertContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertContact"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -99,6 +108,25 @@ type CrmServiceClient interface {
 	ListRelations(ctx context.Context, in *ListRelationsRequest, opts ...grpc.CallOption) (*ListRelationsResponse, error)
 	// DeleteRelation removes a relation.
 	DeleteRelation(ctx context.Context, in *DeleteRelationRequest, opts ...grpc.CallOption) (*DeleteRelationResponse, error)
+	// ListContacts pages through every contact.
+	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
+	// CreateContact creates a contact.
+	CreateContact(ctx context.Context, in *CreateContactRequest, opts ...grpc.CallOption) (*CreateContactResponse, error)
+	// GetContact returns one contact and the provider's own JSON of it.
+	GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error)
+	// UpdateContact changes the fields of a contact it names.
+	UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error)
+	// DeleteContact deletes a contact.
+	DeleteContact(ctx context.Context, in *DeleteContactRequest, opts ...grpc.CallOption) (*DeleteContactResponse, error)
+	// SearchContacts pages through the contacts matching structured filters
+	// and a free-text query.
+	SearchContacts(ctx context.Context, in *SearchContactsRequest, opts ...grpc.CallOption) (*SearchContactsResponse, error)
+	// CountContacts counts contacts.
+	CountContacts(ctx context.Context, in *CountContactsRequest, opts ...grpc.CallOption) (*CountContactsResponse, error)
+	// BatchReadContacts reads up to 100 contacts by id, in order.
+	BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error)
+	// UpsertContact updates the contact matching upsert_on or creates one.
+	UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error)
 }
 
 type crmServiceClient struct {
@@ -328,6 +356,96 @@ func (c *crmServiceClient) DeleteRelation(ctx context.Context, in *DeleteRelatio
 	return out, nil
 }
 
+func (c *crmServiceClient) ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CreateContact(ctx context.Context, in *CreateContactRequest, opts ...grpc.CallOption) (*CreateContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_CreateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) GetContact(ctx context.Context, in *GetContactRequest, opts ...grpc.CallOption) (*GetContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_GetContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpdateContact(ctx context.Context, in *UpdateContactRequest, opts ...grpc.CallOption) (*UpdateContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpdateContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) DeleteContact(ctx context.Context, in *DeleteContactRequest, opts ...grpc.CallOption) (*DeleteContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_DeleteContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) SearchContacts(ctx context.Context, in *SearchContactsRequest, opts ...grpc.CallOption) (*SearchContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SearchContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_SearchContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CountContacts(ctx context.Context, in *CountContactsRequest, opts ...grpc.CallOption) (*CountContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_CountContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchReadContactsResponse)
+	err := c.cc.Invoke(ctx, CrmService_BatchReadContacts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertContactResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpsertContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -385,6 +503,25 @@ type CrmServiceServer interface {
 	ListRelations(context.Context, *ListRelationsRequest) (*ListRelationsResponse, error)
 	// DeleteRelation removes a relation.
 	DeleteRelation(context.Context, *DeleteRelationRequest) (*DeleteRelationResponse, error)
+	// ListContacts pages through every contact.
+	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
+	// CreateContact creates a contact.
+	CreateContact(context.Context, *CreateContactRequest) (*CreateContactResponse, error)
+	// GetContact returns one contact and the provider's own JSON of it.
+	GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error)
+	// UpdateContact changes the fields of a contact it names.
+	UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error)
+	// DeleteContact deletes a contact.
+	DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error)
+	// SearchContacts pages through the contacts matching structured filters
+	// and a free-text query.
+	SearchContacts(context.Context, *SearchContactsRequest) (*SearchContactsResponse, error)
+	// CountContacts counts contacts.
+	CountContacts(context.Context, *CountContactsRequest) (*CountContactsResponse, error)
+	// BatchReadContacts reads up to 100 contacts by id, in order.
+	BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error)
+	// UpsertContact updates the contact matching upsert_on or creates one.
+	UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -457,6 +594,33 @@ func (UnimplementedCrmServiceServer) ListRelations(context.Context, *ListRelatio
 }
 func (UnimplementedCrmServiceServer) DeleteRelation(context.Context, *DeleteRelationRequest) (*DeleteRelationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRelation not implemented")
+}
+func (UnimplementedCrmServiceServer) ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) CreateContact(context.Context, *CreateContactRequest) (*CreateContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateContact not implemented")
+}
+func (UnimplementedCrmServiceServer) GetContact(context.Context, *GetContactRequest) (*GetContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetContact not implemented")
+}
+func (UnimplementedCrmServiceServer) UpdateContact(context.Context, *UpdateContactRequest) (*UpdateContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateContact not implemented")
+}
+func (UnimplementedCrmServiceServer) DeleteContact(context.Context, *DeleteContactRequest) (*DeleteContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteContact not implemented")
+}
+func (UnimplementedCrmServiceServer) SearchContacts(context.Context, *SearchContactsRequest) (*SearchContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SearchContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) CountContacts(context.Context, *CountContactsRequest) (*CountContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchReadContacts not implemented")
+}
+func (UnimplementedCrmServiceServer) UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertContact not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -850,6 +1014,168 @@ func _CrmService_DeleteRelation_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_ListContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListContacts(ctx, req.(*ListContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CreateContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CreateContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CreateContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CreateContact(ctx, req.(*CreateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_GetContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).GetContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_GetContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).GetContact(ctx, req.(*GetContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpdateContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpdateContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpdateContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpdateContact(ctx, req.(*UpdateContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_DeleteContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).DeleteContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_DeleteContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).DeleteContact(ctx, req.(*DeleteContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_SearchContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SearchContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).SearchContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_SearchContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).SearchContacts(ctx, req.(*SearchContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CountContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CountContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CountContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CountContacts(ctx, req.(*CountContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_BatchReadContacts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchReadContactsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).BatchReadContacts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_BatchReadContacts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).BatchReadContacts(ctx, req.(*BatchReadContactsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpsertContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpsertContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpsertContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpsertContact(ctx, req.(*UpsertContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -936,6 +1262,42 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRelation",
 			Handler:    _CrmService_DeleteRelation_Handler,
+		},
+		{
+			MethodName: "ListContacts",
+			Handler:    _CrmService_ListContacts_Handler,
+		},
+		{
+			MethodName: "CreateContact",
+			Handler:    _CrmService_CreateContact_Handler,
+		},
+		{
+			MethodName: "GetContact",
+			Handler:    _CrmService_GetContact_Handler,
+		},
+		{
+			MethodName: "UpdateContact",
+			Handler:    _CrmService_UpdateContact_Handler,
+		},
+		{
+			MethodName: "DeleteContact",
+			Handler:    _CrmService_DeleteContact_Handler,
+		},
+		{
+			MethodName: "SearchContacts",
+			Handler:    _CrmService_SearchContacts_Handler,
+		},
+		{
+			MethodName: "CountContacts",
+			Handler:    _CrmService_CountContacts_Handler,
+		},
+		{
+			MethodName: "BatchReadContacts",
+			Handler:    _CrmService_BatchReadContacts_Handler,
+		},
+		{
+			MethodName: "UpsertContact",
+			Handler:    _CrmService_UpsertContact_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // contactInput is CreateContactDto / UpdateContactDto / UpsertContactDto.
@@ -500,12 +501,75 @@ func matchContactFilter(ct *contact, raw json.RawMessage) (bool, string) {
 		return strings.Contains(strings.ToLower(toString(v)), want), ""
 	case "not_contains":
 		return !strings.Contains(strings.ToLower(toString(v)), want), ""
+	case "range":
+		return matchRange(v, f.Value)
 	case "exists":
 		return !empty(), ""
 	case "not_exists":
 		return empty(), ""
 	}
-	return false, "operator must be one of the following values: eq, not_eq, contains, not_contains, exists, not_exists"
+	return false, "operator must be one of the following values: eq, not_eq, contains, not_contains, exists, not_exists, range"
+}
+
+// matchRange is the range operator of dateAdded and dateUpdated: value
+// {gt, gte, lt, lte}, each an RFC 3339 string or epoch milliseconds.
+func matchRange(v any, bounds any) (bool, string) {
+	ms, ok := v.(int64)
+	if !ok {
+		return false, "operator range is supported on dateAdded and dateUpdated only"
+	}
+	m, ok := bounds.(map[string]any)
+	if !ok || len(m) == 0 {
+		return false, "value of a range filter must be an object {gt, gte, lt, lte}"
+	}
+	for op, b := range m {
+		var bound int64
+		switch x := b.(type) {
+		case float64:
+			bound = int64(x)
+		case string:
+			t, err := time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return false, "range " + op + " must be an ISO 8601 date-time or epoch milliseconds"
+			}
+			bound = t.UnixMilli()
+		default:
+			return false, "range " + op + " must be an ISO 8601 date-time or epoch milliseconds"
+		}
+		var in bool
+		switch op {
+		case "gt":
+			in = ms > bound
+		case "gte":
+			in = ms >= bound
+		case "lt":
+			in = ms < bound
+		case "lte":
+			in = ms <= bound
+		default:
+			return false, "range keys must be gt, gte, lt or lte"
+		}
+		if !in {
+			return false, ""
+		}
+	}
+	return true, ""
+}
+
+// AddContactField adds a custom field of contacts (fieldKey
+// "contact.<name>") to the location, as HighLevel's UI does, and returns
+// its id: the id contacts' customFields carry. Contacts' fields cannot be
+// created through the custom-fields API (HighLevel serves business and
+// custom objects there).
+func (s *Server) AddContactField(locationID, name, label, dataType string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	loc := s.ensureLocation(locationID)
+	o := loc.object("contact")
+	if f := o.fieldByKey("contact." + name); f != nil {
+		return f.id
+	}
+	return s.newField(loc, o, name, label, dataType, s.now()).id
 }
 
 func toString(v any) string {

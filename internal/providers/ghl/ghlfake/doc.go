@@ -248,7 +248,9 @@
 //     page; with searchAfter, page is ignored. Default sort dateAdded asc;
 //     one sort {field, direction asc|desc} on a contact field. filters:
 //     {field, operator, value} with eq, not_eq, contains, not_contains,
-//     exists, not_exists, and {group: AND|OR, filters}; fields id,
+//     exists, not_exists, range (dateAdded and dateUpdated only; value
+//     {gt, gte, lt, lte}, each an ISO 8601 date-time or epoch millis), and
+//     {group: AND|OR, filters}; fields id,
 //     firstNameLowerCase, lastNameLowerCase, fullNameLowerCase, email,
 //     phone, companyName, city, state, country, postalCode, source, type,
 //     assignedTo, businessId, dnd, tags, dateAdded, dateUpdated; other

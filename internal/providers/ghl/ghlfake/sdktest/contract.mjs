@@ -492,6 +492,34 @@ await check('contacts.searchContactsAdvanced pages with searchAfter to the end, 
   assert(filtered.total === 9 && filtered.contacts.every((c) => c.type === 'customer'), JSON.stringify(filtered).slice(0, 300));
 });
 
+await check('contacts.searchContactsAdvanced: the bodies crmgate sends (sort, range on dateUpdated, OR group, query)', async () => {
+  // ListContacts: sorted by dateAdded, one more than the page, range filter.
+  const sorted = await ghl.contacts.searchContactsAdvanced({
+    locationId: LOC, pageLimit: 6, sort: [{ field: 'dateAdded', direction: 'asc' }],
+    filters: [{ field: 'dateUpdated', operator: 'range', value: { gt: '2025-01-07T04:30:00Z' } }],
+  });
+  assert(sorted.contacts.length === 6 && sorted.total >= 5, JSON.stringify(sorted).slice(0, 300));
+  for (let i = 1; i < sorted.contacts.length; i++) {
+    assert(sorted.contacts[i - 1].dateAdded <= sorted.contacts[i].dateAdded, 'not sorted by dateAdded');
+  }
+  const next = await ghl.contacts.searchContactsAdvanced({
+    locationId: LOC, pageLimit: 6, sort: [{ field: 'dateAdded', direction: 'asc' }], searchAfter: sorted.contacts[4].searchAfter,
+    filters: [{ field: 'dateUpdated', operator: 'range', value: { gt: '2025-01-07T04:30:00Z' } }],
+  });
+  assert(next.contacts.length >= 1 && next.contacts[0].id === sorted.contacts[5].id, JSON.stringify(next).slice(0, 300));
+  // SearchContacts: an OR group of eq, a sort by a name, a query.
+  const vip = await ghl.contacts.searchContactsAdvanced({
+    locationId: LOC, pageLimit: 100, sort: [{ field: 'lastNameLowerCase', direction: 'desc' }],
+    filters: [{ group: 'OR', filters: [{ field: 'tags', operator: 'eq', value: 'vip' }, { field: 'tags', operator: 'eq', value: 'referral' }] }],
+  });
+  assert(vip.total > 0 && vip.contacts.every((c) => c.tags.includes('vip') || c.tags.includes('referral')), JSON.stringify(vip).slice(0, 300));
+  const q = await ghl.contacts.searchContactsAdvanced({ locationId: LOC, pageLimit: 10, query: 'lovelace' });
+  assert(q.total > 0 && q.contacts.every((c) => c.lastName.toLowerCase() === 'lovelace'), JSON.stringify(q).slice(0, 300));
+  await expectError(ghl.contacts.searchContactsAdvanced({
+    locationId: LOC, pageLimit: 10, filters: [{ field: 'firstName', operator: 'range', value: { gt: 'x' } }],
+  }), 400, 'range is supported on dateAdded and dateUpdated only', 'range on a name');
+});
+
 await check('contacts.getContacts (deprecated list) with startAfterId', async () => {
   const first = await ghl.contacts.getContacts({ locationId: LOC, limit: 20 });
   assert(first.contacts.length === 20 && first.count === 26 && first.meta.startAfterId, JSON.stringify(first.meta));
