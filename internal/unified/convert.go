@@ -70,6 +70,8 @@ type builder struct {
 	dec   *jsontext.Decoder
 	rd    bytes.Reader
 	stack []*structpb.Value
+	// names are the member names read so far (jsonstruct.go).
+	names map[string]string
 }
 
 // block hands out zero Ts from blocks of next items (8 when unset);

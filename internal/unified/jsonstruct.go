@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -76,11 +77,11 @@ func (b *builder) jsonValue() (*structpb.Value, error) {
 		}
 		fields := make(map[string]*structpb.Value, 8)
 		for d.PeekKind() != '}' {
-			tok, err := d.ReadToken()
+			raw, err := d.ReadValue()
 			if err != nil {
 				return nil, err
 			}
-			k := validUTF8(tok.String()) // before the next read voids tok
+			k := b.name(raw) // before the next read voids raw
 			v, err := b.jsonValue()
 			if err != nil {
 				return nil, err
@@ -148,4 +149,23 @@ func (c *counts) jsonObject(js []byte) {
 	c.inner += bytes.Count(js, []byte{'{'}) - 1
 	c.lists += bytes.Count(js, []byte{'['})
 	c.elems += n / 2
+}
+
+// name is a member name from its raw JSON string: the property names of
+// a page repeat on every record, so plain ones are made once per page.
+func (b *builder) name(raw []byte) string {
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		if s, ok := b.names[string(inner)]; ok {
+			return s
+		}
+		if b.names == nil {
+			b.names = make(map[string]string, 16)
+		}
+		s := string(inner)
+		b.names[s] = s
+		return s
+	}
+	out, _ := jsontext.AppendUnquote(nil, raw) // invalid UTF-8 replaced
+	return validUTF8(string(out))
 }

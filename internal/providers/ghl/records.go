@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -106,13 +107,26 @@ func setProperties(rec *crm.Record, js json.RawMessage) error {
 // member names holds a dot (so PropertiesFromGHL would return it as it
 // is). It reads only the names, skipping the values.
 func neutralProperties(js []byte) bool {
-	d := jsontext.NewDecoder(bytes.NewReader(js), jsontext.AllowDuplicateNames(true))
+	sc, _ := nameScanners.Get().(*nameScanner)
+	if sc == nil {
+		sc = &nameScanner{}
+	}
+	defer nameScanners.Put(sc)
+	sc.rd.Reset(js)
+	if sc.d == nil {
+		sc.d = jsontext.NewDecoder(&sc.rd, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	} else {
+		sc.d.Reset(&sc.rd, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	}
+	d := sc.d
 	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
 		return false
 	}
 	for d.PeekKind() == '"' {
-		name, err := d.ReadToken()
-		if err != nil || strings.Contains(name.String(), ".") {
+		// The raw name, quotes and escapes included: a dot in it, or
+		// an escape that might spell one, sends the record the map way.
+		name, err := d.ReadValue()
+		if err != nil || bytes.IndexByte(name, '.') >= 0 || bytes.IndexByte(name, '\\') >= 0 {
 			return false
 		}
 		if err := d.SkipValue(); err != nil {
@@ -125,6 +139,15 @@ func neutralProperties(js []byte) bool {
 	_, err := d.ReadToken()
 	return errors.Is(err, io.EOF)
 }
+
+// nameScanner reads the member names of a record's properties; pooled,
+// as a page reads a hundred.
+type nameScanner struct {
+	rd bytes.Reader
+	d  *jsontext.Decoder
+}
+
+var nameScanners sync.Pool
 
 // propertiesFromGHLOwned is PropertiesFromGHL for a map the caller owns:
 // without dotted keys (no TEXTBOX_LIST values) it is returned as it is.
