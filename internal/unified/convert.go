@@ -70,7 +70,8 @@ type builder struct {
 	dec   *jsontext.Decoder
 	rd    bytes.Reader
 	stack []*structpb.Value
-	// names are the member names read so far (jsonstruct.go).
+	// names are the member names and short strings read so far, made
+	// once per page (jsonstruct.go).
 	names map[string]string
 }
 

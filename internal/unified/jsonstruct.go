@@ -122,6 +122,12 @@ func (b *builder) jsonValue() (*structpb.Value, error) {
 			return nil, err
 		}
 		return b.numberValue(f), nil
+	case '"':
+		raw, err := d.ReadValue()
+		if err != nil {
+			return nil, err
+		}
+		return b.stringValue(b.str(raw)), nil
 	}
 	tok, err := d.ReadToken()
 	if err != nil {
@@ -132,8 +138,6 @@ func (b *builder) jsonValue() (*structpb.Value, error) {
 		return b.nullValue(), nil
 	case 't', 'f':
 		return b.boolValue(tok.Bool()), nil
-	case '"':
-		return b.stringValue(validUTF8(tok.String())), nil
 	}
 	return nil, fmt.Errorf("unexpected JSON token %v", tok.Kind())
 }
@@ -153,9 +157,21 @@ func (c *counts) jsonObject(js []byte) {
 
 // name is a member name from its raw JSON string: the property names of
 // a page repeat on every record, so plain ones are made once per page.
-func (b *builder) name(raw []byte) string {
+func (b *builder) name(raw []byte) string { return b.unquote(raw, true) }
+
+// str is a string value from its raw JSON string; short plain ones (picklist
+// options, codes, ids of a few records) are made once per page too.
+func (b *builder) str(raw []byte) string { return b.unquote(raw, len(raw) <= maxShared+2) }
+
+// maxShared is the longest string value made once per page.
+const maxShared = 24
+
+func (b *builder) unquote(raw []byte, share bool) string {
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		if !share {
+			return string(inner)
+		}
 		if s, ok := b.names[string(inner)]; ok {
 			return s
 		}
