@@ -1,12 +1,14 @@
 package restjson
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"math"
 	"math/bits"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -73,6 +75,10 @@ func (e *encoder) message(m protoreflect.Message) error {
 		case !has && fd.HasPresence():
 			e.b = append(e.b, "null"...)
 		case fd.IsList():
+			if !has { // empty: Get would make a list view only to say so
+				e.b = append(e.b, "[]"...)
+				break
+			}
 			if err := e.listField(m.Get(fd).List(), fd); err != nil {
 				return err
 			}
@@ -377,19 +383,28 @@ func appendFloat(b []byte, n float64, bitSize int) []byte {
 	return b
 }
 
-// sizer is what vtprotobuf generates for the API's messages.
-type sizer interface{ SizeVT() int }
+// encoders keeps encoders and their buffers between answers: a page's
+// answer is ~80 KB, and growing a fresh buffer to that size copies it
+// over and over.
+var encoders = sync.Pool{New: func() any { return &encoder{b: make([]byte, 0, 4096), keys: make([]string, 0, 32)} }}
 
-// marshalFast encodes m, or reports errFallback. The buffer starts at
-// twice the message's protobuf size when that is known cheaply (its JSON
-// is about 1.5 times as long), so that a page is not copied as it grows.
-func marshalFast(m proto.Message, sizeHint int) ([]byte, error) {
-	if s, ok := m.(sizer); ok {
-		sizeHint = max(sizeHint, 2*s.SizeVT()+64)
-	}
-	e := encoder{b: make([]byte, 0, sizeHint), keys: make([]string, 0, 32)}
+// maxPooled is the largest buffer kept in the pool.
+const maxPooled = 1 << 20
+
+// marshalFast encodes m, or reports errFallback. The answer is a copy of
+// exactly its size.
+func marshalFast(m proto.Message) ([]byte, error) {
+	e, _ := encoders.Get().(*encoder)
+	defer func() {
+		if cap(e.b) <= maxPooled {
+			e.b = e.b[:0]
+			clear(e.keys[:cap(e.keys)])
+			e.keys = e.keys[:0]
+			encoders.Put(e)
+		}
+	}()
 	if err := e.message(m.ProtoReflect()); err != nil {
 		return nil, err
 	}
-	return e.b, nil
+	return bytes.Clone(e.b), nil
 }

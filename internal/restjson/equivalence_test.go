@@ -186,7 +186,7 @@ func compare(t *testing.T, m proto.Message) {
 	t.Helper()
 	mar := New()
 	want, wantErr := mar.marshalProtojson(m)
-	fast, fastErr := marshalFast(m, 0)
+	fast, fastErr := marshalFast(m)
 	switch {
 	case fastErr == nil && wantErr != nil:
 		t.Fatalf("%T: fast path wrote %s where protojson fails: %v", m, fast, wantErr)

@@ -60,7 +60,7 @@ func New() *Marshaler {
 // Marshal implements runtime.Marshaler.
 func (m *Marshaler) Marshal(v any) ([]byte, error) {
 	if pm, ok := v.(proto.Message); ok {
-		b, err := marshalFast(pm, 512)
+		b, err := marshalFast(pm)
 		if err == nil {
 			return b, nil
 		}
