@@ -284,8 +284,8 @@ type accountCursor struct {
 // q.UpdatedAfter is an *crm.UnsupportedError.
 func (c *Client) ListAccounts(ctx context.Context, _ crm.Schema, q crm.EntityQuery) (crm.AccountPage, error) {
 	if !q.UpdatedAfter.IsZero() {
-		return crm.AccountPage{}, &crm.UnsupportedError{Entity: crm.EntityAccount, Operation: "list with updated_after", Provider: providerName,
-			Reason: "HighLevel's businesses list (GET /businesses/) has no date filter"}
+		return crm.AccountPage{}, &crm.UnsupportedError{Entity: crm.EntityAccount, Operation: "list", Provider: providerName,
+			Reason: "updated_after cannot be honoured, HighLevel's businesses list (GET /businesses/) has no date filter; list without it"}
 	}
 	if q.PageSize <= 0 {
 		return crm.AccountPage{}, crm.Invalid("page_size", "must be positive")
