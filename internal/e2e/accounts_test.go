@@ -283,7 +283,9 @@ func TestAccountsBadInput(t *testing.T) {
 			{"negative page size", func() error { return second(c.ListAccounts(&crmv1.ListAccountsRequest{PageSize: -1})) }, "page_size"},
 			{"bad cursor", func() error { return second(c.ListAccounts(&crmv1.ListAccountsRequest{Cursor: "garbage"})) }, "cursor"},
 			{"bad updated_after", func() error { return second(c.ListAccounts(&crmv1.ListAccountsRequest{UpdatedAfter: "yesterday"})) }, "updated_after"},
-			{"unknown field", func() error { return second(c.ListAccounts(&crmv1.ListAccountsRequest{Fields: []string{"first_name"}})) }, "fields"},
+			{"unknown field", func() error {
+				return second(c.ListAccounts(&crmv1.ListAccountsRequest{Fields: []string{"first_name"}}))
+			}, "fields"},
 			{"bad id", func() error { return second(c.GetAccount(&crmv1.GetAccountRequest{Id: "bad id!"})) }, "id"},
 			{"no name", func() error {
 				return second(c.CreateAccount(&crmv1.CreateAccountRequest{Record: &crmv1.Account{Website: "acme.example"}}))
@@ -321,7 +323,9 @@ func TestAccountsBadInput(t *testing.T) {
 			{"empty update", func() error {
 				return second(c.UpdateAccount(&crmv1.UpdateAccountRequest{Id: ids.Businesses[0], Record: &crmv1.Account{}}))
 			}, "record"},
-			{"too many ids", func() error { return second(c.BatchReadAccounts(&crmv1.BatchReadAccountsRequest{Ids: make([]string, 101)})) }, "ids"},
+			{"too many ids", func() error {
+				return second(c.BatchReadAccounts(&crmv1.BatchReadAccountsRequest{Ids: make([]string, 101)}))
+			}, "ids"},
 			{"bad batch id", func() error {
 				return second(c.BatchReadAccounts(&crmv1.BatchReadAccountsRequest{Ids: []string{"ok1", "bad id"}}))
 			}, "ids[1]"},
