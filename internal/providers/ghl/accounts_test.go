@@ -3,7 +3,10 @@ package ghl
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,5 +85,76 @@ func TestBuildBusinessBody(t *testing.T) {
 				t.Errorf("body %s\nwant %s", g, w)
 			}
 		})
+	}
+}
+
+// TestAccountScopeRefusal: GHL's 401 "not authorized for this scope" on a
+// business call becomes a 403 naming the scope the call needs.
+func TestAccountScopeRefusal(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"statusCode":401,"message":"The token is not authorized for this scope."}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(ClientOptions{BaseURL: srv.URL, LocationID: "loc1", Token: StaticToken("t"), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := crm.Schema{}
+	for _, tc := range []struct {
+		name, scope string
+		call        func() error
+	}{
+		{"list", "businesses.readonly", func() error { _, err := c.ListAccounts(t.Context(), sc, crm.EntityQuery{PageSize: 1}); return err }},
+		{"get", "businesses.readonly", func() error { _, err := c.GetAccount(t.Context(), sc, "b1"); return err }},
+		{"count", "businesses.readonly", func() error { _, err := c.CountAccounts(t.Context(), sc, time.Time{}); return err }},
+		{"create", "businesses.write", func() error { _, err := c.CreateAccount(t.Context(), sc, crm.Account{Name: "A"}); return err }},
+		{"update", "businesses.write", func() error {
+			_, err := c.UpdateAccount(t.Context(), sc, "b1", crm.Account{Name: "A"}, crm.Fields{"name": true})
+			return err
+		}},
+		{"delete", "businesses.write", func() error { return c.DeleteAccount(t.Context(), "b1") }},
+	} {
+		var pe *crm.ProviderError
+		if err := tc.call(); !errors.As(err, &pe) || pe.Status != http.StatusForbidden || !strings.Contains(pe.Message, tc.scope) {
+			t.Errorf("%s: %v, want a 403 naming %s", tc.name, err, tc.scope)
+		}
+	}
+}
+
+// TestListAccountsQuery: the list asks GHL for one business more than the
+// page, skips what the cursor says, and the last page has no cursor.
+func TestListAccountsQuery(t *testing.T) {
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.Query().Get("limit")+"/"+r.URL.Query().Get("skip"))
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("skip") == "" {
+			_, _ = w.Write([]byte(`{"businesses":[{"id":"b1"},{"id":"b2"},{"id":"b3"}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"businesses":[{"id":"b3"}]}`))
+	}))
+	defer srv.Close()
+	c, err := NewClient(ClientOptions{BaseURL: srv.URL, LocationID: "loc1", Token: StaticToken("t"), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1, err := c.ListAccounts(t.Context(), crm.Schema{}, crm.EntityQuery{PageSize: 2})
+	if err != nil || len(p1.Items) != 2 || p1.NextCursor == "" {
+		t.Fatalf("page 1: %+v, %v", p1, err)
+	}
+	p2, err := c.ListAccounts(t.Context(), crm.Schema{}, crm.EntityQuery{PageSize: 2, Cursor: p1.NextCursor})
+	if err != nil || len(p2.Items) != 1 || p2.Items[0].ID != "b3" || p2.NextCursor != "" {
+		t.Fatalf("page 2: %+v, %v", p2, err)
+	}
+	if got := strings.Join(queries, ","); got != "3/,3/2" {
+		t.Errorf("limit/skip sent: %s, want 3/,3/2", got)
+	}
+	_, err = c.ListAccounts(t.Context(), crm.Schema{}, crm.EntityQuery{PageSize: 2, UpdatedAfter: time.Now()})
+	var ue *crm.UnsupportedError
+	if !errors.As(err, &ue) || ue.Entity != crm.EntityAccount || ue.Provider != "ghl" || len(queries) != 2 {
+		t.Errorf("updated_after: %v (GHL called %d times)", err, len(queries))
 	}
 }
