@@ -370,3 +370,27 @@ func TestAccountGolden(t *testing.T) {
 	raw = strings.ReplaceAll(raw, e.tn.location, "<location-id>")
 	golden(t, "account_get", []byte(raw))
 }
+
+// TestAccountCreateIdempotencyKey: an account create repeated with the
+// same Idempotency-Key answers the first account without a second GHL
+// create.
+func TestAccountCreateIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	e, _ := newCRMEnv(t)
+	h := hdr(e.tn.key, e.tn.connID)
+	h["idempotency-key"] = "account-" + randHex(6)
+	body := map[string]any{"record": map[string]any{"name": "Once Ltd", "website": "once.example"}}
+	first := e.g.do(t, "POST", crmBase+"/account", h, body)
+	if first.status != http.StatusOK {
+		t.Fatalf("create: %d %s", first.status, first.raw)
+	}
+	creates := e.f.RequestCount("POST /businesses/")
+	if creates != 1 {
+		t.Fatalf("GHL creates after the first call: %d, want 1", creates)
+	}
+	again := e.g.do(t, "POST", crmBase+"/account", h, body)
+	id := str(first.body["record"].(map[string]any)["id"])
+	if again.status != http.StatusOK || str(again.body["record"].(map[string]any)["id"]) != id || e.f.RequestCount("POST /businesses/") != creates {
+		t.Fatalf("repeat: %d %s; GHL creates %d -> %d", again.status, again.raw, creates, e.f.RequestCount("POST /businesses/"))
+	}
+}
