@@ -170,9 +170,11 @@ else
   fuzz ./internal/providers/ghl FuzzDecoders
   fuzz ./internal/providers/ghl FuzzClientAnswers
   fuzz ./internal/providers/ghl FuzzContactAnswers
+  fuzz ./internal/providers/ghl FuzzAccountAnswers
   fuzz ./internal/unified FuzzRecordBody
   fuzz ./internal/unified FuzzSearchBody
   fuzz ./internal/unified FuzzContactBody
+  fuzz ./internal/unified FuzzAccountBody
   fuzz ./internal/unified FuzzSchemaBodies
   fuzz ./internal/unified FuzzPathParams
   fuzz ./internal/unified FuzzDecodeCursor

@@ -190,6 +190,7 @@ func TestSecurity(t *testing.T) {
 // unpaged are the lists answered whole, with the reason.
 var unpaged = map[string]string{
 	"CrmService_BatchReadContacts": "not a list: the contacts of at most 100 ids the caller names",
+	"CrmService_BatchReadAccounts": "not a list: the accounts of at most 100 ids the caller names",
 }
 
 // TestPagination: every list is paged the one way — page_size and cursor

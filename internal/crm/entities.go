@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -24,6 +26,7 @@ import (
 // object names in the metadata API.
 const (
 	EntityContact = "contact"
+	EntityAccount = "account"
 )
 
 // Email is one email address of an entity.
@@ -249,4 +252,126 @@ func (c Contact) SetFields() Fields {
 		}
 	}
 	return set
+}
+
+// Account is a company. CustomFields are keyed by neutral property id with
+// JSON-shaped values (as Record properties).
+type Account struct {
+	ID          string
+	Name        string
+	Website     string
+	Domain      string
+	Phones      []Phone
+	Emails      []Email
+	Addresses   []Address
+	Description string
+	OwnerID     string
+	// CustomFields are the provider's custom fields; nil or empty when it
+	// keeps none.
+	CustomFields map[string]any
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	// Raw is the provider's own JSON of the account.
+	Raw json.RawMessage
+}
+
+// Account field names, as the API names them (the proto's field names).
+const (
+	AccountName         = "name"
+	AccountWebsite      = "website"
+	AccountDomain       = "domain"
+	AccountPhones       = "phones"
+	AccountEmails       = "emails"
+	AccountAddresses    = "addresses"
+	AccountDescription  = "description"
+	AccountOwnerID      = "owner_id"
+	AccountCustomFields = "custom_fields"
+)
+
+// AccountWritable lists the fields an account write may set, in
+// documentation order.
+var AccountWritable = []string{
+	AccountName, AccountWebsite, AccountDomain, AccountPhones, AccountEmails, AccountAddresses,
+	AccountDescription, AccountOwnerID, AccountCustomFields,
+}
+
+// SetFields names the writable fields of a that are set (non-empty).
+func (a Account) SetFields() Fields {
+	set := Fields{}
+	for f, isSet := range map[string]bool{
+		AccountName: a.Name != "", AccountWebsite: a.Website != "", AccountDomain: a.Domain != "",
+		AccountPhones: len(a.Phones) > 0, AccountEmails: len(a.Emails) > 0, AccountAddresses: len(a.Addresses) > 0,
+		AccountDescription: a.Description != "", AccountOwnerID: a.OwnerID != "", AccountCustomFields: len(a.CustomFields) > 0,
+	} {
+		if isSet {
+			set[f] = true
+		}
+	}
+	return set
+}
+
+// AccountPage is one page of accounts; NextCursor is "" on the last page.
+type AccountPage struct {
+	Items      []Account
+	NextCursor string
+}
+
+// AccountReader reads accounts. sc is the account object's schema.
+type AccountReader interface {
+	// GetAccount returns one account, Raw always set.
+	GetAccount(ctx context.Context, sc Schema, id string) (Account, error)
+	// ListAccounts pages through every account, each exactly once, in a
+	// stable order. A provider that cannot filter on q.UpdatedAfter
+	// answers an *UnsupportedError.
+	ListAccounts(ctx context.Context, sc Schema, q EntityQuery) (AccountPage, error)
+}
+
+// AccountWriter changes accounts. sc is the account object's schema; the
+// gateway has checked a.CustomFields against it.
+type AccountWriter interface {
+	CreateAccount(ctx context.Context, sc Schema, a Account) (Account, error)
+	// UpdateAccount changes the fields named in set (AccountWritable
+	// names); for custom_fields only the keys of a.CustomFields change.
+	UpdateAccount(ctx context.Context, sc Schema, id string, a Account, set Fields) (Account, error)
+	DeleteAccount(ctx context.Context, id string) error
+}
+
+// AccountCounter counts accounts (changed after updatedAfter; all when
+// zero).
+type AccountCounter interface {
+	CountAccounts(ctx context.Context, sc Schema, updatedAfter time.Time) (int64, error)
+}
+
+// AccountFinder finds the accounts whose domain is one of domains
+// (lower-cased hosts without "www."), for upserts; at most limit of them.
+type AccountFinder interface {
+	FindAccountsByDomain(ctx context.Context, sc Schema, domains []string, limit int) ([]Account, error)
+}
+
+// DomainOf is the domain of a website or domain as accounts are matched
+// on it: the host, lower-cased, without a port, a trailing dot or a
+// leading "www." ("https://WWW.Acme.example/about" -> "acme.example"). ""
+// when s holds no host.
+func DomainOf(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	} else {
+		s = strings.TrimPrefix(s, "//")
+	}
+	if i := strings.IndexAny(s, "/?#"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		s = s[i+1:]
+	}
+	if h, _, err := net.SplitHostPort(s); err == nil {
+		s = h
+	}
+	s = strings.TrimSuffix(s, ".")
+	s = strings.TrimPrefix(s, "www.")
+	if s == "" || strings.ContainsAny(s, " \t\r\n\\\"<>") || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
+		return ""
+	}
+	return s
 }

@@ -114,6 +114,22 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 		{"UpsertContact", true, func(c *client) error {
 			return second(c.UpsertContact(&crmv1.UpsertContactRequest{UpsertOn: &crmv1.UpsertOn{Key: "email", Values: []string{"rex@example.com"}}, Record: &crmv1.Contact{FirstName: "Rex"}}))
 		}},
+		{"ListAccounts", true, func(c *client) error { return second(c.ListAccounts(&crmv1.ListAccountsRequest{})) }},
+		{"CreateAccount", true, func(c *client) error {
+			return second(c.CreateAccount(&crmv1.CreateAccountRequest{Record: &crmv1.Account{Name: "Rex Inc"}}))
+		}},
+		{"GetAccount", true, func(c *client) error { return second(c.GetAccount(&crmv1.GetAccountRequest{Id: ids.record})) }},
+		{"UpdateAccount", true, func(c *client) error {
+			return second(c.UpdateAccount(&crmv1.UpdateAccountRequest{Id: ids.record, Record: &crmv1.Account{Name: "Rex Inc"}}))
+		}},
+		{"DeleteAccount", true, func(c *client) error { return second(c.DeleteAccount(&crmv1.DeleteAccountRequest{Id: ids.record})) }},
+		{"CountAccounts", true, func(c *client) error { return second(c.CountAccounts(&crmv1.CountAccountsRequest{})) }},
+		{"BatchReadAccounts", true, func(c *client) error {
+			return second(c.BatchReadAccounts(&crmv1.BatchReadAccountsRequest{Ids: []string{ids.record}}))
+		}},
+		{"UpsertAccount", true, func(c *client) error {
+			return second(c.UpsertAccount(&crmv1.UpsertAccountRequest{UpsertOn: &crmv1.UpsertOn{Key: "domain", Values: []string{"rex.example"}}, Record: &crmv1.Account{Name: "Rex Inc"}}))
+		}},
 
 		{"CreateConnectorConfig", false, func(c *client) error {
 			return second(c.CreateConnectorConfig(&corev1.CreateConnectorConfigRequest{ConnectorName: "ghl", Config: st(t, map[string]any{"base_url": "http://127.0.0.1:9"})}))

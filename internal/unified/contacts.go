@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
@@ -166,10 +167,17 @@ func (s *fieldSelection) apply(m protoreflect.Message) {
 	if s.custom == nil {
 		return
 	}
-	if c, ok := m.Interface().(*crmv1.Contact); ok && c.GetCustomFields() != nil {
-		for k := range c.CustomFields.Fields {
+	var custom *structpb.Struct
+	switch e := m.Interface().(type) {
+	case *crmv1.Contact:
+		custom = e.GetCustomFields()
+	case *crmv1.Account:
+		custom = e.GetCustomFields()
+	}
+	if custom != nil {
+		for k := range custom.Fields {
 			if !s.custom[k] {
-				delete(c.CustomFields.Fields, k)
+				delete(custom.Fields, k)
 			}
 		}
 	}

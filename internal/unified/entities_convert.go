@@ -70,3 +70,57 @@ func contactFromProto(p *crmv1.Contact) crm.Contact {
 	}
 	return c
 }
+
+func (b *builder) account(a crm.Account, raw bool) *crmv1.Account {
+	out := &crmv1.Account{
+		Id:           a.ID,
+		Name:         validUTF8(a.Name),
+		Website:      validUTF8(a.Website),
+		Domain:       validUTF8(a.Domain),
+		Description:  validUTF8(a.Description),
+		OwnerId:      a.OwnerID,
+		CustomFields: b.toStruct(orEmpty(a.CustomFields)),
+		CreatedAt:    b.ts(a.CreatedAt),
+		UpdatedAt:    b.ts(a.UpdatedAt),
+		RawData:      b.rawStruct(a.Raw, raw),
+	}
+	out.Emails = make([]*crmv1.Email, len(a.Emails))
+	for i, e := range a.Emails {
+		out.Emails[i] = &crmv1.Email{Address: validUTF8(e.Address), Type: validUTF8(e.Type), IsPrimary: e.Primary}
+	}
+	out.Phones = make([]*crmv1.Phone, len(a.Phones))
+	for i, p := range a.Phones {
+		out.Phones[i] = &crmv1.Phone{Number: validUTF8(p.Number), Type: validUTF8(p.Type), IsPrimary: p.Primary}
+	}
+	out.Addresses = make([]*crmv1.Address, len(a.Addresses))
+	for i, ad := range a.Addresses {
+		out.Addresses[i] = &crmv1.Address{Street: validUTF8(ad.Street), City: validUTF8(ad.City), State: validUTF8(ad.State),
+			PostalCode: validUTF8(ad.PostalCode), Country: validUTF8(ad.Country), Type: validUTF8(ad.Type)}
+	}
+	return out
+}
+
+// accountFromProto is the writable part of an account.
+func accountFromProto(p *crmv1.Account) crm.Account {
+	a := crm.Account{
+		Name:        p.GetName(),
+		Website:     p.GetWebsite(),
+		Domain:      p.GetDomain(),
+		Description: p.GetDescription(),
+		OwnerID:     p.GetOwnerId(),
+	}
+	if p.GetCustomFields() != nil {
+		a.CustomFields = p.GetCustomFields().AsMap()
+	}
+	for _, e := range p.GetEmails() {
+		a.Emails = append(a.Emails, crm.Email{Address: e.GetAddress(), Type: e.GetType(), Primary: e.GetIsPrimary()})
+	}
+	for _, ph := range p.GetPhones() {
+		a.Phones = append(a.Phones, crm.Phone{Number: ph.GetNumber(), Type: ph.GetType(), Primary: ph.GetIsPrimary()})
+	}
+	for _, ad := range p.GetAddresses() {
+		a.Addresses = append(a.Addresses, crm.Address{Street: ad.GetStreet(), City: ad.GetCity(), State: ad.GetState(),
+			PostalCode: ad.GetPostalCode(), Country: ad.GetCountry(), Type: ad.GetType()})
+	}
+	return a
+}

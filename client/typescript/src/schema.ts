@@ -283,6 +283,94 @@ export interface paths {
         patch: operations["CoreService_UpdateConnectorConfig"];
         trace?: never;
     };
+    "/v0/unified/crm/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListAccounts pages through every account (company). */
+        get: operations["CrmService_ListAccounts"];
+        put?: never;
+        /** CreateAccount creates an account. */
+        post: operations["CrmService_CreateAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/account/_batch_read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** BatchReadAccounts reads up to 100 accounts by id, in order. */
+        post: operations["CrmService_BatchReadAccounts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/account/_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CountAccounts counts accounts. */
+        get: operations["CrmService_CountAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/account/_upsert": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** UpsertAccount updates the account matching upsert_on or creates one. */
+        post: operations["CrmService_UpsertAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/account/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetAccount returns one account and the provider's own JSON of it. */
+        get: operations["CrmService_GetAccount"];
+        put?: never;
+        post?: never;
+        /** DeleteAccount deletes an account. */
+        delete: operations["CrmService_DeleteAccount"];
+        options?: never;
+        head?: never;
+        /** UpdateAccount changes the fields of an account it names. */
+        patch: operations["CrmService_UpdateAccount"];
+        trace?: never;
+    };
     "/v0/unified/crm/contact": {
         parameters: {
             query?: never;
@@ -656,6 +744,15 @@ export interface components {
             page_size?: number;
             query?: string;
         };
+        /** @description UpdateAccountRequest changes an account: `{record: {...}}`. */
+        CrmServiceUpdateAccountBody: {
+            record: components["schemas"]["v1Account"] | null;
+            /**
+             * @description Fields of record to change, e.g. `website,phones`; a field named here
+             *     and empty in record is cleared. Over REST a comma-separated string.
+             */
+            update_mask?: string;
+        };
         /** @description UpdateContactRequest changes a contact: `{record: {...}}`. */
         CrmServiceUpdateContactBody: {
             record: components["schemas"]["v1Contact"] | null;
@@ -721,6 +818,60 @@ export interface components {
          * @enum {string}
          */
         protobufNullValue: "NULL_VALUE";
+        /**
+         * @description Account is a company (organisation) the contacts belong to. HighLevel:
+         *     a business (/businesses/).
+         */
+        v1Account: {
+            /** @description Postal addresses (HighLevel keeps one). */
+            addresses?: components["schemas"]["v1Address"][];
+            /**
+             * Format: date-time
+             * @description When the account was created at the provider.
+             */
+            readonly created_at?: string | null;
+            /**
+             * @description The provider's custom fields of accounts, keyed by neutral property id
+             *     (GET /v0/unified/crm/metadata/objects/account/properties), as
+             *     Contact.custom_fields. HighLevel's businesses API carries none: empty
+             *     on read, and a write naming one is a 400.
+             */
+            custom_fields?: Record<string, never> | null;
+            /** @description Free text about the company. */
+            description?: string;
+            /**
+             * @description The company's domain, e.g. `acme.example`: the host of website without
+             *     `www.`, lower-cased, when the provider keeps no domain of its own
+             *     (HighLevel keeps none). On write, when website is not set, a domain
+             *     sets the website.
+             */
+            domain?: string;
+            /** @description Email addresses, the primary one first (HighLevel keeps one). */
+            emails?: components["schemas"]["v1Email"][];
+            /** @description The provider's id of the account. Set by the provider; ignored on write. */
+            readonly id?: string;
+            /** @description The company's name; required on create. */
+            name?: string;
+            /**
+             * @description The user who owns the account: an id of /v0/unified/crm/user. Empty
+             *     when the provider keeps no owner (HighLevel businesses have none).
+             */
+            owner_id?: string;
+            /** @description Phone numbers, the primary one first (HighLevel keeps one). */
+            phones?: components["schemas"]["v1Phone"][];
+            /** @description The provider's own JSON of the account, when include_raw_data is set. */
+            readonly raw_data?: Record<string, never> | null;
+            /**
+             * Format: date-time
+             * @description When the account last changed at the provider.
+             */
+            readonly updated_at?: string | null;
+            /**
+             * @description The company's website, e.g. `https://acme.example` (a URL or a bare
+             *     host).
+             */
+            website?: string;
+        };
         /** @description Address is a postal address. */
         v1Address: {
             city?: string;
@@ -777,6 +928,21 @@ export interface components {
             source_object?: string;
             target_label?: string;
             target_object?: string;
+        };
+        /** @description BatchReadAccountsRequest reads up to 100 accounts by id. */
+        v1BatchReadAccountsRequest: {
+            /** @description 1 to 100 account ids; the answer keeps their order. */
+            ids: string[];
+            /** @description Fields to return, as in ListAccountsRequest.fields. */
+            properties?: string[];
+        };
+        /**
+         * @description BatchReadAccountsResponse holds the accounts found, in the order asked,
+         *     and the ids not found (not a failed call).
+         */
+        v1BatchReadAccountsResponse: {
+            items?: components["schemas"]["v1Account"][];
+            not_found?: string[];
         };
         /** @description BatchReadContactsRequest reads up to 100 contacts by id. */
         v1BatchReadContactsRequest: {
@@ -892,10 +1058,24 @@ export interface components {
              */
             readonly updated_at?: string | null;
         };
+        /** @description CountAccountsResponse holds the count. */
+        v1CountAccountsResponse: {
+            /** Format: int32 */
+            count?: number;
+        };
         /** @description CountContactsResponse holds the count. */
         v1CountContactsResponse: {
             /** Format: int32 */
             count?: number;
+        };
+        /** @description CreateAccountRequest creates an account: `{record: {...}}`. */
+        v1CreateAccountRequest: {
+            record: components["schemas"]["v1Account"] | null;
+        };
+        /** @description CreateAccountResponse holds the new account. */
+        v1CreateAccountResponse: {
+            record?: components["schemas"]["v1Account"] | null;
+            warnings?: string[];
         };
         /** @description CreateApiKeyResponse holds the new key. */
         v1CreateApiKeyResponse: {
@@ -1005,6 +1185,8 @@ export interface components {
         v1CreateRelationResponse: {
             relation?: components["schemas"]["v1Relation"] | null;
         };
+        /** @description DeleteAccountResponse is empty on success. */
+        v1DeleteAccountResponse: Record<string, never>;
         /** @description DeleteConnectionResponse is empty on success. */
         v1DeleteConnectionResponse: Record<string, never>;
         /** @description DeleteConnectorConfigResponse is empty on success. */
@@ -1057,6 +1239,15 @@ export interface components {
             direction?: string;
             /** @description The field to sort by, e.g. `created_at` or `last_name`. */
             field?: string;
+        };
+        /**
+         * @description GetAccountResponse holds the account and the provider's own JSON of it
+         *     (`{record, raw}`).
+         */
+        v1GetAccountResponse: {
+            /** @description The provider's own JSON of the account. */
+            raw?: Record<string, never> | null;
+            record?: components["schemas"]["v1Account"] | null;
         };
         /** @description GetApiKeyResponse holds the key. */
         v1GetApiKeyResponse: {
@@ -1120,6 +1311,14 @@ export interface components {
         v1Labels: {
             plural?: string;
             singular?: string;
+        };
+        /** @description ListAccountsResponse is one page of accounts. */
+        v1ListAccountsResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Account"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
         };
         /** @description ListApiKeysResponse is one page of keys. */
         v1ListApiKeysResponse: {
@@ -1396,6 +1595,11 @@ export interface components {
              */
             total?: number;
         };
+        /** @description UpdateAccountResponse holds the changed account. */
+        v1UpdateAccountResponse: {
+            record?: components["schemas"]["v1Account"] | null;
+            warnings?: string[];
+        };
         /** @description UpdateConnectionResponse holds the changed connection. */
         v1UpdateConnectionResponse: {
             connection?: components["schemas"]["v1Connection"] | null;
@@ -1423,6 +1627,22 @@ export interface components {
             warnings?: string[];
         };
         /**
+         * @description UpsertAccountRequest updates the one account matching upsert_on (key
+         *     `domain` or `website`), or creates record when none does; more than one
+         *     match is a 409 naming them.
+         */
+        v1UpsertAccountRequest: {
+            record: components["schemas"]["v1Account"] | null;
+            upsert_on: components["schemas"]["v1UpsertOn"] | null;
+        };
+        /** @description UpsertAccountResponse holds the account written. */
+        v1UpsertAccountResponse: {
+            /** @description Whether the account was created (no account matched). */
+            created?: boolean;
+            record?: components["schemas"]["v1Account"] | null;
+            warnings?: string[];
+        };
+        /**
          * @description UpsertContactRequest updates the one contact matching upsert_on, or
          *     creates record when none does; more than one match is a 409 naming them.
          */
@@ -1437,9 +1657,13 @@ export interface components {
             record?: components["schemas"]["v1Contact"] | null;
             warnings?: string[];
         };
-        /** @description UpsertOn names the key a contact upsert matches on. */
+        /** @description UpsertOn names the key an upsert matches on. */
         v1UpsertOn: {
-            /** @description `email`: a contact whose emails include one of values. */
+            /**
+             * @description Contacts: `email`, a contact whose emails include one of values.
+             *     Accounts: `domain` or `website`, an account whose domain (the host of
+             *     its website, without `www.`) is the domain of one of values.
+             */
             key?: string;
             /** @description 1 to 10 values of the key. */
             values?: string[];
@@ -2413,6 +2637,357 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_ListAccounts: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+                /**
+                 * @description Only accounts changed after this instant (RFC 3339), where the
+                 *     provider can filter on it (HighLevel cannot: 501).
+                 */
+                updated_after?: string;
+                /**
+                 * @description Fields of each account to return (Account field names, or
+                 *     `custom_fields.<id>`); `id` is always returned. Empty returns every
+                 *     field.
+                 */
+                fields?: string[];
+                /** @description Fill each account's raw_data with the provider's own JSON. */
+                include_raw_data?: boolean;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListAccountsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CreateAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreateAccountRequest creates an account: `{record: {...}}`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreateAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreateAccountResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_BatchReadAccounts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description BatchReadAccountsRequest reads up to 100 accounts by id. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1BatchReadAccountsRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1BatchReadAccountsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CountAccounts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only accounts changed after this instant (RFC 3339), where the
+                 *     provider can filter on it (HighLevel cannot: 501).
+                 */
+                updated_after?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CountAccountsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpsertAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description UpsertAccountRequest updates the one account matching upsert_on (key
+         *     `domain` or `website`), or creates record when none does; more than one
+         *     match is a 409 naming them.
+         */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1UpsertAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpsertAccountResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_GetAccount: {
+        parameters: {
+            query?: {
+                /** @description Fields to return, as in ListAccountsRequest.fields. */
+                fields?: string[];
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1GetAccountResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_DeleteAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1DeleteAccountResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpdateAccount: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrmServiceUpdateAccountBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpdateAccountResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
             503: components["responses"]["Unavailable"];
             504: components["responses"]["GatewayTimeout"];
         };

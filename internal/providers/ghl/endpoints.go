@@ -44,6 +44,12 @@ var Endpoints = []string{
 	"PUT /contacts/{contactId}",
 	"DELETE /contacts/{contactId}",
 
+	"GET /businesses/{$}",
+	"POST /businesses/{$}",
+	"GET /businesses/{businessId}",
+	"PUT /businesses/{businessId}",
+	"DELETE /businesses/{businessId}",
+
 	"POST /oauth/token",
 	"POST /oauth/locationToken",
 }

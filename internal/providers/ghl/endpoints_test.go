@@ -35,6 +35,11 @@ func TestEndpointsName(t *testing.T) {
 		{"GET", "/contacts/abc", "GET /contacts/{contactId}"},
 		{"PUT", "/contacts/abc", "PUT /contacts/{contactId}"},
 		{"DELETE", "/contacts/abc", "DELETE /contacts/{contactId}"},
+		{"GET", "/businesses/?locationId=l&limit=6", "GET /businesses/"},
+		{"POST", "/businesses/", "POST /businesses/"},
+		{"GET", "/businesses/63771dcac1116f0e21de8e12", "GET /businesses/{businessId}"},
+		{"PUT", "/businesses/63771dcac1116f0e21de8e12", "PUT /businesses/{businessId}"},
+		{"DELETE", "/businesses/63771dcac1116f0e21de8e12", "DELETE /businesses/{businessId}"},
 		{"GET", "/contacts/abc/tasks", upstream.OtherEndpoint},
 		{"PATCH", "/objects/x", upstream.OtherEndpoint},
 	} {

@@ -68,6 +68,8 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Contacts/CRUD", s.testContactCRUD)
 	t.Run("Contacts/ListPaging", s.testContactPaging)
 	t.Run("Contacts/SearchAndCount", s.testContactSearch)
+	t.Run("Accounts/CRUD", s.testAccountCRUD)
+	t.Run("Accounts/ListPaging", s.testAccountPaging)
 }
 
 type suite struct {
@@ -104,6 +106,10 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["ContactReader"] = p.(crm.ContactReader)
 	_, caps["ContactWriter"] = p.(crm.ContactWriter)
 	_, caps["ContactSearcher"] = p.(crm.ContactSearcher)
+	_, caps["AccountReader"] = p.(crm.AccountReader)
+	_, caps["AccountWriter"] = p.(crm.AccountWriter)
+	_, caps["AccountCounter"] = p.(crm.AccountCounter)
+	_, caps["AccountFinder"] = p.(crm.AccountFinder)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
@@ -113,6 +119,12 @@ func (s *suite) testCapabilities(t *testing.T) {
 	}
 	if caps["ContactWriter"] && !caps["ContactReader"] {
 		t.Error("a ContactWriter must also be a ContactReader")
+	}
+	if (caps["AccountReader"] || caps["AccountWriter"]) && !caps["SchemaReader"] {
+		t.Error("an AccountReader or AccountWriter must also be a SchemaReader (the account schema maps custom fields)")
+	}
+	if caps["AccountWriter"] && !caps["AccountReader"] {
+		t.Error("an AccountWriter must also be an AccountReader")
 	}
 	if caps["RecordWriter"] && !caps["RecordReader"] {
 		t.Error("a RecordWriter must also be a RecordReader")

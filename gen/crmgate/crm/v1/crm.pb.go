@@ -3391,7 +3391,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\xcf#\n" +
+	"\x16DeleteRelationResponse2\x83,\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3424,7 +3424,16 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x0eSearchContacts\x12%.crmgate.crm.v1.SearchContactsRequest\x1a&.crmgate.crm.v1.SearchContactsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_search\x12\x84\x01\n" +
 	"\rCountContacts\x12$.crmgate.crm.v1.CountContactsRequest\x1a%.crmgate.crm.v1.CountContactsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/contact/_count\x12\x98\x01\n" +
 	"\x11BatchReadContacts\x12(.crmgate.crm.v1.BatchReadContactsRequest\x1a).crmgate.crm.v1.BatchReadContactsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/contact/_batch_read\x12\x88\x01\n" +
-	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsert\x12z\n" +
+	"\fListAccounts\x12#.crmgate.crm.v1.ListAccountsRequest\x1a$.crmgate.crm.v1.ListAccountsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v0/unified/crm/account\x12\x80\x01\n" +
+	"\rCreateAccount\x12$.crmgate.crm.v1.CreateAccountRequest\x1a%.crmgate.crm.v1.CreateAccountResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v0/unified/crm/account\x12y\n" +
+	"\n" +
+	"GetAccount\x12!.crmgate.crm.v1.GetAccountRequest\x1a\".crmgate.crm.v1.GetAccountResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v0/unified/crm/account/{id}\x12\x85\x01\n" +
+	"\rUpdateAccount\x12$.crmgate.crm.v1.UpdateAccountRequest\x1a%.crmgate.crm.v1.UpdateAccountResponse\"'\x82\xd3\xe4\x93\x02!:\x01*2\x1c/v0/unified/crm/account/{id}\x12\x82\x01\n" +
+	"\rDeleteAccount\x12$.crmgate.crm.v1.DeleteAccountRequest\x1a%.crmgate.crm.v1.DeleteAccountResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v0/unified/crm/account/{id}\x12\x84\x01\n" +
+	"\rCountAccounts\x12$.crmgate.crm.v1.CountAccountsRequest\x1a%.crmgate.crm.v1.CountAccountsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/account/_count\x12\x98\x01\n" +
+	"\x11BatchReadAccounts\x12(.crmgate.crm.v1.BatchReadAccountsRequest\x1a).crmgate.crm.v1.BatchReadAccountsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/account/_batch_read\x12\x88\x01\n" +
+	"\rUpsertAccount\x12$.crmgate.crm.v1.UpsertAccountRequest\x1a%.crmgate.crm.v1.UpsertAccountResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/account/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3503,15 +3512,31 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*CountContactsRequest)(nil),            // 60: crmgate.crm.v1.CountContactsRequest
 	(*BatchReadContactsRequest)(nil),        // 61: crmgate.crm.v1.BatchReadContactsRequest
 	(*UpsertContactRequest)(nil),            // 62: crmgate.crm.v1.UpsertContactRequest
-	(*ListContactsResponse)(nil),            // 63: crmgate.crm.v1.ListContactsResponse
-	(*CreateContactResponse)(nil),           // 64: crmgate.crm.v1.CreateContactResponse
-	(*GetContactResponse)(nil),              // 65: crmgate.crm.v1.GetContactResponse
-	(*UpdateContactResponse)(nil),           // 66: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactResponse)(nil),           // 67: crmgate.crm.v1.DeleteContactResponse
-	(*SearchContactsResponse)(nil),          // 68: crmgate.crm.v1.SearchContactsResponse
-	(*CountContactsResponse)(nil),           // 69: crmgate.crm.v1.CountContactsResponse
-	(*BatchReadContactsResponse)(nil),       // 70: crmgate.crm.v1.BatchReadContactsResponse
-	(*UpsertContactResponse)(nil),           // 71: crmgate.crm.v1.UpsertContactResponse
+	(*ListAccountsRequest)(nil),             // 63: crmgate.crm.v1.ListAccountsRequest
+	(*CreateAccountRequest)(nil),            // 64: crmgate.crm.v1.CreateAccountRequest
+	(*GetAccountRequest)(nil),               // 65: crmgate.crm.v1.GetAccountRequest
+	(*UpdateAccountRequest)(nil),            // 66: crmgate.crm.v1.UpdateAccountRequest
+	(*DeleteAccountRequest)(nil),            // 67: crmgate.crm.v1.DeleteAccountRequest
+	(*CountAccountsRequest)(nil),            // 68: crmgate.crm.v1.CountAccountsRequest
+	(*BatchReadAccountsRequest)(nil),        // 69: crmgate.crm.v1.BatchReadAccountsRequest
+	(*UpsertAccountRequest)(nil),            // 70: crmgate.crm.v1.UpsertAccountRequest
+	(*ListContactsResponse)(nil),            // 71: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 72: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 73: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 74: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 75: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 76: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 77: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 78: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 79: crmgate.crm.v1.UpsertContactResponse
+	(*ListAccountsResponse)(nil),            // 80: crmgate.crm.v1.ListAccountsResponse
+	(*CreateAccountResponse)(nil),           // 81: crmgate.crm.v1.CreateAccountResponse
+	(*GetAccountResponse)(nil),              // 82: crmgate.crm.v1.GetAccountResponse
+	(*UpdateAccountResponse)(nil),           // 83: crmgate.crm.v1.UpdateAccountResponse
+	(*DeleteAccountResponse)(nil),           // 84: crmgate.crm.v1.DeleteAccountResponse
+	(*CountAccountsResponse)(nil),           // 85: crmgate.crm.v1.CountAccountsResponse
+	(*BatchReadAccountsResponse)(nil),       // 86: crmgate.crm.v1.BatchReadAccountsResponse
+	(*UpsertAccountResponse)(nil),           // 87: crmgate.crm.v1.UpsertAccountResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
@@ -3584,38 +3609,54 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	60, // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
 	61, // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
 	62, // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
-	9,  // 70: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 71: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 72: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 73: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 74: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 75: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 76: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 77: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 78: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 79: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 80: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 81: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 82: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 83: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 84: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 85: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 86: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 87: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 88: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 89: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 90: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	63, // 91: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
-	64, // 92: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
-	65, // 93: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
-	66, // 94: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
-	67, // 95: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
-	68, // 96: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
-	69, // 97: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
-	70, // 98: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
-	71, // 99: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
-	70, // [70:100] is the sub-list for method output_type
-	40, // [40:70] is the sub-list for method input_type
+	63, // 70: crmgate.crm.v1.CrmService.ListAccounts:input_type -> crmgate.crm.v1.ListAccountsRequest
+	64, // 71: crmgate.crm.v1.CrmService.CreateAccount:input_type -> crmgate.crm.v1.CreateAccountRequest
+	65, // 72: crmgate.crm.v1.CrmService.GetAccount:input_type -> crmgate.crm.v1.GetAccountRequest
+	66, // 73: crmgate.crm.v1.CrmService.UpdateAccount:input_type -> crmgate.crm.v1.UpdateAccountRequest
+	67, // 74: crmgate.crm.v1.CrmService.DeleteAccount:input_type -> crmgate.crm.v1.DeleteAccountRequest
+	68, // 75: crmgate.crm.v1.CrmService.CountAccounts:input_type -> crmgate.crm.v1.CountAccountsRequest
+	69, // 76: crmgate.crm.v1.CrmService.BatchReadAccounts:input_type -> crmgate.crm.v1.BatchReadAccountsRequest
+	70, // 77: crmgate.crm.v1.CrmService.UpsertAccount:input_type -> crmgate.crm.v1.UpsertAccountRequest
+	9,  // 78: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 79: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 80: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 81: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 82: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 83: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 84: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 85: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 86: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 87: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 88: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 89: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 90: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 91: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 92: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 93: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 94: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 95: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 96: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 97: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 98: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	71, // 99: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	72, // 100: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	73, // 101: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	74, // 102: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	75, // 103: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	76, // 104: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	77, // 105: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	78, // 106: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	79, // 107: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	80, // 108: crmgate.crm.v1.CrmService.ListAccounts:output_type -> crmgate.crm.v1.ListAccountsResponse
+	81, // 109: crmgate.crm.v1.CrmService.CreateAccount:output_type -> crmgate.crm.v1.CreateAccountResponse
+	82, // 110: crmgate.crm.v1.CrmService.GetAccount:output_type -> crmgate.crm.v1.GetAccountResponse
+	83, // 111: crmgate.crm.v1.CrmService.UpdateAccount:output_type -> crmgate.crm.v1.UpdateAccountResponse
+	84, // 112: crmgate.crm.v1.CrmService.DeleteAccount:output_type -> crmgate.crm.v1.DeleteAccountResponse
+	85, // 113: crmgate.crm.v1.CrmService.CountAccounts:output_type -> crmgate.crm.v1.CountAccountsResponse
+	86, // 114: crmgate.crm.v1.CrmService.BatchReadAccounts:output_type -> crmgate.crm.v1.BatchReadAccountsResponse
+	87, // 115: crmgate.crm.v1.CrmService.UpsertAccount:output_type -> crmgate.crm.v1.UpsertAccountResponse
+	78, // [78:116] is the sub-list for method output_type
+	40, // [40:78] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name

@@ -49,6 +49,14 @@ const (
 	CrmService_CountContacts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountContacts"
 	CrmService_BatchReadContacts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadContacts"
 	CrmService_UpsertContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertContact"
+	CrmService_ListAccounts_FullMethodName            = "/crmgate.crm.v1.CrmService/ListAccounts"
+	CrmService_CreateAccount_FullMethodName           = "/crmgate.crm.v1.CrmService/CreateAccount"
+	CrmService_GetAccount_FullMethodName              = "/crmgate.crm.v1.CrmService/GetAccount"
+	CrmService_UpdateAccount_FullMethodName           = "/crmgate.crm.v1.CrmService/UpdateAccount"
+	CrmService_DeleteAccount_FullMethodName           = "/crmgate.crm.v1.CrmService/DeleteAccount"
+	CrmService_CountAccounts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountAccounts"
+	CrmService_BatchReadAccounts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadAccounts"
+	CrmService_UpsertAccount_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertAccount"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -127,6 +135,22 @@ type CrmServiceClient interface {
 	BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error)
 	// UpsertContact updates the contact matching upsert_on or creates one.
 	UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error)
+	// ListAccounts pages through every account (company).
+	ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error)
+	// CreateAccount creates an account.
+	CreateAccount(ctx context.Context, in *CreateAccountRequest, opts ...grpc.CallOption) (*CreateAccountResponse, error)
+	// GetAccount returns one account and the provider's own JSON of it.
+	GetAccount(ctx context.Context, in *GetAccountRequest, opts ...grpc.CallOption) (*GetAccountResponse, error)
+	// UpdateAccount changes the fields of an account it names.
+	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*UpdateAccountResponse, error)
+	// DeleteAccount deletes an account.
+	DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error)
+	// CountAccounts counts accounts.
+	CountAccounts(ctx context.Context, in *CountAccountsRequest, opts ...grpc.CallOption) (*CountAccountsResponse, error)
+	// BatchReadAccounts reads up to 100 accounts by id, in order.
+	BatchReadAccounts(ctx context.Context, in *BatchReadAccountsRequest, opts ...grpc.CallOption) (*BatchReadAccountsResponse, error)
+	// UpsertAccount updates the account matching upsert_on or creates one.
+	UpsertAccount(ctx context.Context, in *UpsertAccountRequest, opts ...grpc.CallOption) (*UpsertAccountResponse, error)
 }
 
 type crmServiceClient struct {
@@ -446,6 +470,86 @@ func (c *crmServiceClient) UpsertContact(ctx context.Context, in *UpsertContactR
 	return out, nil
 }
 
+func (c *crmServiceClient) ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAccountsResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CreateAccount(ctx context.Context, in *CreateAccountRequest, opts ...grpc.CallOption) (*CreateAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAccountResponse)
+	err := c.cc.Invoke(ctx, CrmService_CreateAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) GetAccount(ctx context.Context, in *GetAccountRequest, opts ...grpc.CallOption) (*GetAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAccountResponse)
+	err := c.cc.Invoke(ctx, CrmService_GetAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*UpdateAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateAccountResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpdateAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAccountResponse)
+	err := c.cc.Invoke(ctx, CrmService_DeleteAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CountAccounts(ctx context.Context, in *CountAccountsRequest, opts ...grpc.CallOption) (*CountAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountAccountsResponse)
+	err := c.cc.Invoke(ctx, CrmService_CountAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) BatchReadAccounts(ctx context.Context, in *BatchReadAccountsRequest, opts ...grpc.CallOption) (*BatchReadAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchReadAccountsResponse)
+	err := c.cc.Invoke(ctx, CrmService_BatchReadAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpsertAccount(ctx context.Context, in *UpsertAccountRequest, opts ...grpc.CallOption) (*UpsertAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertAccountResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpsertAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -522,6 +626,22 @@ type CrmServiceServer interface {
 	BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error)
 	// UpsertContact updates the contact matching upsert_on or creates one.
 	UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error)
+	// ListAccounts pages through every account (company).
+	ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error)
+	// CreateAccount creates an account.
+	CreateAccount(context.Context, *CreateAccountRequest) (*CreateAccountResponse, error)
+	// GetAccount returns one account and the provider's own JSON of it.
+	GetAccount(context.Context, *GetAccountRequest) (*GetAccountResponse, error)
+	// UpdateAccount changes the fields of an account it names.
+	UpdateAccount(context.Context, *UpdateAccountRequest) (*UpdateAccountResponse, error)
+	// DeleteAccount deletes an account.
+	DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error)
+	// CountAccounts counts accounts.
+	CountAccounts(context.Context, *CountAccountsRequest) (*CountAccountsResponse, error)
+	// BatchReadAccounts reads up to 100 accounts by id, in order.
+	BatchReadAccounts(context.Context, *BatchReadAccountsRequest) (*BatchReadAccountsResponse, error)
+	// UpsertAccount updates the account matching upsert_on or creates one.
+	UpsertAccount(context.Context, *UpsertAccountRequest) (*UpsertAccountResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -621,6 +741,30 @@ func (UnimplementedCrmServiceServer) BatchReadContacts(context.Context, *BatchRe
 }
 func (UnimplementedCrmServiceServer) UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpsertContact not implemented")
+}
+func (UnimplementedCrmServiceServer) ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAccounts not implemented")
+}
+func (UnimplementedCrmServiceServer) CreateAccount(context.Context, *CreateAccountRequest) (*CreateAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAccount not implemented")
+}
+func (UnimplementedCrmServiceServer) GetAccount(context.Context, *GetAccountRequest) (*GetAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAccount not implemented")
+}
+func (UnimplementedCrmServiceServer) UpdateAccount(context.Context, *UpdateAccountRequest) (*UpdateAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAccount not implemented")
+}
+func (UnimplementedCrmServiceServer) DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAccount not implemented")
+}
+func (UnimplementedCrmServiceServer) CountAccounts(context.Context, *CountAccountsRequest) (*CountAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountAccounts not implemented")
+}
+func (UnimplementedCrmServiceServer) BatchReadAccounts(context.Context, *BatchReadAccountsRequest) (*BatchReadAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchReadAccounts not implemented")
+}
+func (UnimplementedCrmServiceServer) UpsertAccount(context.Context, *UpsertAccountRequest) (*UpsertAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertAccount not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -1176,6 +1320,150 @@ func _CrmService_UpsertContact_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_ListAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListAccounts(ctx, req.(*ListAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CreateAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CreateAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CreateAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CreateAccount(ctx, req.(*CreateAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_GetAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).GetAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_GetAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).GetAccount(ctx, req.(*GetAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpdateAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpdateAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpdateAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpdateAccount(ctx, req.(*UpdateAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_DeleteAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).DeleteAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_DeleteAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).DeleteAccount(ctx, req.(*DeleteAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CountAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CountAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CountAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CountAccounts(ctx, req.(*CountAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_BatchReadAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchReadAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).BatchReadAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_BatchReadAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).BatchReadAccounts(ctx, req.(*BatchReadAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpsertAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpsertAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpsertAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpsertAccount(ctx, req.(*UpsertAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1298,6 +1586,38 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpsertContact",
 			Handler:    _CrmService_UpsertContact_Handler,
+		},
+		{
+			MethodName: "ListAccounts",
+			Handler:    _CrmService_ListAccounts_Handler,
+		},
+		{
+			MethodName: "CreateAccount",
+			Handler:    _CrmService_CreateAccount_Handler,
+		},
+		{
+			MethodName: "GetAccount",
+			Handler:    _CrmService_GetAccount_Handler,
+		},
+		{
+			MethodName: "UpdateAccount",
+			Handler:    _CrmService_UpdateAccount_Handler,
+		},
+		{
+			MethodName: "DeleteAccount",
+			Handler:    _CrmService_DeleteAccount_Handler,
+		},
+		{
+			MethodName: "CountAccounts",
+			Handler:    _CrmService_CountAccounts_Handler,
+		},
+		{
+			MethodName: "BatchReadAccounts",
+			Handler:    _CrmService_BatchReadAccounts_Handler,
+		},
+		{
+			MethodName: "UpsertAccount",
+			Handler:    _CrmService_UpsertAccount_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1484,10 +1484,12 @@ func (x *BatchReadContactsResponse) GetNotFound() []string {
 	return nil
 }
 
-// UpsertOn names the key a contact upsert matches on.
+// UpsertOn names the key an upsert matches on.
 type UpsertOn struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `email`: a contact whose emails include one of values.
+	// Contacts: `email`, a contact whose emails include one of values.
+	// Accounts: `domain` or `website`, an account whose domain (the host of
+	// its website, without `www.`) is the domain of one of values.
 	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// 1 to 10 values of the key.
 	Values        []string `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
@@ -1655,6 +1657,1043 @@ func (x *UpsertContactResponse) GetWarnings() []string {
 	return nil
 }
 
+// Account is a company (organisation) the contacts belong to. HighLevel:
+// a business (/businesses/).
+type Account struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The provider's id of the account. Set by the provider; ignored on write.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The company's name; required on create.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The company's website, e.g. `https://acme.example` (a URL or a bare
+	// host).
+	Website string `protobuf:"bytes,3,opt,name=website,proto3" json:"website,omitempty"`
+	// The company's domain, e.g. `acme.example`: the host of website without
+	// `www.`, lower-cased, when the provider keeps no domain of its own
+	// (HighLevel keeps none). On write, when website is not set, a domain
+	// sets the website.
+	Domain string `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	// Phone numbers, the primary one first (HighLevel keeps one).
+	Phones []*Phone `protobuf:"bytes,5,rep,name=phones,proto3" json:"phones,omitempty"`
+	// Email addresses, the primary one first (HighLevel keeps one).
+	Emails []*Email `protobuf:"bytes,6,rep,name=emails,proto3" json:"emails,omitempty"`
+	// Postal addresses (HighLevel keeps one).
+	Addresses []*Address `protobuf:"bytes,7,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	// Free text about the company.
+	Description string `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	// The user who owns the account: an id of /v0/unified/crm/user. Empty
+	// when the provider keeps no owner (HighLevel businesses have none).
+	OwnerId string `protobuf:"bytes,9,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	// The provider's custom fields of accounts, keyed by neutral property id
+	// (GET /v0/unified/crm/metadata/objects/account/properties), as
+	// Contact.custom_fields. HighLevel's businesses API carries none: empty
+	// on read, and a write naming one is a 400.
+	CustomFields *structpb.Struct `protobuf:"bytes,10,opt,name=custom_fields,json=customFields,proto3" json:"custom_fields,omitempty"`
+	// When the account was created at the provider.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When the account last changed at the provider.
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The provider's own JSON of the account, when include_raw_data is set.
+	RawData       *structpb.Struct `protobuf:"bytes,13,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Account) Reset() {
+	*x = Account{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Account) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Account) ProtoMessage() {}
+
+func (x *Account) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Account.ProtoReflect.Descriptor instead.
+func (*Account) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Account) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Account) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Account) GetWebsite() string {
+	if x != nil {
+		return x.Website
+	}
+	return ""
+}
+
+func (x *Account) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Account) GetPhones() []*Phone {
+	if x != nil {
+		return x.Phones
+	}
+	return nil
+}
+
+func (x *Account) GetEmails() []*Email {
+	if x != nil {
+		return x.Emails
+	}
+	return nil
+}
+
+func (x *Account) GetAddresses() []*Address {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *Account) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Account) GetOwnerId() string {
+	if x != nil {
+		return x.OwnerId
+	}
+	return ""
+}
+
+func (x *Account) GetCustomFields() *structpb.Struct {
+	if x != nil {
+		return x.CustomFields
+	}
+	return nil
+}
+
+func (x *Account) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Account) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Account) GetRawData() *structpb.Struct {
+	if x != nil {
+		return x.RawData
+	}
+	return nil
+}
+
+// ListAccountsRequest pages through every account.
+type ListAccountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100; 100 when 0 (larger sizes are capped at 100).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque cursor from a previous page's next_cursor; empty for the first
+	// page.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Only accounts changed after this instant (RFC 3339), where the
+	// provider can filter on it (HighLevel cannot: 501).
+	UpdatedAfter string `protobuf:"bytes,3,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	// Fields of each account to return (Account field names, or
+	// `custom_fields.<id>`); `id` is always returned. Empty returns every
+	// field.
+	Fields []string `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
+	// Fill each account's raw_data with the provider's own JSON.
+	IncludeRawData bool `protobuf:"varint,5,opt,name=include_raw_data,json=includeRawData,proto3" json:"include_raw_data,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListAccountsRequest) Reset() {
+	*x = ListAccountsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccountsRequest) ProtoMessage() {}
+
+func (x *ListAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccountsRequest.ProtoReflect.Descriptor instead.
+func (*ListAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListAccountsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAccountsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListAccountsRequest) GetUpdatedAfter() string {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return ""
+}
+
+func (x *ListAccountsRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *ListAccountsRequest) GetIncludeRawData() bool {
+	if x != nil {
+		return x.IncludeRawData
+	}
+	return false
+}
+
+// ListAccountsResponse is one page of accounts.
+type ListAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*Account             `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// Cursor of the next page; empty on the last page.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAccountsResponse) Reset() {
+	*x = ListAccountsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAccountsResponse) ProtoMessage() {}
+
+func (x *ListAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAccountsResponse.ProtoReflect.Descriptor instead.
+func (*ListAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListAccountsResponse) GetItems() []*Account {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListAccountsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListAccountsResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
+}
+
+// GetAccountRequest names an account.
+type GetAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Fields to return, as in ListAccountsRequest.fields.
+	Fields        []string `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountRequest) Reset() {
+	*x = GetAccountRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountRequest) ProtoMessage() {}
+
+func (x *GetAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountRequest.ProtoReflect.Descriptor instead.
+func (*GetAccountRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetAccountRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GetAccountRequest) GetFields() []string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+// GetAccountResponse holds the account and the provider's own JSON of it
+// (`{record, raw}`).
+type GetAccountResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Record *Account               `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	// The provider's own JSON of the account.
+	Raw           *structpb.Struct `protobuf:"bytes,2,opt,name=raw,proto3" json:"raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAccountResponse) Reset() {
+	*x = GetAccountResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAccountResponse) ProtoMessage() {}
+
+func (x *GetAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAccountResponse.ProtoReflect.Descriptor instead.
+func (*GetAccountResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetAccountResponse) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GetAccountResponse) GetRaw() *structpb.Struct {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
+// CreateAccountRequest creates an account: `{record: {...}}`.
+type CreateAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new account; id, created_at, updated_at and raw_data are ignored.
+	Record        *Account `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccountRequest) Reset() {
+	*x = CreateAccountRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccountRequest) ProtoMessage() {}
+
+func (x *CreateAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccountRequest.ProtoReflect.Descriptor instead.
+func (*CreateAccountRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CreateAccountRequest) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// CreateAccountResponse holds the new account.
+type CreateAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *Account               `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	Warnings      []string               `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateAccountResponse) Reset() {
+	*x = CreateAccountResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAccountResponse) ProtoMessage() {}
+
+func (x *CreateAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAccountResponse.ProtoReflect.Descriptor instead.
+func (*CreateAccountResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CreateAccountResponse) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *CreateAccountResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// UpdateAccountRequest changes an account: `{record: {...}}`.
+type UpdateAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The fields to change. Without update_mask the fields that are set
+	// (non-empty) change and the others stay as they are.
+	Record *Account `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	// Fields of record to change, e.g. `website,phones`; a field named here
+	// and empty in record is cleared. Over REST a comma-separated string.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAccountRequest) Reset() {
+	*x = UpdateAccountRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAccountRequest) ProtoMessage() {}
+
+func (x *UpdateAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAccountRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAccountRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *UpdateAccountRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateAccountRequest) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *UpdateAccountRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// UpdateAccountResponse holds the changed account.
+type UpdateAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *Account               `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	Warnings      []string               `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAccountResponse) Reset() {
+	*x = UpdateAccountResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAccountResponse) ProtoMessage() {}
+
+func (x *UpdateAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAccountResponse.ProtoReflect.Descriptor instead.
+func (*UpdateAccountResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *UpdateAccountResponse) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *UpdateAccountResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
+// DeleteAccountRequest names an account.
+type DeleteAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountRequest) Reset() {
+	*x = DeleteAccountRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountRequest) ProtoMessage() {}
+
+func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *DeleteAccountRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// DeleteAccountResponse is empty on success.
+type DeleteAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountResponse) Reset() {
+	*x = DeleteAccountResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountResponse) ProtoMessage() {}
+
+func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{35}
+}
+
+// CountAccountsRequest counts accounts.
+type CountAccountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only accounts changed after this instant (RFC 3339), where the
+	// provider can filter on it (HighLevel cannot: 501).
+	UpdatedAfter  string `protobuf:"bytes,1,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountsRequest) Reset() {
+	*x = CountAccountsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountsRequest) ProtoMessage() {}
+
+func (x *CountAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountsRequest.ProtoReflect.Descriptor instead.
+func (*CountAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *CountAccountsRequest) GetUpdatedAfter() string {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return ""
+}
+
+// CountAccountsResponse holds the count.
+type CountAccountsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int32                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountAccountsResponse) Reset() {
+	*x = CountAccountsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountAccountsResponse) ProtoMessage() {}
+
+func (x *CountAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountAccountsResponse.ProtoReflect.Descriptor instead.
+func (*CountAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CountAccountsResponse) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// BatchReadAccountsRequest reads up to 100 accounts by id.
+type BatchReadAccountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100 account ids; the answer keeps their order.
+	Ids []string `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
+	// Fields to return, as in ListAccountsRequest.fields.
+	Properties    []string `protobuf:"bytes,2,rep,name=properties,proto3" json:"properties,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReadAccountsRequest) Reset() {
+	*x = BatchReadAccountsRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReadAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReadAccountsRequest) ProtoMessage() {}
+
+func (x *BatchReadAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReadAccountsRequest.ProtoReflect.Descriptor instead.
+func (*BatchReadAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *BatchReadAccountsRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+func (x *BatchReadAccountsRequest) GetProperties() []string {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+// BatchReadAccountsResponse holds the accounts found, in the order asked,
+// and the ids not found (not a failed call).
+type BatchReadAccountsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Account             `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	NotFound      []string               `protobuf:"bytes,2,rep,name=not_found,json=notFound,proto3" json:"not_found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchReadAccountsResponse) Reset() {
+	*x = BatchReadAccountsResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchReadAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchReadAccountsResponse) ProtoMessage() {}
+
+func (x *BatchReadAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchReadAccountsResponse.ProtoReflect.Descriptor instead.
+func (*BatchReadAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *BatchReadAccountsResponse) GetItems() []*Account {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *BatchReadAccountsResponse) GetNotFound() []string {
+	if x != nil {
+		return x.NotFound
+	}
+	return nil
+}
+
+// UpsertAccountRequest updates the one account matching upsert_on (key
+// `domain` or `website`), or creates record when none does; more than one
+// match is a 409 naming them.
+type UpsertAccountRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UpsertOn      *UpsertOn              `protobuf:"bytes,1,opt,name=upsert_on,json=upsertOn,proto3" json:"upsert_on,omitempty"`
+	Record        *Account               `protobuf:"bytes,2,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertAccountRequest) Reset() {
+	*x = UpsertAccountRequest{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertAccountRequest) ProtoMessage() {}
+
+func (x *UpsertAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertAccountRequest.ProtoReflect.Descriptor instead.
+func (*UpsertAccountRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *UpsertAccountRequest) GetUpsertOn() *UpsertOn {
+	if x != nil {
+		return x.UpsertOn
+	}
+	return nil
+}
+
+func (x *UpsertAccountRequest) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+// UpsertAccountResponse holds the account written.
+type UpsertAccountResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Record *Account               `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	// Whether the account was created (no account matched).
+	Created       bool     `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Warnings      []string `protobuf:"bytes,3,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertAccountResponse) Reset() {
+	*x = UpsertAccountResponse{}
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertAccountResponse) ProtoMessage() {}
+
+func (x *UpsertAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_entities_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertAccountResponse.ProtoReflect.Descriptor instead.
+func (*UpsertAccountResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_entities_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *UpsertAccountResponse) GetRecord() *Account {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *UpsertAccountResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+func (x *UpsertAccountResponse) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 var File_crmgate_crm_v1_entities_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_entities_proto_rawDesc = "" +
@@ -1776,6 +2815,75 @@ const file_crmgate_crm_v1_entities_proto_rawDesc = "" +
 	"\x15UpsertContactResponse\x12/\n" +
 	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.ContactR\x06record\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12\x1a\n" +
+	"\bwarnings\x18\x03 \x03(\tR\bwarnings\"\xad\x04\n" +
+	"\aAccount\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\awebsite\x18\x03 \x01(\tR\awebsite\x12\x16\n" +
+	"\x06domain\x18\x04 \x01(\tR\x06domain\x12-\n" +
+	"\x06phones\x18\x05 \x03(\v2\x15.crmgate.crm.v1.PhoneR\x06phones\x12-\n" +
+	"\x06emails\x18\x06 \x03(\v2\x15.crmgate.crm.v1.EmailR\x06emails\x125\n" +
+	"\taddresses\x18\a \x03(\v2\x17.crmgate.crm.v1.AddressR\taddresses\x12 \n" +
+	"\vdescription\x18\b \x01(\tR\vdescription\x12\x19\n" +
+	"\bowner_id\x18\t \x01(\tR\aownerId\x12<\n" +
+	"\rcustom_fields\x18\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\fcustomFields\x12>\n" +
+	"\n" +
+	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12>\n" +
+	"\n" +
+	"updated_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tupdatedAt\x127\n" +
+	"\braw_data\x18\r \x01(\v2\x17.google.protobuf.StructB\x03\xe0A\x03R\arawData\"\xb1\x01\n" +
+	"\x13ListAccountsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12#\n" +
+	"\rupdated_after\x18\x03 \x01(\tR\fupdatedAfter\x12\x16\n" +
+	"\x06fields\x18\x04 \x03(\tR\x06fields\x12(\n" +
+	"\x10include_raw_data\x18\x05 \x01(\bR\x0eincludeRawData\"\x8a\x01\n" +
+	"\x14ListAccountsResponse\x12-\n" +
+	"\x05items\x18\x01 \x03(\v2\x17.crmgate.crm.v1.AccountR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"@\n" +
+	"\x11GetAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
+	"\x06fields\x18\x02 \x03(\tR\x06fields\"p\n" +
+	"\x12GetAccountResponse\x12/\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.AccountR\x06record\x12)\n" +
+	"\x03raw\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x03raw\"L\n" +
+	"\x14CreateAccountRequest\x124\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.AccountB\x03\xe0A\x02R\x06record\"d\n" +
+	"\x15CreateAccountResponse\x12/\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.AccountR\x06record\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\x9e\x01\n" +
+	"\x14UpdateAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x124\n" +
+	"\x06record\x18\x02 \x01(\v2\x17.crmgate.crm.v1.AccountB\x03\xe0A\x02R\x06record\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"d\n" +
+	"\x15UpdateAccountResponse\x12/\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.AccountR\x06record\x12\x1a\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"+\n" +
+	"\x14DeleteAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x17\n" +
+	"\x15DeleteAccountResponse\";\n" +
+	"\x14CountAccountsRequest\x12#\n" +
+	"\rupdated_after\x18\x01 \x01(\tR\fupdatedAfter\"-\n" +
+	"\x15CountAccountsResponse\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05count\"Q\n" +
+	"\x18BatchReadAccountsRequest\x12\x15\n" +
+	"\x03ids\x18\x01 \x03(\tB\x03\xe0A\x02R\x03ids\x12\x1e\n" +
+	"\n" +
+	"properties\x18\x02 \x03(\tR\n" +
+	"properties\"g\n" +
+	"\x19BatchReadAccountsResponse\x12-\n" +
+	"\x05items\x18\x01 \x03(\v2\x17.crmgate.crm.v1.AccountR\x05items\x12\x1b\n" +
+	"\tnot_found\x18\x02 \x03(\tR\bnotFound\"\x88\x01\n" +
+	"\x14UpsertAccountRequest\x12:\n" +
+	"\tupsert_on\x18\x01 \x01(\v2\x18.crmgate.crm.v1.UpsertOnB\x03\xe0A\x02R\bupsertOn\x124\n" +
+	"\x06record\x18\x02 \x01(\v2\x17.crmgate.crm.v1.AccountB\x03\xe0A\x02R\x06record\"~\n" +
+	"\x15UpsertAccountResponse\x12/\n" +
+	"\x06record\x18\x01 \x01(\v2\x17.crmgate.crm.v1.AccountR\x06record\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12\x1a\n" +
 	"\bwarnings\x18\x03 \x03(\tR\bwarningsB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
@@ -1790,7 +2898,7 @@ func file_crmgate_crm_v1_entities_proto_rawDescGZIP() []byte {
 	return file_crmgate_crm_v1_entities_proto_rawDescData
 }
 
-var file_crmgate_crm_v1_entities_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_crmgate_crm_v1_entities_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_crmgate_crm_v1_entities_proto_goTypes = []any{
 	(*Email)(nil),                     // 0: crmgate.crm.v1.Email
 	(*Phone)(nil),                     // 1: crmgate.crm.v1.Phone
@@ -1817,28 +2925,45 @@ var file_crmgate_crm_v1_entities_proto_goTypes = []any{
 	(*UpsertOn)(nil),                  // 22: crmgate.crm.v1.UpsertOn
 	(*UpsertContactRequest)(nil),      // 23: crmgate.crm.v1.UpsertContactRequest
 	(*UpsertContactResponse)(nil),     // 24: crmgate.crm.v1.UpsertContactResponse
-	(*structpb.Struct)(nil),           // 25: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 27: google.protobuf.FieldMask
-	(*structpb.Value)(nil),            // 28: google.protobuf.Value
+	(*Account)(nil),                   // 25: crmgate.crm.v1.Account
+	(*ListAccountsRequest)(nil),       // 26: crmgate.crm.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),      // 27: crmgate.crm.v1.ListAccountsResponse
+	(*GetAccountRequest)(nil),         // 28: crmgate.crm.v1.GetAccountRequest
+	(*GetAccountResponse)(nil),        // 29: crmgate.crm.v1.GetAccountResponse
+	(*CreateAccountRequest)(nil),      // 30: crmgate.crm.v1.CreateAccountRequest
+	(*CreateAccountResponse)(nil),     // 31: crmgate.crm.v1.CreateAccountResponse
+	(*UpdateAccountRequest)(nil),      // 32: crmgate.crm.v1.UpdateAccountRequest
+	(*UpdateAccountResponse)(nil),     // 33: crmgate.crm.v1.UpdateAccountResponse
+	(*DeleteAccountRequest)(nil),      // 34: crmgate.crm.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil),     // 35: crmgate.crm.v1.DeleteAccountResponse
+	(*CountAccountsRequest)(nil),      // 36: crmgate.crm.v1.CountAccountsRequest
+	(*CountAccountsResponse)(nil),     // 37: crmgate.crm.v1.CountAccountsResponse
+	(*BatchReadAccountsRequest)(nil),  // 38: crmgate.crm.v1.BatchReadAccountsRequest
+	(*BatchReadAccountsResponse)(nil), // 39: crmgate.crm.v1.BatchReadAccountsResponse
+	(*UpsertAccountRequest)(nil),      // 40: crmgate.crm.v1.UpsertAccountRequest
+	(*UpsertAccountResponse)(nil),     // 41: crmgate.crm.v1.UpsertAccountResponse
+	(*structpb.Struct)(nil),           // 42: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),     // 44: google.protobuf.FieldMask
+	(*structpb.Value)(nil),            // 45: google.protobuf.Value
 }
 var file_crmgate_crm_v1_entities_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Contact.emails:type_name -> crmgate.crm.v1.Email
 	1,  // 1: crmgate.crm.v1.Contact.phones:type_name -> crmgate.crm.v1.Phone
 	2,  // 2: crmgate.crm.v1.Contact.addresses:type_name -> crmgate.crm.v1.Address
-	25, // 3: crmgate.crm.v1.Contact.custom_fields:type_name -> google.protobuf.Struct
-	26, // 4: crmgate.crm.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
-	26, // 5: crmgate.crm.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
-	25, // 6: crmgate.crm.v1.Contact.raw_data:type_name -> google.protobuf.Struct
+	42, // 3: crmgate.crm.v1.Contact.custom_fields:type_name -> google.protobuf.Struct
+	43, // 4: crmgate.crm.v1.Contact.created_at:type_name -> google.protobuf.Timestamp
+	43, // 5: crmgate.crm.v1.Contact.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 6: crmgate.crm.v1.Contact.raw_data:type_name -> google.protobuf.Struct
 	3,  // 7: crmgate.crm.v1.ListContactsResponse.items:type_name -> crmgate.crm.v1.Contact
 	3,  // 8: crmgate.crm.v1.GetContactResponse.record:type_name -> crmgate.crm.v1.Contact
-	25, // 9: crmgate.crm.v1.GetContactResponse.raw:type_name -> google.protobuf.Struct
+	42, // 9: crmgate.crm.v1.GetContactResponse.raw:type_name -> google.protobuf.Struct
 	3,  // 10: crmgate.crm.v1.CreateContactRequest.record:type_name -> crmgate.crm.v1.Contact
 	3,  // 11: crmgate.crm.v1.CreateContactResponse.record:type_name -> crmgate.crm.v1.Contact
 	3,  // 12: crmgate.crm.v1.UpdateContactRequest.record:type_name -> crmgate.crm.v1.Contact
-	27, // 13: crmgate.crm.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 13: crmgate.crm.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
 	3,  // 14: crmgate.crm.v1.UpdateContactResponse.record:type_name -> crmgate.crm.v1.Contact
-	28, // 15: crmgate.crm.v1.EntityFilter.value:type_name -> google.protobuf.Value
+	45, // 15: crmgate.crm.v1.EntityFilter.value:type_name -> google.protobuf.Value
 	14, // 16: crmgate.crm.v1.SearchContactsRequest.filters:type_name -> crmgate.crm.v1.EntityFilter
 	15, // 17: crmgate.crm.v1.SearchContactsRequest.sort:type_name -> crmgate.crm.v1.EntitySort
 	3,  // 18: crmgate.crm.v1.SearchContactsResponse.items:type_name -> crmgate.crm.v1.Contact
@@ -1846,11 +2971,30 @@ var file_crmgate_crm_v1_entities_proto_depIdxs = []int32{
 	22, // 20: crmgate.crm.v1.UpsertContactRequest.upsert_on:type_name -> crmgate.crm.v1.UpsertOn
 	3,  // 21: crmgate.crm.v1.UpsertContactRequest.record:type_name -> crmgate.crm.v1.Contact
 	3,  // 22: crmgate.crm.v1.UpsertContactResponse.record:type_name -> crmgate.crm.v1.Contact
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	1,  // 23: crmgate.crm.v1.Account.phones:type_name -> crmgate.crm.v1.Phone
+	0,  // 24: crmgate.crm.v1.Account.emails:type_name -> crmgate.crm.v1.Email
+	2,  // 25: crmgate.crm.v1.Account.addresses:type_name -> crmgate.crm.v1.Address
+	42, // 26: crmgate.crm.v1.Account.custom_fields:type_name -> google.protobuf.Struct
+	43, // 27: crmgate.crm.v1.Account.created_at:type_name -> google.protobuf.Timestamp
+	43, // 28: crmgate.crm.v1.Account.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 29: crmgate.crm.v1.Account.raw_data:type_name -> google.protobuf.Struct
+	25, // 30: crmgate.crm.v1.ListAccountsResponse.items:type_name -> crmgate.crm.v1.Account
+	25, // 31: crmgate.crm.v1.GetAccountResponse.record:type_name -> crmgate.crm.v1.Account
+	42, // 32: crmgate.crm.v1.GetAccountResponse.raw:type_name -> google.protobuf.Struct
+	25, // 33: crmgate.crm.v1.CreateAccountRequest.record:type_name -> crmgate.crm.v1.Account
+	25, // 34: crmgate.crm.v1.CreateAccountResponse.record:type_name -> crmgate.crm.v1.Account
+	25, // 35: crmgate.crm.v1.UpdateAccountRequest.record:type_name -> crmgate.crm.v1.Account
+	44, // 36: crmgate.crm.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	25, // 37: crmgate.crm.v1.UpdateAccountResponse.record:type_name -> crmgate.crm.v1.Account
+	25, // 38: crmgate.crm.v1.BatchReadAccountsResponse.items:type_name -> crmgate.crm.v1.Account
+	22, // 39: crmgate.crm.v1.UpsertAccountRequest.upsert_on:type_name -> crmgate.crm.v1.UpsertOn
+	25, // 40: crmgate.crm.v1.UpsertAccountRequest.record:type_name -> crmgate.crm.v1.Account
+	25, // 41: crmgate.crm.v1.UpsertAccountResponse.record:type_name -> crmgate.crm.v1.Account
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_crmgate_crm_v1_entities_proto_init() }
@@ -1864,7 +3008,7 @@ func file_crmgate_crm_v1_entities_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crmgate_crm_v1_entities_proto_rawDesc), len(file_crmgate_crm_v1_entities_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
