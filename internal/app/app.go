@@ -295,6 +295,7 @@ var idempotentMethods = map[string]bool{
 	"/crmgate.crm.v1.CrmService/CreateRecord":            true,
 	"/crmgate.crm.v1.CrmService/CreateContact":           true,
 	"/crmgate.crm.v1.CrmService/UpsertContact":           true,
+	"/crmgate.crm.v1.CrmService/CreateOpportunity":       true,
 	"/crmgate.crm.v1.CrmService/CreateObject":            true,
 	"/crmgate.crm.v1.CrmService/CreateProperty":          true,
 	"/crmgate.crm.v1.CrmService/CreateAssociationSchema": true,

@@ -44,6 +44,13 @@ var Endpoints = []string{
 	"PUT /contacts/{contactId}",
 	"DELETE /contacts/{contactId}",
 
+	"GET /opportunities/search",
+	"GET /opportunities/pipelines",
+	"POST /opportunities/{$}",
+	"GET /opportunities/{id}",
+	"PUT /opportunities/{id}",
+	"DELETE /opportunities/{id}",
+
 	"POST /oauth/token",
 	"POST /oauth/locationToken",
 }

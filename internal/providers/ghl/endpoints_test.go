@@ -36,6 +36,12 @@ func TestEndpointsName(t *testing.T) {
 		{"PUT", "/contacts/abc", "PUT /contacts/{contactId}"},
 		{"DELETE", "/contacts/abc", "DELETE /contacts/{contactId}"},
 		{"GET", "/contacts/abc/tasks", upstream.OtherEndpoint},
+		{"GET", "/opportunities/search", "GET /opportunities/search"},
+		{"GET", "/opportunities/pipelines", "GET /opportunities/pipelines"},
+		{"POST", "/opportunities/", "POST /opportunities/"},
+		{"GET", "/opportunities/op1", "GET /opportunities/{id}"},
+		{"PUT", "/opportunities/op1", "PUT /opportunities/{id}"},
+		{"DELETE", "/opportunities/op1", "DELETE /opportunities/{id}"},
 		{"PATCH", "/objects/x", upstream.OtherEndpoint},
 	} {
 		req := httptest.NewRequest(tc.method, "https://services.example"+tc.path, nil)

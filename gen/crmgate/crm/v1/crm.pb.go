@@ -3148,7 +3148,7 @@ var File_crmgate_crm_v1_crm_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\n" +
-	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1dcrmgate/crm/v1/entities.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
+	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1dcrmgate/crm/v1/entities.proto\x1a crmgate/crm/v1/opportunity.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
 	"\x06Labels\x12\x1a\n" +
 	"\bsingular\x18\x01 \x01(\tR\bsingular\x12\x16\n" +
 	"\x06plural\x18\x02 \x01(\tR\x06plural\"\xd6\x02\n" +
@@ -3391,7 +3391,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\xcf#\n" +
+	"\x16DeleteRelationResponse2\xb9*\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3424,7 +3424,13 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x0eSearchContacts\x12%.crmgate.crm.v1.SearchContactsRequest\x1a&.crmgate.crm.v1.SearchContactsResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_search\x12\x84\x01\n" +
 	"\rCountContacts\x12$.crmgate.crm.v1.CountContactsRequest\x1a%.crmgate.crm.v1.CountContactsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/contact/_count\x12\x98\x01\n" +
 	"\x11BatchReadContacts\x12(.crmgate.crm.v1.BatchReadContactsRequest\x1a).crmgate.crm.v1.BatchReadContactsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/contact/_batch_read\x12\x88\x01\n" +
-	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\rUpsertContact\x12$.crmgate.crm.v1.UpsertContactRequest\x1a%.crmgate.crm.v1.UpsertContactResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/contact/_upsert\x12\x8d\x01\n" +
+	"\x11ListOpportunities\x12(.crmgate.crm.v1.ListOpportunitiesRequest\x1a).crmgate.crm.v1.ListOpportunitiesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v0/unified/crm/opportunity\x12\x90\x01\n" +
+	"\x11CreateOpportunity\x12(.crmgate.crm.v1.CreateOpportunityRequest\x1a).crmgate.crm.v1.CreateOpportunityResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v0/unified/crm/opportunity\x12\x89\x01\n" +
+	"\x0eGetOpportunity\x12%.crmgate.crm.v1.GetOpportunityRequest\x1a&.crmgate.crm.v1.GetOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/opportunity/{id}\x12\x95\x01\n" +
+	"\x11UpdateOpportunity\x12(.crmgate.crm.v1.UpdateOpportunityRequest\x1a).crmgate.crm.v1.UpdateOpportunityResponse\"+\x82\xd3\xe4\x93\x02%:\x01*2 /v0/unified/crm/opportunity/{id}\x12\x92\x01\n" +
+	"\x11DeleteOpportunity\x12(.crmgate.crm.v1.DeleteOpportunityRequest\x1a).crmgate.crm.v1.DeleteOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"* /v0/unified/crm/opportunity/{id}\x12\x8b\x01\n" +
+	"\rListPipelines\x12$.crmgate.crm.v1.ListPipelinesRequest\x1a%.crmgate.crm.v1.ListPipelinesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v0/unified/crm/opportunity/pipelinesB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3503,15 +3509,27 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*CountContactsRequest)(nil),            // 60: crmgate.crm.v1.CountContactsRequest
 	(*BatchReadContactsRequest)(nil),        // 61: crmgate.crm.v1.BatchReadContactsRequest
 	(*UpsertContactRequest)(nil),            // 62: crmgate.crm.v1.UpsertContactRequest
-	(*ListContactsResponse)(nil),            // 63: crmgate.crm.v1.ListContactsResponse
-	(*CreateContactResponse)(nil),           // 64: crmgate.crm.v1.CreateContactResponse
-	(*GetContactResponse)(nil),              // 65: crmgate.crm.v1.GetContactResponse
-	(*UpdateContactResponse)(nil),           // 66: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactResponse)(nil),           // 67: crmgate.crm.v1.DeleteContactResponse
-	(*SearchContactsResponse)(nil),          // 68: crmgate.crm.v1.SearchContactsResponse
-	(*CountContactsResponse)(nil),           // 69: crmgate.crm.v1.CountContactsResponse
-	(*BatchReadContactsResponse)(nil),       // 70: crmgate.crm.v1.BatchReadContactsResponse
-	(*UpsertContactResponse)(nil),           // 71: crmgate.crm.v1.UpsertContactResponse
+	(*ListOpportunitiesRequest)(nil),        // 63: crmgate.crm.v1.ListOpportunitiesRequest
+	(*CreateOpportunityRequest)(nil),        // 64: crmgate.crm.v1.CreateOpportunityRequest
+	(*GetOpportunityRequest)(nil),           // 65: crmgate.crm.v1.GetOpportunityRequest
+	(*UpdateOpportunityRequest)(nil),        // 66: crmgate.crm.v1.UpdateOpportunityRequest
+	(*DeleteOpportunityRequest)(nil),        // 67: crmgate.crm.v1.DeleteOpportunityRequest
+	(*ListPipelinesRequest)(nil),            // 68: crmgate.crm.v1.ListPipelinesRequest
+	(*ListContactsResponse)(nil),            // 69: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 70: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 71: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 72: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 73: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 74: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 75: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 76: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 77: crmgate.crm.v1.UpsertContactResponse
+	(*ListOpportunitiesResponse)(nil),       // 78: crmgate.crm.v1.ListOpportunitiesResponse
+	(*CreateOpportunityResponse)(nil),       // 79: crmgate.crm.v1.CreateOpportunityResponse
+	(*GetOpportunityResponse)(nil),          // 80: crmgate.crm.v1.GetOpportunityResponse
+	(*UpdateOpportunityResponse)(nil),       // 81: crmgate.crm.v1.UpdateOpportunityResponse
+	(*DeleteOpportunityResponse)(nil),       // 82: crmgate.crm.v1.DeleteOpportunityResponse
+	(*ListPipelinesResponse)(nil),           // 83: crmgate.crm.v1.ListPipelinesResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
@@ -3584,38 +3602,50 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	60, // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
 	61, // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
 	62, // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
-	9,  // 70: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 71: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 72: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 73: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 74: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 75: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 76: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 77: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 78: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 79: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 80: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 81: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 82: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 83: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 84: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 85: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 86: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 87: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 88: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 89: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 90: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	63, // 91: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
-	64, // 92: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
-	65, // 93: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
-	66, // 94: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
-	67, // 95: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
-	68, // 96: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
-	69, // 97: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
-	70, // 98: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
-	71, // 99: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
-	70, // [70:100] is the sub-list for method output_type
-	40, // [40:70] is the sub-list for method input_type
+	63, // 70: crmgate.crm.v1.CrmService.ListOpportunities:input_type -> crmgate.crm.v1.ListOpportunitiesRequest
+	64, // 71: crmgate.crm.v1.CrmService.CreateOpportunity:input_type -> crmgate.crm.v1.CreateOpportunityRequest
+	65, // 72: crmgate.crm.v1.CrmService.GetOpportunity:input_type -> crmgate.crm.v1.GetOpportunityRequest
+	66, // 73: crmgate.crm.v1.CrmService.UpdateOpportunity:input_type -> crmgate.crm.v1.UpdateOpportunityRequest
+	67, // 74: crmgate.crm.v1.CrmService.DeleteOpportunity:input_type -> crmgate.crm.v1.DeleteOpportunityRequest
+	68, // 75: crmgate.crm.v1.CrmService.ListPipelines:input_type -> crmgate.crm.v1.ListPipelinesRequest
+	9,  // 76: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 77: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 78: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 79: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 80: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 81: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 82: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 83: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 84: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 85: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 86: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 87: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 88: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 89: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 90: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 91: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 92: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 93: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 94: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 95: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 96: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	69, // 97: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	70, // 98: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	71, // 99: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	72, // 100: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	73, // 101: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	74, // 102: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	75, // 103: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	76, // 104: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	77, // 105: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	78, // 106: crmgate.crm.v1.CrmService.ListOpportunities:output_type -> crmgate.crm.v1.ListOpportunitiesResponse
+	79, // 107: crmgate.crm.v1.CrmService.CreateOpportunity:output_type -> crmgate.crm.v1.CreateOpportunityResponse
+	80, // 108: crmgate.crm.v1.CrmService.GetOpportunity:output_type -> crmgate.crm.v1.GetOpportunityResponse
+	81, // 109: crmgate.crm.v1.CrmService.UpdateOpportunity:output_type -> crmgate.crm.v1.UpdateOpportunityResponse
+	82, // 110: crmgate.crm.v1.CrmService.DeleteOpportunity:output_type -> crmgate.crm.v1.DeleteOpportunityResponse
+	83, // 111: crmgate.crm.v1.CrmService.ListPipelines:output_type -> crmgate.crm.v1.ListPipelinesResponse
+	76, // [76:112] is the sub-list for method output_type
+	40, // [40:76] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name
@@ -3627,6 +3657,7 @@ func file_crmgate_crm_v1_crm_proto_init() {
 		return
 	}
 	file_crmgate_crm_v1_entities_proto_init()
+	file_crmgate_crm_v1_opportunity_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -49,6 +49,12 @@ const (
 	CrmService_CountContacts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountContacts"
 	CrmService_BatchReadContacts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadContacts"
 	CrmService_UpsertContact_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertContact"
+	CrmService_ListOpportunities_FullMethodName       = "/crmgate.crm.v1.CrmService/ListOpportunities"
+	CrmService_CreateOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/CreateOpportunity"
+	CrmService_GetOpportunity_FullMethodName          = "/crmgate.crm.v1.CrmService/GetOpportunity"
+	CrmService_UpdateOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/UpdateOpportunity"
+	CrmService_DeleteOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/DeleteOpportunity"
+	CrmService_ListPipelines_FullMethodName           = "/crmgate.crm.v1.CrmService/ListPipelines"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -127,6 +133,18 @@ type CrmServiceClient interface {
 	BatchReadContacts(ctx context.Context, in *BatchReadContactsRequest, opts ...grpc.CallOption) (*BatchReadContactsResponse, error)
 	// UpsertContact updates the contact matching upsert_on or creates one.
 	UpsertContact(ctx context.Context, in *UpsertContactRequest, opts ...grpc.CallOption) (*UpsertContactResponse, error)
+	// ListOpportunities pages through every opportunity.
+	ListOpportunities(ctx context.Context, in *ListOpportunitiesRequest, opts ...grpc.CallOption) (*ListOpportunitiesResponse, error)
+	// CreateOpportunity creates an opportunity.
+	CreateOpportunity(ctx context.Context, in *CreateOpportunityRequest, opts ...grpc.CallOption) (*CreateOpportunityResponse, error)
+	// GetOpportunity returns one opportunity and the provider's own JSON of it.
+	GetOpportunity(ctx context.Context, in *GetOpportunityRequest, opts ...grpc.CallOption) (*GetOpportunityResponse, error)
+	// UpdateOpportunity changes the fields of an opportunity it names.
+	UpdateOpportunity(ctx context.Context, in *UpdateOpportunityRequest, opts ...grpc.CallOption) (*UpdateOpportunityResponse, error)
+	// DeleteOpportunity deletes an opportunity.
+	DeleteOpportunity(ctx context.Context, in *DeleteOpportunityRequest, opts ...grpc.CallOption) (*DeleteOpportunityResponse, error)
+	// ListPipelines lists the opportunity pipelines with their ordered stages.
+	ListPipelines(ctx context.Context, in *ListPipelinesRequest, opts ...grpc.CallOption) (*ListPipelinesResponse, error)
 }
 
 type crmServiceClient struct {
@@ -446,6 +464,66 @@ func (c *crmServiceClient) UpsertContact(ctx context.Context, in *UpsertContactR
 	return out, nil
 }
 
+func (c *crmServiceClient) ListOpportunities(ctx context.Context, in *ListOpportunitiesRequest, opts ...grpc.CallOption) (*ListOpportunitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOpportunitiesResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListOpportunities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CreateOpportunity(ctx context.Context, in *CreateOpportunityRequest, opts ...grpc.CallOption) (*CreateOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_CreateOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) GetOpportunity(ctx context.Context, in *GetOpportunityRequest, opts ...grpc.CallOption) (*GetOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_GetOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpdateOpportunity(ctx context.Context, in *UpdateOpportunityRequest, opts ...grpc.CallOption) (*UpdateOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpdateOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) DeleteOpportunity(ctx context.Context, in *DeleteOpportunityRequest, opts ...grpc.CallOption) (*DeleteOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_DeleteOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) ListPipelines(ctx context.Context, in *ListPipelinesRequest, opts ...grpc.CallOption) (*ListPipelinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPipelinesResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListPipelines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -522,6 +600,18 @@ type CrmServiceServer interface {
 	BatchReadContacts(context.Context, *BatchReadContactsRequest) (*BatchReadContactsResponse, error)
 	// UpsertContact updates the contact matching upsert_on or creates one.
 	UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error)
+	// ListOpportunities pages through every opportunity.
+	ListOpportunities(context.Context, *ListOpportunitiesRequest) (*ListOpportunitiesResponse, error)
+	// CreateOpportunity creates an opportunity.
+	CreateOpportunity(context.Context, *CreateOpportunityRequest) (*CreateOpportunityResponse, error)
+	// GetOpportunity returns one opportunity and the provider's own JSON of it.
+	GetOpportunity(context.Context, *GetOpportunityRequest) (*GetOpportunityResponse, error)
+	// UpdateOpportunity changes the fields of an opportunity it names.
+	UpdateOpportunity(context.Context, *UpdateOpportunityRequest) (*UpdateOpportunityResponse, error)
+	// DeleteOpportunity deletes an opportunity.
+	DeleteOpportunity(context.Context, *DeleteOpportunityRequest) (*DeleteOpportunityResponse, error)
+	// ListPipelines lists the opportunity pipelines with their ordered stages.
+	ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -621,6 +711,24 @@ func (UnimplementedCrmServiceServer) BatchReadContacts(context.Context, *BatchRe
 }
 func (UnimplementedCrmServiceServer) UpsertContact(context.Context, *UpsertContactRequest) (*UpsertContactResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpsertContact not implemented")
+}
+func (UnimplementedCrmServiceServer) ListOpportunities(context.Context, *ListOpportunitiesRequest) (*ListOpportunitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOpportunities not implemented")
+}
+func (UnimplementedCrmServiceServer) CreateOpportunity(context.Context, *CreateOpportunityRequest) (*CreateOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) GetOpportunity(context.Context, *GetOpportunityRequest) (*GetOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) UpdateOpportunity(context.Context, *UpdateOpportunityRequest) (*UpdateOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) DeleteOpportunity(context.Context, *DeleteOpportunityRequest) (*DeleteOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPipelines not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -1176,6 +1284,114 @@ func _CrmService_UpsertContact_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_ListOpportunities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOpportunitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListOpportunities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListOpportunities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListOpportunities(ctx, req.(*ListOpportunitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CreateOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CreateOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CreateOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CreateOpportunity(ctx, req.(*CreateOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_GetOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).GetOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_GetOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).GetOpportunity(ctx, req.(*GetOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpdateOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpdateOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpdateOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpdateOpportunity(ctx, req.(*UpdateOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_DeleteOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).DeleteOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_DeleteOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).DeleteOpportunity(ctx, req.(*DeleteOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_ListPipelines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPipelinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListPipelines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListPipelines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListPipelines(ctx, req.(*ListPipelinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1298,6 +1514,30 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpsertContact",
 			Handler:    _CrmService_UpsertContact_Handler,
+		},
+		{
+			MethodName: "ListOpportunities",
+			Handler:    _CrmService_ListOpportunities_Handler,
+		},
+		{
+			MethodName: "CreateOpportunity",
+			Handler:    _CrmService_CreateOpportunity_Handler,
+		},
+		{
+			MethodName: "GetOpportunity",
+			Handler:    _CrmService_GetOpportunity_Handler,
+		},
+		{
+			MethodName: "UpdateOpportunity",
+			Handler:    _CrmService_UpdateOpportunity_Handler,
+		},
+		{
+			MethodName: "DeleteOpportunity",
+			Handler:    _CrmService_DeleteOpportunity_Handler,
+		},
+		{
+			MethodName: "ListPipelines",
+			Handler:    _CrmService_ListPipelines_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
