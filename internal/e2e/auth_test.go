@@ -114,6 +114,16 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 		{"UpsertContact", true, func(c *client) error {
 			return second(c.UpsertContact(&crmv1.UpsertContactRequest{UpsertOn: &crmv1.UpsertOn{Key: "email", Values: []string{"rex@example.com"}}, Record: &crmv1.Contact{FirstName: "Rex"}}))
 		}},
+		{"ListOpportunities", true, func(c *client) error { return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{})) }},
+		{"CreateOpportunity", true, func(c *client) error {
+			return second(c.CreateOpportunity(&crmv1.CreateOpportunityRequest{Record: &crmv1.Opportunity{Name: "Rex"}}))
+		}},
+		{"GetOpportunity", true, func(c *client) error { return second(c.GetOpportunity(&crmv1.GetOpportunityRequest{Id: ids.record})) }},
+		{"UpdateOpportunity", true, func(c *client) error {
+			return second(c.UpdateOpportunity(&crmv1.UpdateOpportunityRequest{Id: ids.record, Record: &crmv1.Opportunity{Name: "Rex"}}))
+		}},
+		{"DeleteOpportunity", true, func(c *client) error { return second(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: ids.record})) }},
+		{"ListPipelines", true, func(c *client) error { return second(c.ListPipelines(&crmv1.ListPipelinesRequest{})) }},
 
 		{"CreateConnectorConfig", false, func(c *client) error {
 			return second(c.CreateConnectorConfig(&corev1.CreateConnectorConfigRequest{ConnectorName: "ghl", Config: st(t, map[string]any{"base_url": "http://127.0.0.1:9"})}))

@@ -393,7 +393,8 @@ type opportunityCursor struct {
 // cannot filter on the update time: q.UpdatedAfter is unsupported.
 func (c *Client) ListOpportunities(ctx context.Context, sc crm.Schema, q crm.EntityQuery) (crm.OpportunityPage, error) {
 	if !q.UpdatedAfter.IsZero() {
-		return crm.OpportunityPage{}, fmt.Errorf("%w: HighLevel's opportunity search cannot filter on the update time (updated_after)", crm.ErrUnsupported)
+		return crm.OpportunityPage{}, &crm.UnsupportedError{Entity: crm.EntityOpportunity, Operation: "list", Provider: providerName,
+			Reason: "HighLevel's opportunity search cannot filter on the update time (updated_after)"}
 	}
 	if q.PageSize <= 0 {
 		return crm.OpportunityPage{}, crm.Invalid("page_size", "must be positive")
