@@ -122,7 +122,9 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 		{"UpdateOpportunity", true, func(c *client) error {
 			return second(c.UpdateOpportunity(&crmv1.UpdateOpportunityRequest{Id: ids.record, Record: &crmv1.Opportunity{Name: "Rex"}}))
 		}},
-		{"DeleteOpportunity", true, func(c *client) error { return second(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: ids.record})) }},
+		{"DeleteOpportunity", true, func(c *client) error {
+			return second(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: ids.record}))
+		}},
 		{"ListPipelines", true, func(c *client) error { return second(c.ListPipelines(&crmv1.ListPipelinesRequest{})) }},
 
 		{"CreateConnectorConfig", false, func(c *client) error {

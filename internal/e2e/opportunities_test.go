@@ -92,7 +92,7 @@ func (c *client) ListPipelines(req *crmv1.ListPipelinesRequest) (*crmv1.ListPipe
 		return r, c.grpcDone("ListPipelines", r, err)
 	}
 	out := &crmv1.ListPipelinesResponse{}
-	return out, c.rest("GET", crmBase+"/opportunity/pipelines", nil, out)
+	return out, c.rest("GET", crmBase+"/opportunity/pipelines"+query("page_size", itoa(req.GetPageSize()), "cursor", req.GetCursor()), nil, out)
 }
 
 // ---------------------------------------------------------------------------
@@ -126,6 +126,14 @@ func TestPipelines(t *testing.T) {
 			if s.GetId() != ids.StageIDs[i] || s.GetName() != want[i] || s.GetPosition() != int32(i) {
 				t.Errorf("stage %d = %v, want %s %s at %d", i, s, ids.StageIDs[i], want[i], i)
 			}
+		}
+		one := must(c.ListPipelines(&crmv1.ListPipelinesRequest{PageSize: 1}))(t)
+		if len(one.GetItems()) != 1 || one.GetHasNextPage() || one.GetNextCursor() != "" {
+			t.Errorf("page of 1: %v", one)
+		}
+		ae := wantCode(t, second(c.ListPipelines(&crmv1.ListPipelinesRequest{Cursor: "garbage"})), codes.InvalidArgument)
+		if !ae.hasField("cursor") {
+			t.Errorf("bad cursor: %v", ae)
 		}
 	})
 }
@@ -249,7 +257,9 @@ func TestOpportunitiesBadInput(t *testing.T) {
 		}{
 			{"negative page size", func() error { return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{PageSize: -1})) }, "page_size"},
 			{"bad cursor", func() error { return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{Cursor: "garbage"})) }, "cursor"},
-			{"unknown field", func() error { return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{Fields: []string{"bogus"}})) }, "fields"},
+			{"unknown field", func() error {
+				return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{Fields: []string{"bogus"}}))
+			}, "fields"},
 			{"bad id", func() error { return second(c.GetOpportunity(&crmv1.GetOpportunityRequest{Id: "bad id!"})) }, "id"},
 			{"amount not a decimal", create(with(func(o *crmv1.Opportunity) { o.Amount = &crmv1.Money{Amount: "12,50"} })), "record.amount.amount"},
 			{"amount with an exponent", create(with(func(o *crmv1.Opportunity) { o.Amount = &crmv1.Money{Amount: "1e3"} })), "record.amount.amount"},

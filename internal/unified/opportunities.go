@@ -10,6 +10,7 @@ import (
 
 	crmv1 "github.com/crmgate/crmgate/gen/crmgate/crm/v1"
 	"github.com/crmgate/crmgate/internal/crm"
+	"github.com/crmgate/crmgate/internal/paging"
 )
 
 // Opportunities (deals) and their pipelines, on the contact template:
@@ -58,7 +59,11 @@ func opportunitySchema(ctx context.Context, c call, want func(crm.Schema) bool) 
 }
 
 // ListPipelines implements CrmService.
-func (s *Service) ListPipelines(ctx context.Context, _ *crmv1.ListPipelinesRequest) (*crmv1.ListPipelinesResponse, error) {
+func (s *Service) ListPipelines(ctx context.Context, req *crmv1.ListPipelinesRequest) (*crmv1.ListPipelinesResponse, error) {
+	pr, err := paging.Parse("pipelines", req.GetPageSize(), req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
 	c, err := s.open(ctx)
 	if err != nil {
 		return nil, err
@@ -71,8 +76,9 @@ func (s *Service) ListPipelines(ctx context.Context, _ *crmv1.ListPipelinesReque
 	if err != nil {
 		return nil, entityErr(err, c, crm.EntityOpportunity, opListPipelines, "")
 	}
-	out := &crmv1.ListPipelinesResponse{Items: make([]*crmv1.Pipeline, len(ps))}
-	for i, p := range ps {
+	page, next := paging.Keyed(pr, ps, func(p crm.Pipeline) string { return p.ID })
+	out := &crmv1.ListPipelinesResponse{Items: make([]*crmv1.Pipeline, len(page)), NextCursor: next, HasNextPage: next != ""}
+	for i, p := range page {
 		out.Items[i] = pipelineToProto(p)
 	}
 	return out, nil

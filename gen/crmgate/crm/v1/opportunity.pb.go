@@ -379,9 +379,15 @@ func (x *Pipeline) GetStages() []*PipelineStage {
 	return nil
 }
 
-// ListPipelinesRequest lists the opportunity pipelines.
+// ListPipelinesRequest lists the opportunity pipelines, in id order
+// (paged as every list; a CRM has few pipelines, one page usually).
 type ListPipelinesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 100; 100 when 0 (larger sizes are capped at 100).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque cursor from a previous page's next_cursor; empty for the first
+	// page.
+	Cursor        string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,10 +422,28 @@ func (*ListPipelinesRequest) Descriptor() ([]byte, []int) {
 	return file_crmgate_crm_v1_opportunity_proto_rawDescGZIP(), []int{4}
 }
 
-// ListPipelinesResponse holds every pipeline (a CRM has few: unpaged).
+func (x *ListPipelinesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPipelinesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// ListPipelinesResponse is one page of pipelines, each with its stages in
+// order.
 type ListPipelinesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Items         []*Pipeline            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*Pipeline            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// Cursor of the next page; empty on the last page.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	HasNextPage   bool   `protobuf:"varint,3,opt,name=has_next_page,json=hasNextPage,proto3" json:"has_next_page,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -459,6 +483,20 @@ func (x *ListPipelinesResponse) GetItems() []*Pipeline {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListPipelinesResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListPipelinesResponse) GetHasNextPage() bool {
+	if x != nil {
+		return x.HasNextPage
+	}
+	return false
 }
 
 // ListOpportunitiesRequest pages through every opportunity.
@@ -1055,10 +1093,15 @@ const file_crmgate_crm_v1_opportunity_proto_rawDesc = "" +
 	"\bPipeline\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x125\n" +
-	"\x06stages\x18\x03 \x03(\v2\x1d.crmgate.crm.v1.PipelineStageR\x06stages\"\x16\n" +
-	"\x14ListPipelinesRequest\"G\n" +
+	"\x06stages\x18\x03 \x03(\v2\x1d.crmgate.crm.v1.PipelineStageR\x06stages\"K\n" +
+	"\x14ListPipelinesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\"\x8c\x01\n" +
 	"\x15ListPipelinesResponse\x12.\n" +
-	"\x05items\x18\x01 \x03(\v2\x18.crmgate.crm.v1.PipelineR\x05items\"\xb6\x01\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.crmgate.crm.v1.PipelineR\x05items\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\"\n" +
+	"\rhas_next_page\x18\x03 \x01(\bR\vhasNextPage\"\xb6\x01\n" +
 	"\x18ListOpportunitiesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12#\n" +
