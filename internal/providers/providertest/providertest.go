@@ -68,6 +68,7 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Contacts/CRUD", s.testContactCRUD)
 	t.Run("Contacts/ListPaging", s.testContactPaging)
 	t.Run("Contacts/SearchAndCount", s.testContactSearch)
+	t.Run("Opportunities/CRUDAndPaging", s.testOpportunities)
 }
 
 type suite struct {
@@ -104,6 +105,9 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["ContactReader"] = p.(crm.ContactReader)
 	_, caps["ContactWriter"] = p.(crm.ContactWriter)
 	_, caps["ContactSearcher"] = p.(crm.ContactSearcher)
+	_, caps["PipelineReader"] = p.(crm.PipelineReader)
+	_, caps["OpportunityReader"] = p.(crm.OpportunityReader)
+	_, caps["OpportunityWriter"] = p.(crm.OpportunityWriter)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
@@ -113,6 +117,12 @@ func (s *suite) testCapabilities(t *testing.T) {
 	}
 	if caps["ContactWriter"] && !caps["ContactReader"] {
 		t.Error("a ContactWriter must also be a ContactReader")
+	}
+	if caps["OpportunityWriter"] && !caps["OpportunityReader"] {
+		t.Error("an OpportunityWriter must also be an OpportunityReader")
+	}
+	if (caps["OpportunityReader"] || caps["OpportunityWriter"]) && !caps["SchemaReader"] {
+		t.Error("an OpportunityReader or OpportunityWriter must also be a SchemaReader (the opportunity schema maps custom fields)")
 	}
 	if caps["RecordWriter"] && !caps["RecordReader"] {
 		t.Error("a RecordWriter must also be a RecordReader")
