@@ -173,6 +173,7 @@ else
   fuzz ./internal/unified FuzzRecordBody
   fuzz ./internal/unified FuzzSearchBody
   fuzz ./internal/unified FuzzContactBody
+  fuzz ./internal/unified FuzzOpportunityBody
   fuzz ./internal/unified FuzzSchemaBodies
   fuzz ./internal/unified FuzzPathParams
   fuzz ./internal/unified FuzzDecodeCursor
