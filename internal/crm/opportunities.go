@@ -145,3 +145,10 @@ type OpportunityWriter interface {
 	UpdateOpportunity(ctx context.Context, sc Schema, id string, o Opportunity, set Fields) (Opportunity, error)
 	DeleteOpportunity(ctx context.Context, id string) error
 }
+
+// OpportunityCounter counts opportunities changed after updatedAfter (all
+// when zero); a provider that cannot filter on it answers an error
+// satisfying errors.Is(err, ErrUnsupported).
+type OpportunityCounter interface {
+	CountOpportunities(ctx context.Context, sc Schema, updatedAfter time.Time) (int64, error)
+}

@@ -126,6 +126,9 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 			return second(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: ids.record}))
 		}},
 		{"ListPipelines", true, func(c *client) error { return second(c.ListPipelines(&crmv1.ListPipelinesRequest{})) }},
+		{"CountOpportunities", true, func(c *client) error {
+			return second(c.CountOpportunities(&crmv1.CountOpportunitiesRequest{}))
+		}},
 
 		{"CreateConnectorConfig", false, func(c *client) error {
 			return second(c.CreateConnectorConfig(&corev1.CreateConnectorConfigRequest{ConnectorName: "ghl", Config: st(t, map[string]any{"base_url": "http://127.0.0.1:9"})}))

@@ -95,6 +95,18 @@ func (c *client) ListPipelines(req *crmv1.ListPipelinesRequest) (*crmv1.ListPipe
 	return out, c.rest("GET", crmBase+"/opportunity/pipelines"+query("page_size", itoa(req.GetPageSize()), "cursor", req.GetCursor()), nil, out)
 }
 
+func (c *client) CountOpportunities(req *crmv1.CountOpportunitiesRequest) (*crmv1.CountOpportunitiesResponse, error) {
+	c.t.Helper()
+	if c.transport == GRPC {
+		ctx, cancel := c.ctx()
+		defer cancel()
+		r, err := c.g.crm.CountOpportunities(ctx, req)
+		return r, c.grpcDone("CountOpportunities", r, err)
+	}
+	out := &crmv1.CountOpportunitiesResponse{}
+	return out, c.rest("GET", crmBase+"/opportunity/_count"+query("updated_after", req.GetUpdatedAfter()), nil, out)
+}
+
 // ---------------------------------------------------------------------------
 // Fixture
 
@@ -213,11 +225,21 @@ func TestOpportunities(t *testing.T) {
 		must(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: created.GetId()}))(t)
 		wantCode(t, second(c.GetOpportunity(&crmv1.GetOpportunityRequest{Id: created.GetId()})), codes.NotFound)
 
+		// Count (the created one is deleted again).
+		if n := must(c.CountOpportunities(&crmv1.CountOpportunitiesRequest{}))(t).GetCount(); n != int32(ghlfake.SeedOpportunities) {
+			t.Errorf("count = %d, want %d", n, ghlfake.SeedOpportunities)
+		}
+		wantCode(t, second(c.CountOpportunities(&crmv1.CountOpportunitiesRequest{UpdatedAfter: "x"})), codes.InvalidArgument)
+
 		// updated_after: HighLevel cannot filter on it, a 501 naming
 		// entity, operation and provider.
 		c.allow5xx = true
 		ae := wantCode(t, second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{UpdatedAfter: "2025-01-07T04:30:00Z"})), codes.Unimplemented)
+		cae := wantCode(t, second(c.CountOpportunities(&crmv1.CountOpportunitiesRequest{UpdatedAfter: "2025-01-07T04:30:00Z"})), codes.Unimplemented)
 		c.allow5xx = false
+		if !strings.HasPrefix(cae.message, "count opportunity is not supported by ghl") {
+			t.Errorf("count updated_after: %v", cae)
+		}
 		if ae.message != "list opportunity is not supported by ghl: HighLevel's opportunity search cannot filter on the update time (updated_after)" ||
 			(tr == REST && ae.httpStatus != http.StatusNotImplemented) {
 			t.Errorf("updated_after: %v", ae)

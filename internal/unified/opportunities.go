@@ -268,6 +268,31 @@ func (s *Service) DeleteOpportunity(ctx context.Context, req *crmv1.DeleteOpport
 	return &crmv1.DeleteOpportunityResponse{}, nil
 }
 
+// CountOpportunities implements CrmService.
+func (s *Service) CountOpportunities(ctx context.Context, req *crmv1.CountOpportunitiesRequest) (*crmv1.CountOpportunitiesResponse, error) {
+	after, err := parseUpdatedAfter(req.GetUpdatedAfter())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := entityCap[crm.OpportunityCounter](c, crm.EntityOpportunity, opCount)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := opportunitySchema(ctx, c, nil)
+	if err != nil {
+		return nil, err
+	}
+	n, err := r.CountOpportunities(ctx, sc, after)
+	if err != nil {
+		return nil, entityErr(err, c, crm.EntityOpportunity, opCount, "")
+	}
+	return &crmv1.CountOpportunitiesResponse{Count: clampTotal(n)}, nil
+}
+
 // checkPipelineStage checks, when a write sets pipeline_id or stage_id,
 // that the pipeline exists and has the stage (one pipelines call; a
 // provider without pipelines is not checked here).

@@ -575,6 +575,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v0/unified/crm/opportunity/_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CountOpportunities counts opportunities. */
+        get: operations["CrmService_CountOpportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v0/unified/crm/opportunity/pipelines": {
         parameters: {
             query?: never;
@@ -957,6 +974,11 @@ export interface components {
         };
         /** @description CountContactsResponse holds the count. */
         v1CountContactsResponse: {
+            /** Format: int32 */
+            count?: number;
+        };
+        /** @description CountOpportunitiesResponse holds the count. */
+        v1CountOpportunitiesResponse: {
             /** Format: int32 */
             count?: number;
         };
@@ -3900,6 +3922,47 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CountOpportunities: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only opportunities changed after this instant (RFC 3339). HighLevel
+                 *     cannot filter on it: 501.
+                 */
+                updated_after?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CountOpportunitiesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             501: components["responses"]["NotImplemented"];

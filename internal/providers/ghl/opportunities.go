@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmgate/crmgate/internal/crm"
 )
@@ -23,9 +24,10 @@ import (
 // docs/type-mapping.md lists every field.
 
 var (
-	_ crm.OpportunityReader = (*Client)(nil)
-	_ crm.OpportunityWriter = (*Client)(nil)
-	_ crm.PipelineReader    = (*Client)(nil)
+	_ crm.OpportunityReader  = (*Client)(nil)
+	_ crm.OpportunityWriter  = (*Client)(nil)
+	_ crm.PipelineReader     = (*Client)(nil)
+	_ crm.OpportunityCounter = (*Client)(nil)
 )
 
 // Endpoint templates of the opportunity calls (Endpoints).
@@ -497,4 +499,21 @@ func (c *Client) ListPipelines(ctx context.Context) ([]crm.Pipeline, error) {
 		out = append(out, pl)
 	}
 	return out, nil
+}
+
+// CountOpportunities implements crm.OpportunityCounter: meta.total of a
+// search of one opportunity. HighLevel cannot filter on the update time.
+func (c *Client) CountOpportunities(ctx context.Context, sc crm.Schema, updatedAfter time.Time) (int64, error) {
+	if !updatedAfter.IsZero() {
+		return 0, &crm.UnsupportedError{Entity: crm.EntityOpportunity, Operation: "count", Provider: providerName,
+			Reason: "HighLevel's opportunity search cannot filter on the update time (updated_after)"}
+	}
+	pg, err := c.ListOpportunities(ctx, sc, crm.EntityQuery{PageSize: 1})
+	if err != nil {
+		return 0, err
+	}
+	if pg.Total < 0 {
+		return 0, badAnswer("search opportunities", errors.New("no meta.total in the answer"))
+	}
+	return pg.Total, nil
 }

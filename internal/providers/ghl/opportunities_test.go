@@ -111,6 +111,12 @@ func TestFakeOpportunities(t *testing.T) {
 		t.Errorf("bad cursor: %v", err)
 	}
 
+	if n, err := c.CountOpportunities(ctx, sc, time.Time{}); err != nil || n != ghlfake.SeedOpportunities {
+		t.Errorf("count = %d, %v; want %d", n, err, ghlfake.SeedOpportunities)
+	}
+	if _, err := c.CountOpportunities(ctx, sc, time.Now()); !errors.Is(err, crm.ErrUnsupported) {
+		t.Errorf("count updated_after: %v, want ErrUnsupported", err)
+	}
 	o, err := c.GetOpportunity(ctx, sc, ids.Opportunities[2])
 	if err != nil || o.Amount == nil || o.Amount.Amount != "3000" || o.Status != crm.StatusOpen || o.ContactID != ids.Contacts[4] || len(o.Raw) == 0 {
 		t.Errorf("seeded opportunity 2: %+v, %v", o, err)

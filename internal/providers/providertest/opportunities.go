@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/crmgate/crmgate/internal/crm"
 )
@@ -118,6 +119,13 @@ func (s *suite) testOpportunities(t *testing.T) {
 	for id := range want {
 		if !seen[id] {
 			t.Errorf("opportunity %s never listed", id)
+		}
+	}
+	if cn, ok := p.(crm.OpportunityCounter); ok {
+		n, err := cn.CountOpportunities(ctx, sc, time.Time{})
+		skipUnsupported(t, "count", err)
+		if err != nil || n != int64(len(want)) {
+			t.Errorf("CountOpportunities = %d, %v; want %d", n, err, len(want))
 		}
 	}
 	if _, err := r.ListOpportunities(ctx, sc, crm.EntityQuery{PageSize: 2, Cursor: "%%not-a-cursor%%"}); !errors.Is(err, crm.ErrInvalidArgument) {

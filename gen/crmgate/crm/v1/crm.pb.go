@@ -3391,7 +3391,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\xb9*\n" +
+	"\x16DeleteRelationResponse2\xd3+\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3430,7 +3430,8 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x0eGetOpportunity\x12%.crmgate.crm.v1.GetOpportunityRequest\x1a&.crmgate.crm.v1.GetOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/opportunity/{id}\x12\x95\x01\n" +
 	"\x11UpdateOpportunity\x12(.crmgate.crm.v1.UpdateOpportunityRequest\x1a).crmgate.crm.v1.UpdateOpportunityResponse\"+\x82\xd3\xe4\x93\x02%:\x01*2 /v0/unified/crm/opportunity/{id}\x12\x92\x01\n" +
 	"\x11DeleteOpportunity\x12(.crmgate.crm.v1.DeleteOpportunityRequest\x1a).crmgate.crm.v1.DeleteOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"* /v0/unified/crm/opportunity/{id}\x12\x8b\x01\n" +
-	"\rListPipelines\x12$.crmgate.crm.v1.ListPipelinesRequest\x1a%.crmgate.crm.v1.ListPipelinesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v0/unified/crm/opportunity/pipelinesB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\rListPipelines\x12$.crmgate.crm.v1.ListPipelinesRequest\x1a%.crmgate.crm.v1.ListPipelinesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v0/unified/crm/opportunity/pipelines\x12\x97\x01\n" +
+	"\x12CountOpportunities\x12).crmgate.crm.v1.CountOpportunitiesRequest\x1a*.crmgate.crm.v1.CountOpportunitiesResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v0/unified/crm/opportunity/_countB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3515,21 +3516,23 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*UpdateOpportunityRequest)(nil),        // 66: crmgate.crm.v1.UpdateOpportunityRequest
 	(*DeleteOpportunityRequest)(nil),        // 67: crmgate.crm.v1.DeleteOpportunityRequest
 	(*ListPipelinesRequest)(nil),            // 68: crmgate.crm.v1.ListPipelinesRequest
-	(*ListContactsResponse)(nil),            // 69: crmgate.crm.v1.ListContactsResponse
-	(*CreateContactResponse)(nil),           // 70: crmgate.crm.v1.CreateContactResponse
-	(*GetContactResponse)(nil),              // 71: crmgate.crm.v1.GetContactResponse
-	(*UpdateContactResponse)(nil),           // 72: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactResponse)(nil),           // 73: crmgate.crm.v1.DeleteContactResponse
-	(*SearchContactsResponse)(nil),          // 74: crmgate.crm.v1.SearchContactsResponse
-	(*CountContactsResponse)(nil),           // 75: crmgate.crm.v1.CountContactsResponse
-	(*BatchReadContactsResponse)(nil),       // 76: crmgate.crm.v1.BatchReadContactsResponse
-	(*UpsertContactResponse)(nil),           // 77: crmgate.crm.v1.UpsertContactResponse
-	(*ListOpportunitiesResponse)(nil),       // 78: crmgate.crm.v1.ListOpportunitiesResponse
-	(*CreateOpportunityResponse)(nil),       // 79: crmgate.crm.v1.CreateOpportunityResponse
-	(*GetOpportunityResponse)(nil),          // 80: crmgate.crm.v1.GetOpportunityResponse
-	(*UpdateOpportunityResponse)(nil),       // 81: crmgate.crm.v1.UpdateOpportunityResponse
-	(*DeleteOpportunityResponse)(nil),       // 82: crmgate.crm.v1.DeleteOpportunityResponse
-	(*ListPipelinesResponse)(nil),           // 83: crmgate.crm.v1.ListPipelinesResponse
+	(*CountOpportunitiesRequest)(nil),       // 69: crmgate.crm.v1.CountOpportunitiesRequest
+	(*ListContactsResponse)(nil),            // 70: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 71: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 72: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 73: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 74: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 75: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 76: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 77: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 78: crmgate.crm.v1.UpsertContactResponse
+	(*ListOpportunitiesResponse)(nil),       // 79: crmgate.crm.v1.ListOpportunitiesResponse
+	(*CreateOpportunityResponse)(nil),       // 80: crmgate.crm.v1.CreateOpportunityResponse
+	(*GetOpportunityResponse)(nil),          // 81: crmgate.crm.v1.GetOpportunityResponse
+	(*UpdateOpportunityResponse)(nil),       // 82: crmgate.crm.v1.UpdateOpportunityResponse
+	(*DeleteOpportunityResponse)(nil),       // 83: crmgate.crm.v1.DeleteOpportunityResponse
+	(*ListPipelinesResponse)(nil),           // 84: crmgate.crm.v1.ListPipelinesResponse
+	(*CountOpportunitiesResponse)(nil),      // 85: crmgate.crm.v1.CountOpportunitiesResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
@@ -3608,44 +3611,46 @@ var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
 	66, // 73: crmgate.crm.v1.CrmService.UpdateOpportunity:input_type -> crmgate.crm.v1.UpdateOpportunityRequest
 	67, // 74: crmgate.crm.v1.CrmService.DeleteOpportunity:input_type -> crmgate.crm.v1.DeleteOpportunityRequest
 	68, // 75: crmgate.crm.v1.CrmService.ListPipelines:input_type -> crmgate.crm.v1.ListPipelinesRequest
-	9,  // 76: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 77: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 78: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 79: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 80: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 81: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 82: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 83: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 84: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 85: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 86: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 87: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 88: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 89: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 90: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 91: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 92: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 93: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 94: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 95: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 96: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	69, // 97: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
-	70, // 98: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
-	71, // 99: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
-	72, // 100: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
-	73, // 101: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
-	74, // 102: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
-	75, // 103: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
-	76, // 104: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
-	77, // 105: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
-	78, // 106: crmgate.crm.v1.CrmService.ListOpportunities:output_type -> crmgate.crm.v1.ListOpportunitiesResponse
-	79, // 107: crmgate.crm.v1.CrmService.CreateOpportunity:output_type -> crmgate.crm.v1.CreateOpportunityResponse
-	80, // 108: crmgate.crm.v1.CrmService.GetOpportunity:output_type -> crmgate.crm.v1.GetOpportunityResponse
-	81, // 109: crmgate.crm.v1.CrmService.UpdateOpportunity:output_type -> crmgate.crm.v1.UpdateOpportunityResponse
-	82, // 110: crmgate.crm.v1.CrmService.DeleteOpportunity:output_type -> crmgate.crm.v1.DeleteOpportunityResponse
-	83, // 111: crmgate.crm.v1.CrmService.ListPipelines:output_type -> crmgate.crm.v1.ListPipelinesResponse
-	76, // [76:112] is the sub-list for method output_type
-	40, // [40:76] is the sub-list for method input_type
+	69, // 76: crmgate.crm.v1.CrmService.CountOpportunities:input_type -> crmgate.crm.v1.CountOpportunitiesRequest
+	9,  // 77: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11, // 78: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13, // 79: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16, // 80: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18, // 81: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20, // 82: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22, // 83: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24, // 84: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26, // 85: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28, // 86: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30, // 87: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32, // 88: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34, // 89: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36, // 90: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38, // 91: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40, // 92: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42, // 93: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44, // 94: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46, // 95: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48, // 96: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50, // 97: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	70, // 98: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	71, // 99: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	72, // 100: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	73, // 101: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	74, // 102: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	75, // 103: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	76, // 104: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	77, // 105: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	78, // 106: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	79, // 107: crmgate.crm.v1.CrmService.ListOpportunities:output_type -> crmgate.crm.v1.ListOpportunitiesResponse
+	80, // 108: crmgate.crm.v1.CrmService.CreateOpportunity:output_type -> crmgate.crm.v1.CreateOpportunityResponse
+	81, // 109: crmgate.crm.v1.CrmService.GetOpportunity:output_type -> crmgate.crm.v1.GetOpportunityResponse
+	82, // 110: crmgate.crm.v1.CrmService.UpdateOpportunity:output_type -> crmgate.crm.v1.UpdateOpportunityResponse
+	83, // 111: crmgate.crm.v1.CrmService.DeleteOpportunity:output_type -> crmgate.crm.v1.DeleteOpportunityResponse
+	84, // 112: crmgate.crm.v1.CrmService.ListPipelines:output_type -> crmgate.crm.v1.ListPipelinesResponse
+	85, // 113: crmgate.crm.v1.CrmService.CountOpportunities:output_type -> crmgate.crm.v1.CountOpportunitiesResponse
+	77, // [77:114] is the sub-list for method output_type
+	40, // [40:77] is the sub-list for method input_type
 	40, // [40:40] is the sub-list for extension type_name
 	40, // [40:40] is the sub-list for extension extendee
 	0,  // [0:40] is the sub-list for field type_name

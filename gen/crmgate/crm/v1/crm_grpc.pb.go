@@ -55,6 +55,7 @@ const (
 	CrmService_UpdateOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/UpdateOpportunity"
 	CrmService_DeleteOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/DeleteOpportunity"
 	CrmService_ListPipelines_FullMethodName           = "/crmgate.crm.v1.CrmService/ListPipelines"
+	CrmService_CountOpportunities_FullMethodName      = "/crmgate.crm.v1.CrmService/CountOpportunities"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -145,6 +146,8 @@ type CrmServiceClient interface {
 	DeleteOpportunity(ctx context.Context, in *DeleteOpportunityRequest, opts ...grpc.CallOption) (*DeleteOpportunityResponse, error)
 	// ListPipelines lists the opportunity pipelines with their ordered stages.
 	ListPipelines(ctx context.Context, in *ListPipelinesRequest, opts ...grpc.CallOption) (*ListPipelinesResponse, error)
+	// CountOpportunities counts opportunities.
+	CountOpportunities(ctx context.Context, in *CountOpportunitiesRequest, opts ...grpc.CallOption) (*CountOpportunitiesResponse, error)
 }
 
 type crmServiceClient struct {
@@ -524,6 +527,16 @@ func (c *crmServiceClient) ListPipelines(ctx context.Context, in *ListPipelinesR
 	return out, nil
 }
 
+func (c *crmServiceClient) CountOpportunities(ctx context.Context, in *CountOpportunitiesRequest, opts ...grpc.CallOption) (*CountOpportunitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountOpportunitiesResponse)
+	err := c.cc.Invoke(ctx, CrmService_CountOpportunities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -612,6 +625,8 @@ type CrmServiceServer interface {
 	DeleteOpportunity(context.Context, *DeleteOpportunityRequest) (*DeleteOpportunityResponse, error)
 	// ListPipelines lists the opportunity pipelines with their ordered stages.
 	ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error)
+	// CountOpportunities counts opportunities.
+	CountOpportunities(context.Context, *CountOpportunitiesRequest) (*CountOpportunitiesResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -729,6 +744,9 @@ func (UnimplementedCrmServiceServer) DeleteOpportunity(context.Context, *DeleteO
 }
 func (UnimplementedCrmServiceServer) ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPipelines not implemented")
+}
+func (UnimplementedCrmServiceServer) CountOpportunities(context.Context, *CountOpportunitiesRequest) (*CountOpportunitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountOpportunities not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -1392,6 +1410,24 @@ func _CrmService_ListPipelines_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_CountOpportunities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountOpportunitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CountOpportunities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CountOpportunities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CountOpportunities(ctx, req.(*CountOpportunitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1538,6 +1574,10 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPipelines",
 			Handler:    _CrmService_ListPipelines_Handler,
+		},
+		{
+			MethodName: "CountOpportunities",
+			Handler:    _CrmService_CountOpportunities_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

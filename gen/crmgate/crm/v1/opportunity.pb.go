@@ -1056,6 +1056,98 @@ func (*DeleteOpportunityResponse) Descriptor() ([]byte, []int) {
 	return file_crmgate_crm_v1_opportunity_proto_rawDescGZIP(), []int{15}
 }
 
+// CountOpportunitiesRequest counts opportunities.
+type CountOpportunitiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only opportunities changed after this instant (RFC 3339). HighLevel
+	// cannot filter on it: 501.
+	UpdatedAfter  string `protobuf:"bytes,1,opt,name=updated_after,json=updatedAfter,proto3" json:"updated_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountOpportunitiesRequest) Reset() {
+	*x = CountOpportunitiesRequest{}
+	mi := &file_crmgate_crm_v1_opportunity_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountOpportunitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountOpportunitiesRequest) ProtoMessage() {}
+
+func (x *CountOpportunitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_opportunity_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountOpportunitiesRequest.ProtoReflect.Descriptor instead.
+func (*CountOpportunitiesRequest) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_opportunity_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CountOpportunitiesRequest) GetUpdatedAfter() string {
+	if x != nil {
+		return x.UpdatedAfter
+	}
+	return ""
+}
+
+// CountOpportunitiesResponse holds the count.
+type CountOpportunitiesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         int32                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CountOpportunitiesResponse) Reset() {
+	*x = CountOpportunitiesResponse{}
+	mi := &file_crmgate_crm_v1_opportunity_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CountOpportunitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CountOpportunitiesResponse) ProtoMessage() {}
+
+func (x *CountOpportunitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_crmgate_crm_v1_opportunity_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CountOpportunitiesResponse.ProtoReflect.Descriptor instead.
+func (*CountOpportunitiesResponse) Descriptor() ([]byte, []int) {
+	return file_crmgate_crm_v1_opportunity_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CountOpportunitiesResponse) GetCount() int32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_crmgate_crm_v1_opportunity_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_opportunity_proto_rawDesc = "" +
@@ -1134,7 +1226,11 @@ const file_crmgate_crm_v1_opportunity_proto_rawDesc = "" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"/\n" +
 	"\x18DeleteOpportunityRequest\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x1b\n" +
-	"\x19DeleteOpportunityResponseB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\x19DeleteOpportunityResponse\"@\n" +
+	"\x19CountOpportunitiesRequest\x12#\n" +
+	"\rupdated_after\x18\x01 \x01(\tR\fupdatedAfter\"2\n" +
+	"\x1aCountOpportunitiesResponse\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\x05R\x05countB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_opportunity_proto_rawDescOnce sync.Once
@@ -1148,43 +1244,45 @@ func file_crmgate_crm_v1_opportunity_proto_rawDescGZIP() []byte {
 	return file_crmgate_crm_v1_opportunity_proto_rawDescData
 }
 
-var file_crmgate_crm_v1_opportunity_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_crmgate_crm_v1_opportunity_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_crmgate_crm_v1_opportunity_proto_goTypes = []any{
-	(*Money)(nil),                     // 0: crmgate.crm.v1.Money
-	(*Opportunity)(nil),               // 1: crmgate.crm.v1.Opportunity
-	(*PipelineStage)(nil),             // 2: crmgate.crm.v1.PipelineStage
-	(*Pipeline)(nil),                  // 3: crmgate.crm.v1.Pipeline
-	(*ListPipelinesRequest)(nil),      // 4: crmgate.crm.v1.ListPipelinesRequest
-	(*ListPipelinesResponse)(nil),     // 5: crmgate.crm.v1.ListPipelinesResponse
-	(*ListOpportunitiesRequest)(nil),  // 6: crmgate.crm.v1.ListOpportunitiesRequest
-	(*ListOpportunitiesResponse)(nil), // 7: crmgate.crm.v1.ListOpportunitiesResponse
-	(*GetOpportunityRequest)(nil),     // 8: crmgate.crm.v1.GetOpportunityRequest
-	(*GetOpportunityResponse)(nil),    // 9: crmgate.crm.v1.GetOpportunityResponse
-	(*CreateOpportunityRequest)(nil),  // 10: crmgate.crm.v1.CreateOpportunityRequest
-	(*CreateOpportunityResponse)(nil), // 11: crmgate.crm.v1.CreateOpportunityResponse
-	(*UpdateOpportunityRequest)(nil),  // 12: crmgate.crm.v1.UpdateOpportunityRequest
-	(*UpdateOpportunityResponse)(nil), // 13: crmgate.crm.v1.UpdateOpportunityResponse
-	(*DeleteOpportunityRequest)(nil),  // 14: crmgate.crm.v1.DeleteOpportunityRequest
-	(*DeleteOpportunityResponse)(nil), // 15: crmgate.crm.v1.DeleteOpportunityResponse
-	(*structpb.Struct)(nil),           // 16: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 17: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),     // 18: google.protobuf.FieldMask
+	(*Money)(nil),                      // 0: crmgate.crm.v1.Money
+	(*Opportunity)(nil),                // 1: crmgate.crm.v1.Opportunity
+	(*PipelineStage)(nil),              // 2: crmgate.crm.v1.PipelineStage
+	(*Pipeline)(nil),                   // 3: crmgate.crm.v1.Pipeline
+	(*ListPipelinesRequest)(nil),       // 4: crmgate.crm.v1.ListPipelinesRequest
+	(*ListPipelinesResponse)(nil),      // 5: crmgate.crm.v1.ListPipelinesResponse
+	(*ListOpportunitiesRequest)(nil),   // 6: crmgate.crm.v1.ListOpportunitiesRequest
+	(*ListOpportunitiesResponse)(nil),  // 7: crmgate.crm.v1.ListOpportunitiesResponse
+	(*GetOpportunityRequest)(nil),      // 8: crmgate.crm.v1.GetOpportunityRequest
+	(*GetOpportunityResponse)(nil),     // 9: crmgate.crm.v1.GetOpportunityResponse
+	(*CreateOpportunityRequest)(nil),   // 10: crmgate.crm.v1.CreateOpportunityRequest
+	(*CreateOpportunityResponse)(nil),  // 11: crmgate.crm.v1.CreateOpportunityResponse
+	(*UpdateOpportunityRequest)(nil),   // 12: crmgate.crm.v1.UpdateOpportunityRequest
+	(*UpdateOpportunityResponse)(nil),  // 13: crmgate.crm.v1.UpdateOpportunityResponse
+	(*DeleteOpportunityRequest)(nil),   // 14: crmgate.crm.v1.DeleteOpportunityRequest
+	(*DeleteOpportunityResponse)(nil),  // 15: crmgate.crm.v1.DeleteOpportunityResponse
+	(*CountOpportunitiesRequest)(nil),  // 16: crmgate.crm.v1.CountOpportunitiesRequest
+	(*CountOpportunitiesResponse)(nil), // 17: crmgate.crm.v1.CountOpportunitiesResponse
+	(*structpb.Struct)(nil),            // 18: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),      // 20: google.protobuf.FieldMask
 }
 var file_crmgate_crm_v1_opportunity_proto_depIdxs = []int32{
 	0,  // 0: crmgate.crm.v1.Opportunity.amount:type_name -> crmgate.crm.v1.Money
-	16, // 1: crmgate.crm.v1.Opportunity.custom_fields:type_name -> google.protobuf.Struct
-	17, // 2: crmgate.crm.v1.Opportunity.created_at:type_name -> google.protobuf.Timestamp
-	17, // 3: crmgate.crm.v1.Opportunity.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 4: crmgate.crm.v1.Opportunity.raw_data:type_name -> google.protobuf.Struct
+	18, // 1: crmgate.crm.v1.Opportunity.custom_fields:type_name -> google.protobuf.Struct
+	19, // 2: crmgate.crm.v1.Opportunity.created_at:type_name -> google.protobuf.Timestamp
+	19, // 3: crmgate.crm.v1.Opportunity.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 4: crmgate.crm.v1.Opportunity.raw_data:type_name -> google.protobuf.Struct
 	2,  // 5: crmgate.crm.v1.Pipeline.stages:type_name -> crmgate.crm.v1.PipelineStage
 	3,  // 6: crmgate.crm.v1.ListPipelinesResponse.items:type_name -> crmgate.crm.v1.Pipeline
 	1,  // 7: crmgate.crm.v1.ListOpportunitiesResponse.items:type_name -> crmgate.crm.v1.Opportunity
 	1,  // 8: crmgate.crm.v1.GetOpportunityResponse.record:type_name -> crmgate.crm.v1.Opportunity
-	16, // 9: crmgate.crm.v1.GetOpportunityResponse.raw:type_name -> google.protobuf.Struct
+	18, // 9: crmgate.crm.v1.GetOpportunityResponse.raw:type_name -> google.protobuf.Struct
 	1,  // 10: crmgate.crm.v1.CreateOpportunityRequest.record:type_name -> crmgate.crm.v1.Opportunity
 	1,  // 11: crmgate.crm.v1.CreateOpportunityResponse.record:type_name -> crmgate.crm.v1.Opportunity
 	1,  // 12: crmgate.crm.v1.UpdateOpportunityRequest.record:type_name -> crmgate.crm.v1.Opportunity
-	18, // 13: crmgate.crm.v1.UpdateOpportunityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	20, // 13: crmgate.crm.v1.UpdateOpportunityRequest.update_mask:type_name -> google.protobuf.FieldMask
 	1,  // 14: crmgate.crm.v1.UpdateOpportunityResponse.record:type_name -> crmgate.crm.v1.Opportunity
 	15, // [15:15] is the sub-list for method output_type
 	15, // [15:15] is the sub-list for method input_type
@@ -1204,7 +1302,7 @@ func file_crmgate_crm_v1_opportunity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_crmgate_crm_v1_opportunity_proto_rawDesc), len(file_crmgate_crm_v1_opportunity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1645,6 +1645,41 @@ func local_request_CrmService_ListPipelines_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
+var filter_CrmService_CountOpportunities_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_CrmService_CountOpportunities_0(ctx context.Context, marshaler runtime.Marshaler, client extCrmv1.CrmServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extCrmv1.CountOpportunitiesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_CountOpportunities_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.CountOpportunities(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_CrmService_CountOpportunities_0(ctx context.Context, marshaler runtime.Marshaler, server extCrmv1.CrmServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extCrmv1.CountOpportunitiesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_CrmService_CountOpportunities_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.CountOpportunities(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterCrmServiceHandlerServer registers the http handlers for service CrmService to "mux".
 // UnaryRPC     :call CrmServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -2351,6 +2386,26 @@ func RegisterCrmServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 		}
 		forward_CrmService_ListPipelines_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_CrmService_CountOpportunities_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/crmgate.crm.v1.CrmService/CountOpportunities", runtime.WithHTTPPathPattern("/v0/unified/crm/opportunity/_count"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_CrmService_CountOpportunities_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CrmService_CountOpportunities_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -2986,6 +3041,23 @@ func RegisterCrmServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 		}
 		forward_CrmService_ListPipelines_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_CrmService_CountOpportunities_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/crmgate.crm.v1.CrmService/CountOpportunities", runtime.WithHTTPPathPattern("/v0/unified/crm/opportunity/_count"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_CrmService_CountOpportunities_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_CrmService_CountOpportunities_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -3079,6 +3151,7 @@ var (
 	pattern_CrmService_UpdateOpportunity_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v0", "unified", "crm", "opportunity", "id"}, ""))
 	pattern_CrmService_DeleteOpportunity_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v0", "unified", "crm", "opportunity", "id"}, ""))
 	pattern_CrmService_ListPipelines_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 2, 4}, []string{"v0", "unified", "crm", "opportunity", "pipelines"}, ""))
+	pattern_CrmService_CountOpportunities_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3, 2, 4}, []string{"v0", "unified", "crm", "opportunity", "_count"}, ""))
 )
 
 var (
@@ -3117,4 +3190,5 @@ var (
 	forward_CrmService_UpdateOpportunity_0       = runtime.ForwardResponseMessage
 	forward_CrmService_DeleteOpportunity_0       = runtime.ForwardResponseMessage
 	forward_CrmService_ListPipelines_0           = runtime.ForwardResponseMessage
+	forward_CrmService_CountOpportunities_0      = runtime.ForwardResponseMessage
 )
