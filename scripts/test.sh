@@ -175,6 +175,7 @@ else
   fuzz ./internal/unified FuzzSearchBody
   fuzz ./internal/unified FuzzContactBody
   fuzz ./internal/unified FuzzAccountBody
+  fuzz ./internal/unified FuzzOpportunityBody
   fuzz ./internal/unified FuzzSchemaBodies
   fuzz ./internal/unified FuzzPathParams
   fuzz ./internal/unified FuzzDecodeCursor

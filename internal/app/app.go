@@ -297,6 +297,7 @@ var idempotentMethods = map[string]bool{
 	"/crmgate.crm.v1.CrmService/UpsertContact":           true,
 	"/crmgate.crm.v1.CrmService/CreateAccount":           true,
 	"/crmgate.crm.v1.CrmService/UpsertAccount":           true,
+	"/crmgate.crm.v1.CrmService/CreateOpportunity":       true,
 	"/crmgate.crm.v1.CrmService/CreateObject":            true,
 	"/crmgate.crm.v1.CrmService/CreateProperty":          true,
 	"/crmgate.crm.v1.CrmService/CreateAssociationSchema": true,

@@ -130,6 +130,21 @@ func allRPCs(t testing.TB, ids rpcIDs) []rpcCase {
 		{"UpsertAccount", true, func(c *client) error {
 			return second(c.UpsertAccount(&crmv1.UpsertAccountRequest{UpsertOn: &crmv1.UpsertOn{Key: "domain", Values: []string{"rex.example"}}, Record: &crmv1.Account{Name: "Rex Inc"}}))
 		}},
+		{"ListOpportunities", true, func(c *client) error { return second(c.ListOpportunities(&crmv1.ListOpportunitiesRequest{})) }},
+		{"CreateOpportunity", true, func(c *client) error {
+			return second(c.CreateOpportunity(&crmv1.CreateOpportunityRequest{Record: &crmv1.Opportunity{Name: "Rex"}}))
+		}},
+		{"GetOpportunity", true, func(c *client) error { return second(c.GetOpportunity(&crmv1.GetOpportunityRequest{Id: ids.record})) }},
+		{"UpdateOpportunity", true, func(c *client) error {
+			return second(c.UpdateOpportunity(&crmv1.UpdateOpportunityRequest{Id: ids.record, Record: &crmv1.Opportunity{Name: "Rex"}}))
+		}},
+		{"DeleteOpportunity", true, func(c *client) error {
+			return second(c.DeleteOpportunity(&crmv1.DeleteOpportunityRequest{Id: ids.record}))
+		}},
+		{"ListPipelines", true, func(c *client) error { return second(c.ListPipelines(&crmv1.ListPipelinesRequest{})) }},
+		{"CountOpportunities", true, func(c *client) error {
+			return second(c.CountOpportunities(&crmv1.CountOpportunitiesRequest{}))
+		}},
 
 		{"CreateConnectorConfig", false, func(c *client) error {
 			return second(c.CreateConnectorConfig(&corev1.CreateConnectorConfigRequest{ConnectorName: "ghl", Config: st(t, map[string]any{"base_url": "http://127.0.0.1:9"})}))

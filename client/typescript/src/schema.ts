@@ -645,6 +645,77 @@ export interface paths {
         patch: operations["CrmService_UpdateProperty"];
         trace?: never;
     };
+    "/v0/unified/crm/opportunity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListOpportunities pages through every opportunity. */
+        get: operations["CrmService_ListOpportunities"];
+        put?: never;
+        /** CreateOpportunity creates an opportunity. */
+        post: operations["CrmService_CreateOpportunity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/opportunity/_count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** CountOpportunities counts opportunities. */
+        get: operations["CrmService_CountOpportunities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/opportunity/pipelines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** ListPipelines lists the opportunity pipelines with their ordered stages. */
+        get: operations["CrmService_ListPipelines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v0/unified/crm/opportunity/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** GetOpportunity returns one opportunity and the provider's own JSON of it. */
+        get: operations["CrmService_GetOpportunity"];
+        put?: never;
+        post?: never;
+        /** DeleteOpportunity deletes an opportunity. */
+        delete: operations["CrmService_DeleteOpportunity"];
+        options?: never;
+        head?: never;
+        /** UpdateOpportunity changes the fields of an opportunity it names. */
+        patch: operations["CrmService_UpdateOpportunity"];
+        trace?: never;
+    };
     "/v0/unified/crm/relations/{relation_id}": {
         parameters: {
             query?: never;
@@ -759,6 +830,15 @@ export interface components {
             /**
              * @description Fields of record to change, e.g. `tags,emails`; a field named here and
              *     empty in record is cleared. Over REST a comma-separated string.
+             */
+            update_mask?: string;
+        };
+        /** @description UpdateOpportunityRequest changes an opportunity: `{record: {...}}`. */
+        CrmServiceUpdateOpportunityBody: {
+            record: components["schemas"]["v1Opportunity"] | null;
+            /**
+             * @description Fields of record to change, e.g. `stage_id,amount`. Over REST a
+             *     comma-separated string.
              */
             update_mask?: string;
         };
@@ -1068,6 +1148,11 @@ export interface components {
             /** Format: int32 */
             count?: number;
         };
+        /** @description CountOpportunitiesResponse holds the count. */
+        v1CountOpportunitiesResponse: {
+            /** Format: int32 */
+            count?: number;
+        };
         /** @description CreateAccountRequest creates an account: `{record: {...}}`. */
         v1CreateAccountRequest: {
             record: components["schemas"]["v1Account"] | null;
@@ -1163,6 +1248,15 @@ export interface components {
         v1CreateObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
         };
+        /** @description CreateOpportunityRequest creates an opportunity: `{record: {...}}`. */
+        v1CreateOpportunityRequest: {
+            record: components["schemas"]["v1Opportunity"] | null;
+        };
+        /** @description CreateOpportunityResponse holds the new opportunity. */
+        v1CreateOpportunityResponse: {
+            record?: components["schemas"]["v1Opportunity"] | null;
+            warnings?: string[];
+        };
         /** @description CreateOrganisationRequest names the new organisation. */
         v1CreateOrganisationRequest: {
             /** @description Unique; 1 to 128 characters, no control characters. */
@@ -1193,6 +1287,8 @@ export interface components {
         v1DeleteConnectorConfigResponse: Record<string, never>;
         /** @description DeleteContactResponse is empty on success. */
         v1DeleteContactResponse: Record<string, never>;
+        /** @description DeleteOpportunityResponse is empty on success. */
+        v1DeleteOpportunityResponse: Record<string, never>;
         /** @description DeletePropertyResponse is empty on success. */
         v1DeletePropertyResponse: Record<string, never>;
         /** @description DeleteRecordResponse is empty on success. */
@@ -1295,6 +1391,14 @@ export interface components {
         v1GetObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
         };
+        /**
+         * @description GetOpportunityResponse holds the opportunity and the provider's own JSON
+         *     of it (`{record, raw}`).
+         */
+        v1GetOpportunityResponse: {
+            raw?: Record<string, never> | null;
+            record?: components["schemas"]["v1Opportunity"] | null;
+        };
         /** @description GetOrganisationResponse holds the organisation. */
         v1GetOrganisationResponse: {
             organisation?: components["schemas"]["v1Organisation"] | null;
@@ -1368,11 +1472,30 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
+        /** @description ListOpportunitiesResponse is one page of opportunities. */
+        v1ListOpportunitiesResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Opportunity"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+        };
         /** @description ListOrganisationsResponse is one page of organisations. */
         v1ListOrganisationsResponse: {
             /** @description Whether a next page exists (`next_cursor` is not empty). */
             has_next_page?: boolean;
             items?: components["schemas"]["v1Organisation"][];
+            /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
+            next_cursor?: string;
+        };
+        /**
+         * @description ListPipelinesResponse is one page of pipelines, each with its stages in
+         *     order.
+         */
+        v1ListPipelinesResponse: {
+            /** @description Whether a next page exists (`next_cursor` is not empty). */
+            has_next_page?: boolean;
+            items?: components["schemas"]["v1Pipeline"][];
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
@@ -1400,6 +1523,26 @@ export interface components {
             /** @description Cursor of the next page, for the `cursor` parameter; empty on the last page. */
             next_cursor?: string;
         };
+        /**
+         * @description Money is an amount in a currency. The amount is a decimal string, never
+         *     a float, so that no client parses it into a binary fraction.
+         */
+        v1Money: {
+            /**
+             * @description The amount as a decimal number: an optional `-`, digits, optionally
+             *     `.` and digits (`1250`, `1250.5`, `-3.25`); no exponent, no grouping.
+             *     HighLevel stores a binary floating-point number: an amount of more
+             *     than 15 significant digits is refused on write, and what HighLevel
+             *     answers is returned exactly as it wrote it.
+             */
+            amount?: string;
+            /**
+             * @description ISO 4217 code (`USD`, `EUR`); empty when the provider keeps no currency
+             *     per record (HighLevel: amounts are in the location's currency, which
+             *     its opportunities API does not tell).
+             */
+            currency_code?: string;
+        };
         /** @description Object is an object schema. */
         v1Object: {
             /** Format: date-time */
@@ -1420,6 +1563,52 @@ export interface components {
         v1ObjectUpdate: {
             description?: string;
             labels?: components["schemas"]["v1Labels"] | null;
+        };
+        /**
+         * @description Opportunity is a deal: a possible sale to a contact, moving through the
+         *     stages of a pipeline.
+         */
+        v1Opportunity: {
+            /**
+             * @description The account (company) the deal is with: an id of
+             *     /v0/unified/crm/account; empty when the provider does not link deals
+             *     to accounts (HighLevel does not).
+             */
+            account_id?: string;
+            amount?: components["schemas"]["v1Money"] | null;
+            /**
+             * @description Expected or actual close date, `YYYY-MM-DD`; empty when the provider
+             *     keeps none (HighLevel keeps none: a write that sets it is refused).
+             */
+            close_date?: string;
+            /** @description The contact the deal is with: an id of /v0/unified/crm/contact. */
+            contact_id?: string;
+            /** Format: date-time */
+            readonly created_at?: string | null;
+            /**
+             * @description The provider's custom fields of opportunities, keyed by neutral
+             *     property id (GET /v0/unified/crm/metadata/objects/opportunity/properties),
+             *     as Contact.custom_fields.
+             */
+            custom_fields?: Record<string, never> | null;
+            /** @description The provider's id. Set by the provider; ignored on write. */
+            readonly id?: string;
+            name?: string;
+            /** @description The user who owns the deal: an id of /v0/unified/crm/user. */
+            owner_id?: string;
+            /** @description The pipeline the deal is in (GET /v0/unified/crm/opportunity/pipelines). */
+            pipeline_id?: string;
+            /** @description The provider's own JSON of the deal, when include_raw_data is set. */
+            readonly raw_data?: Record<string, never> | null;
+            /**
+             * @description The stage of that pipeline the deal is at; checked against the
+             *     pipeline's stages on write.
+             */
+            stage_id?: string;
+            /** @description `open`, `won`, `lost` or `abandoned`. */
+            status?: string;
+            /** Format: date-time */
+            readonly updated_at?: string | null;
         };
         /** @description Option is one choice of a picklist or multipicklist property. */
         v1Option: {
@@ -1449,6 +1638,24 @@ export interface components {
              *     none (HighLevel keeps none).
              */
             type?: string;
+        };
+        /** @description Pipeline is a sales process: an ordered list of stages. */
+        v1Pipeline: {
+            id?: string;
+            name?: string;
+            /** @description The stages, in order (position 0 first). */
+            stages?: components["schemas"]["v1PipelineStage"][];
+        };
+        /** @description PipelineStage is one stage of a pipeline. */
+        v1PipelineStage: {
+            id?: string;
+            name?: string;
+            /**
+             * Format: int32
+             * @description 0-based place of the stage in its pipeline: stages are listed in this
+             *     order.
+             */
+            position?: number;
         };
         /** @description Property is one field of an object. */
         v1Property: {
@@ -1616,6 +1823,11 @@ export interface components {
         /** @description UpdateObjectResponse holds the changed object. */
         v1UpdateObjectResponse: {
             object?: components["schemas"]["v1Object"] | null;
+        };
+        /** @description UpdateOpportunityResponse holds the changed opportunity. */
+        v1UpdateOpportunityResponse: {
+            record?: components["schemas"]["v1Opportunity"] | null;
+            warnings?: string[];
         };
         /** @description UpdatePropertyResponse holds the changed property. */
         v1UpdatePropertyResponse: {
@@ -4179,6 +4391,306 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["v1Property"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_ListOpportunities: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+                /**
+                 * @description Only opportunities changed after this instant (RFC 3339). HighLevel
+                 *     cannot filter on it: 501.
+                 */
+                updated_after?: string;
+                /**
+                 * @description Fields of each opportunity to return (Opportunity field names, or
+                 *     `custom_fields.<id>`); `id` is always returned. Empty returns every
+                 *     field.
+                 */
+                fields?: string[];
+                /** @description Fill each opportunity's raw_data with the provider's own JSON. */
+                include_raw_data?: boolean;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListOpportunitiesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CreateOpportunity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+                /** @description Makes the create safe to repeat: a repeat with the same key and request gets the first answer (for 24 hours); the same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CreateOpportunityRequest creates an opportunity: `{record: {...}}`. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["v1CreateOpportunityRequest"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CreateOpportunityResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_CountOpportunities: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only opportunities changed after this instant (RFC 3339). HighLevel
+                 *     cannot filter on it: 501.
+                 */
+                updated_after?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1CountOpportunitiesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_ListPipelines: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1 to 100: 0 or absent means 100, larger values are capped at 100. */
+                page_size?: number;
+                /** @description Opaque cursor: the `next_cursor` of the previous page; empty or absent for the first page. */
+                cursor?: string;
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1ListPipelinesResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_GetOpportunity: {
+        parameters: {
+            query?: {
+                /** @description Fields to return, as in ListOpportunitiesRequest.fields. */
+                fields?: string[];
+            };
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1GetOpportunityResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_DeleteOpportunity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1DeleteOpportunityResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            501: components["responses"]["NotImplemented"];
+            503: components["responses"]["Unavailable"];
+            504: components["responses"]["GatewayTimeout"];
+        };
+    };
+    CrmService_UpdateOpportunity: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Optional id of the call, echoed in the X-Request-Id answer header and the gateway's log; one the gateway cannot use (too long, other characters) is replaced by a new one. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description How long, in seconds (0 to 3600, fractions allowed), the call may queue for the connection's provider rate-limit budget: 0 fails fast with 429 and Retry-After; another value is a 400. */
+                "x-crmgate-wait"?: components["parameters"]["Wait"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CrmServiceUpdateOpportunityBody"];
+            };
+        };
+        responses: {
+            /** @description A successful response. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["v1UpdateOpportunityResponse"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -18,6 +18,7 @@ func TestContract(t *testing.T) {
 		fake := ghlfake.New(ghlfake.Options{BurstLimit: -1})
 		fake.AddLocation(loc)
 		fake.AddToken(token, loc)
+		fake.AddPipeline(loc, "Contract", "First", "Second", "Third") // GHL's API creates no pipelines
 		srv := httptest.NewServer(fake)
 		t.Cleanup(srv.Close)
 		c, err := ghl.NewClient(ghl.ClientOptions{

@@ -49,6 +49,12 @@ var Endpoints = []string{
 	"GET /businesses/{businessId}",
 	"PUT /businesses/{businessId}",
 	"DELETE /businesses/{businessId}",
+	"GET /opportunities/search",
+	"GET /opportunities/pipelines",
+	"POST /opportunities/{$}",
+	"GET /opportunities/{id}",
+	"PUT /opportunities/{id}",
+	"DELETE /opportunities/{id}",
 
 	"POST /oauth/token",
 	"POST /oauth/locationToken",

@@ -41,6 +41,12 @@ func TestEndpointsName(t *testing.T) {
 		{"PUT", "/businesses/63771dcac1116f0e21de8e12", "PUT /businesses/{businessId}"},
 		{"DELETE", "/businesses/63771dcac1116f0e21de8e12", "DELETE /businesses/{businessId}"},
 		{"GET", "/contacts/abc/tasks", upstream.OtherEndpoint},
+		{"GET", "/opportunities/search", "GET /opportunities/search"},
+		{"GET", "/opportunities/pipelines", "GET /opportunities/pipelines"},
+		{"POST", "/opportunities/", "POST /opportunities/"},
+		{"GET", "/opportunities/op1", "GET /opportunities/{id}"},
+		{"PUT", "/opportunities/op1", "PUT /opportunities/{id}"},
+		{"DELETE", "/opportunities/op1", "DELETE /opportunities/{id}"},
 		{"PATCH", "/objects/x", upstream.OtherEndpoint},
 	} {
 		req := httptest.NewRequest(tc.method, "https://services.example"+tc.path, nil)

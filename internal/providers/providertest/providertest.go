@@ -70,6 +70,7 @@ func RunContractTests(t *testing.T, newProvider func(t *testing.T) crm.Provider)
 	t.Run("Contacts/SearchAndCount", s.testContactSearch)
 	t.Run("Accounts/CRUD", s.testAccountCRUD)
 	t.Run("Accounts/ListPaging", s.testAccountPaging)
+	t.Run("Opportunities/CRUDAndPaging", s.testOpportunities)
 }
 
 type suite struct {
@@ -110,6 +111,9 @@ func (s *suite) testCapabilities(t *testing.T) {
 	_, caps["AccountWriter"] = p.(crm.AccountWriter)
 	_, caps["AccountCounter"] = p.(crm.AccountCounter)
 	_, caps["AccountFinder"] = p.(crm.AccountFinder)
+	_, caps["PipelineReader"] = p.(crm.PipelineReader)
+	_, caps["OpportunityReader"] = p.(crm.OpportunityReader)
+	_, caps["OpportunityWriter"] = p.(crm.OpportunityWriter)
 	t.Logf("provider %T capabilities: %v", p, caps)
 	if caps["SchemaWriter"] && !caps["SchemaReader"] {
 		t.Error("a SchemaWriter must also be a SchemaReader")
@@ -125,6 +129,12 @@ func (s *suite) testCapabilities(t *testing.T) {
 	}
 	if caps["AccountWriter"] && !caps["AccountReader"] {
 		t.Error("an AccountWriter must also be an AccountReader")
+	}
+	if caps["OpportunityWriter"] && !caps["OpportunityReader"] {
+		t.Error("an OpportunityWriter must also be an OpportunityReader")
+	}
+	if (caps["OpportunityReader"] || caps["OpportunityWriter"]) && !caps["SchemaReader"] {
+		t.Error("an OpportunityReader or OpportunityWriter must also be a SchemaReader (the opportunity schema maps custom fields)")
 	}
 	if caps["RecordWriter"] && !caps["RecordReader"] {
 		t.Error("a RecordWriter must also be a RecordReader")

@@ -3148,7 +3148,7 @@ var File_crmgate_crm_v1_crm_proto protoreflect.FileDescriptor
 
 const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\n" +
-	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1dcrmgate/crm/v1/entities.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
+	"\x18crmgate/crm/v1/crm.proto\x12\x0ecrmgate.crm.v1\x1a\x1dcrmgate/crm/v1/entities.proto\x1a crmgate/crm/v1/opportunity.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n" +
 	"\x06Labels\x12\x1a\n" +
 	"\bsingular\x18\x01 \x01(\tR\bsingular\x12\x16\n" +
 	"\x06plural\x18\x02 \x01(\tR\x06plural\"\xd6\x02\n" +
@@ -3391,7 +3391,7 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\x15DeleteRelationRequest\x12$\n" +
 	"\vrelation_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
 	"relationId\"\x18\n" +
-	"\x16DeleteRelationResponse2\x83,\n" +
+	"\x16DeleteRelationResponse2\x874\n" +
 	"\n" +
 	"CrmService\x12\x80\x01\n" +
 	"\vListObjects\x12\".crmgate.crm.v1.ListObjectsRequest\x1a#.crmgate.crm.v1.ListObjectsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/metadata/objects\x12\x8e\x01\n" +
@@ -3433,7 +3433,14 @@ const file_crmgate_crm_v1_crm_proto_rawDesc = "" +
 	"\rDeleteAccount\x12$.crmgate.crm.v1.DeleteAccountRequest\x1a%.crmgate.crm.v1.DeleteAccountResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v0/unified/crm/account/{id}\x12\x84\x01\n" +
 	"\rCountAccounts\x12$.crmgate.crm.v1.CountAccountsRequest\x1a%.crmgate.crm.v1.CountAccountsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v0/unified/crm/account/_count\x12\x98\x01\n" +
 	"\x11BatchReadAccounts\x12(.crmgate.crm.v1.BatchReadAccountsRequest\x1a).crmgate.crm.v1.BatchReadAccountsResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v0/unified/crm/account/_batch_read\x12\x88\x01\n" +
-	"\rUpsertAccount\x12$.crmgate.crm.v1.UpsertAccountRequest\x1a%.crmgate.crm.v1.UpsertAccountResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/account/_upsertB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
+	"\rUpsertAccount\x12$.crmgate.crm.v1.UpsertAccountRequest\x1a%.crmgate.crm.v1.UpsertAccountResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v0/unified/crm/account/_upsert\x12\x8d\x01\n" +
+	"\x11ListOpportunities\x12(.crmgate.crm.v1.ListOpportunitiesRequest\x1a).crmgate.crm.v1.ListOpportunitiesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v0/unified/crm/opportunity\x12\x90\x01\n" +
+	"\x11CreateOpportunity\x12(.crmgate.crm.v1.CreateOpportunityRequest\x1a).crmgate.crm.v1.CreateOpportunityResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v0/unified/crm/opportunity\x12\x89\x01\n" +
+	"\x0eGetOpportunity\x12%.crmgate.crm.v1.GetOpportunityRequest\x1a&.crmgate.crm.v1.GetOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v0/unified/crm/opportunity/{id}\x12\x95\x01\n" +
+	"\x11UpdateOpportunity\x12(.crmgate.crm.v1.UpdateOpportunityRequest\x1a).crmgate.crm.v1.UpdateOpportunityResponse\"+\x82\xd3\xe4\x93\x02%:\x01*2 /v0/unified/crm/opportunity/{id}\x12\x92\x01\n" +
+	"\x11DeleteOpportunity\x12(.crmgate.crm.v1.DeleteOpportunityRequest\x1a).crmgate.crm.v1.DeleteOpportunityResponse\"(\x82\xd3\xe4\x93\x02\"* /v0/unified/crm/opportunity/{id}\x12\x8b\x01\n" +
+	"\rListPipelines\x12$.crmgate.crm.v1.ListPipelinesRequest\x1a%.crmgate.crm.v1.ListPipelinesResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v0/unified/crm/opportunity/pipelines\x12\x97\x01\n" +
+	"\x12CountOpportunities\x12).crmgate.crm.v1.CountOpportunitiesRequest\x1a*.crmgate.crm.v1.CountOpportunitiesResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v0/unified/crm/opportunity/_countB5Z3github.com/crmgate/crmgate/gen/crmgate/crm/v1;crmv1b\x06proto3"
 
 var (
 	file_crmgate_crm_v1_crm_proto_rawDescOnce sync.Once
@@ -3520,146 +3527,174 @@ var file_crmgate_crm_v1_crm_proto_goTypes = []any{
 	(*CountAccountsRequest)(nil),            // 68: crmgate.crm.v1.CountAccountsRequest
 	(*BatchReadAccountsRequest)(nil),        // 69: crmgate.crm.v1.BatchReadAccountsRequest
 	(*UpsertAccountRequest)(nil),            // 70: crmgate.crm.v1.UpsertAccountRequest
-	(*ListContactsResponse)(nil),            // 71: crmgate.crm.v1.ListContactsResponse
-	(*CreateContactResponse)(nil),           // 72: crmgate.crm.v1.CreateContactResponse
-	(*GetContactResponse)(nil),              // 73: crmgate.crm.v1.GetContactResponse
-	(*UpdateContactResponse)(nil),           // 74: crmgate.crm.v1.UpdateContactResponse
-	(*DeleteContactResponse)(nil),           // 75: crmgate.crm.v1.DeleteContactResponse
-	(*SearchContactsResponse)(nil),          // 76: crmgate.crm.v1.SearchContactsResponse
-	(*CountContactsResponse)(nil),           // 77: crmgate.crm.v1.CountContactsResponse
-	(*BatchReadContactsResponse)(nil),       // 78: crmgate.crm.v1.BatchReadContactsResponse
-	(*UpsertContactResponse)(nil),           // 79: crmgate.crm.v1.UpsertContactResponse
-	(*ListAccountsResponse)(nil),            // 80: crmgate.crm.v1.ListAccountsResponse
-	(*CreateAccountResponse)(nil),           // 81: crmgate.crm.v1.CreateAccountResponse
-	(*GetAccountResponse)(nil),              // 82: crmgate.crm.v1.GetAccountResponse
-	(*UpdateAccountResponse)(nil),           // 83: crmgate.crm.v1.UpdateAccountResponse
-	(*DeleteAccountResponse)(nil),           // 84: crmgate.crm.v1.DeleteAccountResponse
-	(*CountAccountsResponse)(nil),           // 85: crmgate.crm.v1.CountAccountsResponse
-	(*BatchReadAccountsResponse)(nil),       // 86: crmgate.crm.v1.BatchReadAccountsResponse
-	(*UpsertAccountResponse)(nil),           // 87: crmgate.crm.v1.UpsertAccountResponse
+	(*ListOpportunitiesRequest)(nil),        // 71: crmgate.crm.v1.ListOpportunitiesRequest
+	(*CreateOpportunityRequest)(nil),        // 72: crmgate.crm.v1.CreateOpportunityRequest
+	(*GetOpportunityRequest)(nil),           // 73: crmgate.crm.v1.GetOpportunityRequest
+	(*UpdateOpportunityRequest)(nil),        // 74: crmgate.crm.v1.UpdateOpportunityRequest
+	(*DeleteOpportunityRequest)(nil),        // 75: crmgate.crm.v1.DeleteOpportunityRequest
+	(*ListPipelinesRequest)(nil),            // 76: crmgate.crm.v1.ListPipelinesRequest
+	(*CountOpportunitiesRequest)(nil),       // 77: crmgate.crm.v1.CountOpportunitiesRequest
+	(*ListContactsResponse)(nil),            // 78: crmgate.crm.v1.ListContactsResponse
+	(*CreateContactResponse)(nil),           // 79: crmgate.crm.v1.CreateContactResponse
+	(*GetContactResponse)(nil),              // 80: crmgate.crm.v1.GetContactResponse
+	(*UpdateContactResponse)(nil),           // 81: crmgate.crm.v1.UpdateContactResponse
+	(*DeleteContactResponse)(nil),           // 82: crmgate.crm.v1.DeleteContactResponse
+	(*SearchContactsResponse)(nil),          // 83: crmgate.crm.v1.SearchContactsResponse
+	(*CountContactsResponse)(nil),           // 84: crmgate.crm.v1.CountContactsResponse
+	(*BatchReadContactsResponse)(nil),       // 85: crmgate.crm.v1.BatchReadContactsResponse
+	(*UpsertContactResponse)(nil),           // 86: crmgate.crm.v1.UpsertContactResponse
+	(*ListAccountsResponse)(nil),            // 87: crmgate.crm.v1.ListAccountsResponse
+	(*CreateAccountResponse)(nil),           // 88: crmgate.crm.v1.CreateAccountResponse
+	(*GetAccountResponse)(nil),              // 89: crmgate.crm.v1.GetAccountResponse
+	(*UpdateAccountResponse)(nil),           // 90: crmgate.crm.v1.UpdateAccountResponse
+	(*DeleteAccountResponse)(nil),           // 91: crmgate.crm.v1.DeleteAccountResponse
+	(*CountAccountsResponse)(nil),           // 92: crmgate.crm.v1.CountAccountsResponse
+	(*BatchReadAccountsResponse)(nil),       // 93: crmgate.crm.v1.BatchReadAccountsResponse
+	(*UpsertAccountResponse)(nil),           // 94: crmgate.crm.v1.UpsertAccountResponse
+	(*ListOpportunitiesResponse)(nil),       // 95: crmgate.crm.v1.ListOpportunitiesResponse
+	(*CreateOpportunityResponse)(nil),       // 96: crmgate.crm.v1.CreateOpportunityResponse
+	(*GetOpportunityResponse)(nil),          // 97: crmgate.crm.v1.GetOpportunityResponse
+	(*UpdateOpportunityResponse)(nil),       // 98: crmgate.crm.v1.UpdateOpportunityResponse
+	(*DeleteOpportunityResponse)(nil),       // 99: crmgate.crm.v1.DeleteOpportunityResponse
+	(*ListPipelinesResponse)(nil),           // 100: crmgate.crm.v1.ListPipelinesResponse
+	(*CountOpportunitiesResponse)(nil),      // 101: crmgate.crm.v1.CountOpportunitiesResponse
 }
 var file_crmgate_crm_v1_crm_proto_depIdxs = []int32{
-	0,  // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
-	51, // 1: crmgate.crm.v1.Object.created_at:type_name -> google.protobuf.Timestamp
-	51, // 2: crmgate.crm.v1.Object.updated_at:type_name -> google.protobuf.Timestamp
-	52, // 3: crmgate.crm.v1.Object.raw_data:type_name -> google.protobuf.Struct
-	2,  // 4: crmgate.crm.v1.Property.options:type_name -> crmgate.crm.v1.Option
-	52, // 5: crmgate.crm.v1.Property.raw_details:type_name -> google.protobuf.Struct
-	52, // 6: crmgate.crm.v1.Record.properties:type_name -> google.protobuf.Struct
-	51, // 7: crmgate.crm.v1.Record.created_at:type_name -> google.protobuf.Timestamp
-	51, // 8: crmgate.crm.v1.Record.updated_at:type_name -> google.protobuf.Timestamp
-	52, // 9: crmgate.crm.v1.Record.raw_data:type_name -> google.protobuf.Struct
-	52, // 10: crmgate.crm.v1.RecordInput.properties:type_name -> google.protobuf.Struct
-	52, // 11: crmgate.crm.v1.AssociationSchema.raw_data:type_name -> google.protobuf.Struct
-	1,  // 12: crmgate.crm.v1.ListObjectsResponse.items:type_name -> crmgate.crm.v1.Object
-	0,  // 13: crmgate.crm.v1.CreateObjectRequest.labels:type_name -> crmgate.crm.v1.Labels
-	3,  // 14: crmgate.crm.v1.CreateObjectRequest.fields:type_name -> crmgate.crm.v1.Property
-	1,  // 15: crmgate.crm.v1.CreateObjectResponse.object:type_name -> crmgate.crm.v1.Object
-	1,  // 16: crmgate.crm.v1.GetObjectResponse.object:type_name -> crmgate.crm.v1.Object
-	0,  // 17: crmgate.crm.v1.ObjectUpdate.labels:type_name -> crmgate.crm.v1.Labels
-	14, // 18: crmgate.crm.v1.UpdateObjectRequest.object:type_name -> crmgate.crm.v1.ObjectUpdate
-	53, // 19: crmgate.crm.v1.UpdateObjectRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,  // 20: crmgate.crm.v1.UpdateObjectResponse.object:type_name -> crmgate.crm.v1.Object
-	3,  // 21: crmgate.crm.v1.ListPropertiesResponse.items:type_name -> crmgate.crm.v1.Property
-	3,  // 22: crmgate.crm.v1.CreatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
-	3,  // 23: crmgate.crm.v1.CreatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
-	3,  // 24: crmgate.crm.v1.GetPropertyResponse.property:type_name -> crmgate.crm.v1.Property
-	3,  // 25: crmgate.crm.v1.UpdatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
-	53, // 26: crmgate.crm.v1.UpdatePropertyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 27: crmgate.crm.v1.UpdatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
-	6,  // 28: crmgate.crm.v1.ListAssociationSchemasResponse.items:type_name -> crmgate.crm.v1.AssociationSchema
-	6,  // 29: crmgate.crm.v1.CreateAssociationSchemaResponse.association_schema:type_name -> crmgate.crm.v1.AssociationSchema
-	4,  // 30: crmgate.crm.v1.ListRecordsResponse.items:type_name -> crmgate.crm.v1.Record
-	4,  // 31: crmgate.crm.v1.StreamRecordsResponse.items:type_name -> crmgate.crm.v1.Record
-	5,  // 32: crmgate.crm.v1.CreateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
-	4,  // 33: crmgate.crm.v1.CreateRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	4,  // 34: crmgate.crm.v1.GetRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	5,  // 35: crmgate.crm.v1.UpdateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
-	4,  // 36: crmgate.crm.v1.UpdateRecordResponse.record:type_name -> crmgate.crm.v1.Record
-	4,  // 37: crmgate.crm.v1.SearchRecordsResponse.items:type_name -> crmgate.crm.v1.Record
-	7,  // 38: crmgate.crm.v1.CreateRelationResponse.relation:type_name -> crmgate.crm.v1.Relation
-	7,  // 39: crmgate.crm.v1.ListRelationsResponse.items:type_name -> crmgate.crm.v1.Relation
-	8,  // 40: crmgate.crm.v1.CrmService.ListObjects:input_type -> crmgate.crm.v1.ListObjectsRequest
-	10, // 41: crmgate.crm.v1.CrmService.CreateObject:input_type -> crmgate.crm.v1.CreateObjectRequest
-	12, // 42: crmgate.crm.v1.CrmService.GetObject:input_type -> crmgate.crm.v1.GetObjectRequest
-	15, // 43: crmgate.crm.v1.CrmService.UpdateObject:input_type -> crmgate.crm.v1.UpdateObjectRequest
-	17, // 44: crmgate.crm.v1.CrmService.ListProperties:input_type -> crmgate.crm.v1.ListPropertiesRequest
-	19, // 45: crmgate.crm.v1.CrmService.CreateProperty:input_type -> crmgate.crm.v1.CreatePropertyRequest
-	21, // 46: crmgate.crm.v1.CrmService.GetProperty:input_type -> crmgate.crm.v1.GetPropertyRequest
-	23, // 47: crmgate.crm.v1.CrmService.UpdateProperty:input_type -> crmgate.crm.v1.UpdatePropertyRequest
-	25, // 48: crmgate.crm.v1.CrmService.DeleteProperty:input_type -> crmgate.crm.v1.DeletePropertyRequest
-	27, // 49: crmgate.crm.v1.CrmService.ListAssociationSchemas:input_type -> crmgate.crm.v1.ListAssociationSchemasRequest
-	29, // 50: crmgate.crm.v1.CrmService.CreateAssociationSchema:input_type -> crmgate.crm.v1.CreateAssociationSchemaRequest
-	31, // 51: crmgate.crm.v1.CrmService.ListRecords:input_type -> crmgate.crm.v1.ListRecordsRequest
-	33, // 52: crmgate.crm.v1.CrmService.StreamRecords:input_type -> crmgate.crm.v1.StreamRecordsRequest
-	35, // 53: crmgate.crm.v1.CrmService.CreateRecord:input_type -> crmgate.crm.v1.CreateRecordRequest
-	37, // 54: crmgate.crm.v1.CrmService.GetRecord:input_type -> crmgate.crm.v1.GetRecordRequest
-	39, // 55: crmgate.crm.v1.CrmService.UpdateRecord:input_type -> crmgate.crm.v1.UpdateRecordRequest
-	41, // 56: crmgate.crm.v1.CrmService.DeleteRecord:input_type -> crmgate.crm.v1.DeleteRecordRequest
-	43, // 57: crmgate.crm.v1.CrmService.SearchRecords:input_type -> crmgate.crm.v1.SearchRecordsRequest
-	45, // 58: crmgate.crm.v1.CrmService.CreateRelation:input_type -> crmgate.crm.v1.CreateRelationRequest
-	47, // 59: crmgate.crm.v1.CrmService.ListRelations:input_type -> crmgate.crm.v1.ListRelationsRequest
-	49, // 60: crmgate.crm.v1.CrmService.DeleteRelation:input_type -> crmgate.crm.v1.DeleteRelationRequest
-	54, // 61: crmgate.crm.v1.CrmService.ListContacts:input_type -> crmgate.crm.v1.ListContactsRequest
-	55, // 62: crmgate.crm.v1.CrmService.CreateContact:input_type -> crmgate.crm.v1.CreateContactRequest
-	56, // 63: crmgate.crm.v1.CrmService.GetContact:input_type -> crmgate.crm.v1.GetContactRequest
-	57, // 64: crmgate.crm.v1.CrmService.UpdateContact:input_type -> crmgate.crm.v1.UpdateContactRequest
-	58, // 65: crmgate.crm.v1.CrmService.DeleteContact:input_type -> crmgate.crm.v1.DeleteContactRequest
-	59, // 66: crmgate.crm.v1.CrmService.SearchContacts:input_type -> crmgate.crm.v1.SearchContactsRequest
-	60, // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
-	61, // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
-	62, // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
-	63, // 70: crmgate.crm.v1.CrmService.ListAccounts:input_type -> crmgate.crm.v1.ListAccountsRequest
-	64, // 71: crmgate.crm.v1.CrmService.CreateAccount:input_type -> crmgate.crm.v1.CreateAccountRequest
-	65, // 72: crmgate.crm.v1.CrmService.GetAccount:input_type -> crmgate.crm.v1.GetAccountRequest
-	66, // 73: crmgate.crm.v1.CrmService.UpdateAccount:input_type -> crmgate.crm.v1.UpdateAccountRequest
-	67, // 74: crmgate.crm.v1.CrmService.DeleteAccount:input_type -> crmgate.crm.v1.DeleteAccountRequest
-	68, // 75: crmgate.crm.v1.CrmService.CountAccounts:input_type -> crmgate.crm.v1.CountAccountsRequest
-	69, // 76: crmgate.crm.v1.CrmService.BatchReadAccounts:input_type -> crmgate.crm.v1.BatchReadAccountsRequest
-	70, // 77: crmgate.crm.v1.CrmService.UpsertAccount:input_type -> crmgate.crm.v1.UpsertAccountRequest
-	9,  // 78: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
-	11, // 79: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
-	13, // 80: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
-	16, // 81: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
-	18, // 82: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
-	20, // 83: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
-	22, // 84: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
-	24, // 85: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
-	26, // 86: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
-	28, // 87: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
-	30, // 88: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
-	32, // 89: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
-	34, // 90: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
-	36, // 91: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
-	38, // 92: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
-	40, // 93: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
-	42, // 94: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
-	44, // 95: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
-	46, // 96: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
-	48, // 97: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
-	50, // 98: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
-	71, // 99: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
-	72, // 100: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
-	73, // 101: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
-	74, // 102: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
-	75, // 103: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
-	76, // 104: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
-	77, // 105: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
-	78, // 106: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
-	79, // 107: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
-	80, // 108: crmgate.crm.v1.CrmService.ListAccounts:output_type -> crmgate.crm.v1.ListAccountsResponse
-	81, // 109: crmgate.crm.v1.CrmService.CreateAccount:output_type -> crmgate.crm.v1.CreateAccountResponse
-	82, // 110: crmgate.crm.v1.CrmService.GetAccount:output_type -> crmgate.crm.v1.GetAccountResponse
-	83, // 111: crmgate.crm.v1.CrmService.UpdateAccount:output_type -> crmgate.crm.v1.UpdateAccountResponse
-	84, // 112: crmgate.crm.v1.CrmService.DeleteAccount:output_type -> crmgate.crm.v1.DeleteAccountResponse
-	85, // 113: crmgate.crm.v1.CrmService.CountAccounts:output_type -> crmgate.crm.v1.CountAccountsResponse
-	86, // 114: crmgate.crm.v1.CrmService.BatchReadAccounts:output_type -> crmgate.crm.v1.BatchReadAccountsResponse
-	87, // 115: crmgate.crm.v1.CrmService.UpsertAccount:output_type -> crmgate.crm.v1.UpsertAccountResponse
-	78, // [78:116] is the sub-list for method output_type
-	40, // [40:78] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	0,   // 0: crmgate.crm.v1.Object.labels:type_name -> crmgate.crm.v1.Labels
+	51,  // 1: crmgate.crm.v1.Object.created_at:type_name -> google.protobuf.Timestamp
+	51,  // 2: crmgate.crm.v1.Object.updated_at:type_name -> google.protobuf.Timestamp
+	52,  // 3: crmgate.crm.v1.Object.raw_data:type_name -> google.protobuf.Struct
+	2,   // 4: crmgate.crm.v1.Property.options:type_name -> crmgate.crm.v1.Option
+	52,  // 5: crmgate.crm.v1.Property.raw_details:type_name -> google.protobuf.Struct
+	52,  // 6: crmgate.crm.v1.Record.properties:type_name -> google.protobuf.Struct
+	51,  // 7: crmgate.crm.v1.Record.created_at:type_name -> google.protobuf.Timestamp
+	51,  // 8: crmgate.crm.v1.Record.updated_at:type_name -> google.protobuf.Timestamp
+	52,  // 9: crmgate.crm.v1.Record.raw_data:type_name -> google.protobuf.Struct
+	52,  // 10: crmgate.crm.v1.RecordInput.properties:type_name -> google.protobuf.Struct
+	52,  // 11: crmgate.crm.v1.AssociationSchema.raw_data:type_name -> google.protobuf.Struct
+	1,   // 12: crmgate.crm.v1.ListObjectsResponse.items:type_name -> crmgate.crm.v1.Object
+	0,   // 13: crmgate.crm.v1.CreateObjectRequest.labels:type_name -> crmgate.crm.v1.Labels
+	3,   // 14: crmgate.crm.v1.CreateObjectRequest.fields:type_name -> crmgate.crm.v1.Property
+	1,   // 15: crmgate.crm.v1.CreateObjectResponse.object:type_name -> crmgate.crm.v1.Object
+	1,   // 16: crmgate.crm.v1.GetObjectResponse.object:type_name -> crmgate.crm.v1.Object
+	0,   // 17: crmgate.crm.v1.ObjectUpdate.labels:type_name -> crmgate.crm.v1.Labels
+	14,  // 18: crmgate.crm.v1.UpdateObjectRequest.object:type_name -> crmgate.crm.v1.ObjectUpdate
+	53,  // 19: crmgate.crm.v1.UpdateObjectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,   // 20: crmgate.crm.v1.UpdateObjectResponse.object:type_name -> crmgate.crm.v1.Object
+	3,   // 21: crmgate.crm.v1.ListPropertiesResponse.items:type_name -> crmgate.crm.v1.Property
+	3,   // 22: crmgate.crm.v1.CreatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
+	3,   // 23: crmgate.crm.v1.CreatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
+	3,   // 24: crmgate.crm.v1.GetPropertyResponse.property:type_name -> crmgate.crm.v1.Property
+	3,   // 25: crmgate.crm.v1.UpdatePropertyRequest.property:type_name -> crmgate.crm.v1.Property
+	53,  // 26: crmgate.crm.v1.UpdatePropertyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,   // 27: crmgate.crm.v1.UpdatePropertyResponse.property:type_name -> crmgate.crm.v1.Property
+	6,   // 28: crmgate.crm.v1.ListAssociationSchemasResponse.items:type_name -> crmgate.crm.v1.AssociationSchema
+	6,   // 29: crmgate.crm.v1.CreateAssociationSchemaResponse.association_schema:type_name -> crmgate.crm.v1.AssociationSchema
+	4,   // 30: crmgate.crm.v1.ListRecordsResponse.items:type_name -> crmgate.crm.v1.Record
+	4,   // 31: crmgate.crm.v1.StreamRecordsResponse.items:type_name -> crmgate.crm.v1.Record
+	5,   // 32: crmgate.crm.v1.CreateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
+	4,   // 33: crmgate.crm.v1.CreateRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	4,   // 34: crmgate.crm.v1.GetRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	5,   // 35: crmgate.crm.v1.UpdateRecordRequest.record:type_name -> crmgate.crm.v1.RecordInput
+	4,   // 36: crmgate.crm.v1.UpdateRecordResponse.record:type_name -> crmgate.crm.v1.Record
+	4,   // 37: crmgate.crm.v1.SearchRecordsResponse.items:type_name -> crmgate.crm.v1.Record
+	7,   // 38: crmgate.crm.v1.CreateRelationResponse.relation:type_name -> crmgate.crm.v1.Relation
+	7,   // 39: crmgate.crm.v1.ListRelationsResponse.items:type_name -> crmgate.crm.v1.Relation
+	8,   // 40: crmgate.crm.v1.CrmService.ListObjects:input_type -> crmgate.crm.v1.ListObjectsRequest
+	10,  // 41: crmgate.crm.v1.CrmService.CreateObject:input_type -> crmgate.crm.v1.CreateObjectRequest
+	12,  // 42: crmgate.crm.v1.CrmService.GetObject:input_type -> crmgate.crm.v1.GetObjectRequest
+	15,  // 43: crmgate.crm.v1.CrmService.UpdateObject:input_type -> crmgate.crm.v1.UpdateObjectRequest
+	17,  // 44: crmgate.crm.v1.CrmService.ListProperties:input_type -> crmgate.crm.v1.ListPropertiesRequest
+	19,  // 45: crmgate.crm.v1.CrmService.CreateProperty:input_type -> crmgate.crm.v1.CreatePropertyRequest
+	21,  // 46: crmgate.crm.v1.CrmService.GetProperty:input_type -> crmgate.crm.v1.GetPropertyRequest
+	23,  // 47: crmgate.crm.v1.CrmService.UpdateProperty:input_type -> crmgate.crm.v1.UpdatePropertyRequest
+	25,  // 48: crmgate.crm.v1.CrmService.DeleteProperty:input_type -> crmgate.crm.v1.DeletePropertyRequest
+	27,  // 49: crmgate.crm.v1.CrmService.ListAssociationSchemas:input_type -> crmgate.crm.v1.ListAssociationSchemasRequest
+	29,  // 50: crmgate.crm.v1.CrmService.CreateAssociationSchema:input_type -> crmgate.crm.v1.CreateAssociationSchemaRequest
+	31,  // 51: crmgate.crm.v1.CrmService.ListRecords:input_type -> crmgate.crm.v1.ListRecordsRequest
+	33,  // 52: crmgate.crm.v1.CrmService.StreamRecords:input_type -> crmgate.crm.v1.StreamRecordsRequest
+	35,  // 53: crmgate.crm.v1.CrmService.CreateRecord:input_type -> crmgate.crm.v1.CreateRecordRequest
+	37,  // 54: crmgate.crm.v1.CrmService.GetRecord:input_type -> crmgate.crm.v1.GetRecordRequest
+	39,  // 55: crmgate.crm.v1.CrmService.UpdateRecord:input_type -> crmgate.crm.v1.UpdateRecordRequest
+	41,  // 56: crmgate.crm.v1.CrmService.DeleteRecord:input_type -> crmgate.crm.v1.DeleteRecordRequest
+	43,  // 57: crmgate.crm.v1.CrmService.SearchRecords:input_type -> crmgate.crm.v1.SearchRecordsRequest
+	45,  // 58: crmgate.crm.v1.CrmService.CreateRelation:input_type -> crmgate.crm.v1.CreateRelationRequest
+	47,  // 59: crmgate.crm.v1.CrmService.ListRelations:input_type -> crmgate.crm.v1.ListRelationsRequest
+	49,  // 60: crmgate.crm.v1.CrmService.DeleteRelation:input_type -> crmgate.crm.v1.DeleteRelationRequest
+	54,  // 61: crmgate.crm.v1.CrmService.ListContacts:input_type -> crmgate.crm.v1.ListContactsRequest
+	55,  // 62: crmgate.crm.v1.CrmService.CreateContact:input_type -> crmgate.crm.v1.CreateContactRequest
+	56,  // 63: crmgate.crm.v1.CrmService.GetContact:input_type -> crmgate.crm.v1.GetContactRequest
+	57,  // 64: crmgate.crm.v1.CrmService.UpdateContact:input_type -> crmgate.crm.v1.UpdateContactRequest
+	58,  // 65: crmgate.crm.v1.CrmService.DeleteContact:input_type -> crmgate.crm.v1.DeleteContactRequest
+	59,  // 66: crmgate.crm.v1.CrmService.SearchContacts:input_type -> crmgate.crm.v1.SearchContactsRequest
+	60,  // 67: crmgate.crm.v1.CrmService.CountContacts:input_type -> crmgate.crm.v1.CountContactsRequest
+	61,  // 68: crmgate.crm.v1.CrmService.BatchReadContacts:input_type -> crmgate.crm.v1.BatchReadContactsRequest
+	62,  // 69: crmgate.crm.v1.CrmService.UpsertContact:input_type -> crmgate.crm.v1.UpsertContactRequest
+	63,  // 70: crmgate.crm.v1.CrmService.ListAccounts:input_type -> crmgate.crm.v1.ListAccountsRequest
+	64,  // 71: crmgate.crm.v1.CrmService.CreateAccount:input_type -> crmgate.crm.v1.CreateAccountRequest
+	65,  // 72: crmgate.crm.v1.CrmService.GetAccount:input_type -> crmgate.crm.v1.GetAccountRequest
+	66,  // 73: crmgate.crm.v1.CrmService.UpdateAccount:input_type -> crmgate.crm.v1.UpdateAccountRequest
+	67,  // 74: crmgate.crm.v1.CrmService.DeleteAccount:input_type -> crmgate.crm.v1.DeleteAccountRequest
+	68,  // 75: crmgate.crm.v1.CrmService.CountAccounts:input_type -> crmgate.crm.v1.CountAccountsRequest
+	69,  // 76: crmgate.crm.v1.CrmService.BatchReadAccounts:input_type -> crmgate.crm.v1.BatchReadAccountsRequest
+	70,  // 77: crmgate.crm.v1.CrmService.UpsertAccount:input_type -> crmgate.crm.v1.UpsertAccountRequest
+	71,  // 78: crmgate.crm.v1.CrmService.ListOpportunities:input_type -> crmgate.crm.v1.ListOpportunitiesRequest
+	72,  // 79: crmgate.crm.v1.CrmService.CreateOpportunity:input_type -> crmgate.crm.v1.CreateOpportunityRequest
+	73,  // 80: crmgate.crm.v1.CrmService.GetOpportunity:input_type -> crmgate.crm.v1.GetOpportunityRequest
+	74,  // 81: crmgate.crm.v1.CrmService.UpdateOpportunity:input_type -> crmgate.crm.v1.UpdateOpportunityRequest
+	75,  // 82: crmgate.crm.v1.CrmService.DeleteOpportunity:input_type -> crmgate.crm.v1.DeleteOpportunityRequest
+	76,  // 83: crmgate.crm.v1.CrmService.ListPipelines:input_type -> crmgate.crm.v1.ListPipelinesRequest
+	77,  // 84: crmgate.crm.v1.CrmService.CountOpportunities:input_type -> crmgate.crm.v1.CountOpportunitiesRequest
+	9,   // 85: crmgate.crm.v1.CrmService.ListObjects:output_type -> crmgate.crm.v1.ListObjectsResponse
+	11,  // 86: crmgate.crm.v1.CrmService.CreateObject:output_type -> crmgate.crm.v1.CreateObjectResponse
+	13,  // 87: crmgate.crm.v1.CrmService.GetObject:output_type -> crmgate.crm.v1.GetObjectResponse
+	16,  // 88: crmgate.crm.v1.CrmService.UpdateObject:output_type -> crmgate.crm.v1.UpdateObjectResponse
+	18,  // 89: crmgate.crm.v1.CrmService.ListProperties:output_type -> crmgate.crm.v1.ListPropertiesResponse
+	20,  // 90: crmgate.crm.v1.CrmService.CreateProperty:output_type -> crmgate.crm.v1.CreatePropertyResponse
+	22,  // 91: crmgate.crm.v1.CrmService.GetProperty:output_type -> crmgate.crm.v1.GetPropertyResponse
+	24,  // 92: crmgate.crm.v1.CrmService.UpdateProperty:output_type -> crmgate.crm.v1.UpdatePropertyResponse
+	26,  // 93: crmgate.crm.v1.CrmService.DeleteProperty:output_type -> crmgate.crm.v1.DeletePropertyResponse
+	28,  // 94: crmgate.crm.v1.CrmService.ListAssociationSchemas:output_type -> crmgate.crm.v1.ListAssociationSchemasResponse
+	30,  // 95: crmgate.crm.v1.CrmService.CreateAssociationSchema:output_type -> crmgate.crm.v1.CreateAssociationSchemaResponse
+	32,  // 96: crmgate.crm.v1.CrmService.ListRecords:output_type -> crmgate.crm.v1.ListRecordsResponse
+	34,  // 97: crmgate.crm.v1.CrmService.StreamRecords:output_type -> crmgate.crm.v1.StreamRecordsResponse
+	36,  // 98: crmgate.crm.v1.CrmService.CreateRecord:output_type -> crmgate.crm.v1.CreateRecordResponse
+	38,  // 99: crmgate.crm.v1.CrmService.GetRecord:output_type -> crmgate.crm.v1.GetRecordResponse
+	40,  // 100: crmgate.crm.v1.CrmService.UpdateRecord:output_type -> crmgate.crm.v1.UpdateRecordResponse
+	42,  // 101: crmgate.crm.v1.CrmService.DeleteRecord:output_type -> crmgate.crm.v1.DeleteRecordResponse
+	44,  // 102: crmgate.crm.v1.CrmService.SearchRecords:output_type -> crmgate.crm.v1.SearchRecordsResponse
+	46,  // 103: crmgate.crm.v1.CrmService.CreateRelation:output_type -> crmgate.crm.v1.CreateRelationResponse
+	48,  // 104: crmgate.crm.v1.CrmService.ListRelations:output_type -> crmgate.crm.v1.ListRelationsResponse
+	50,  // 105: crmgate.crm.v1.CrmService.DeleteRelation:output_type -> crmgate.crm.v1.DeleteRelationResponse
+	78,  // 106: crmgate.crm.v1.CrmService.ListContacts:output_type -> crmgate.crm.v1.ListContactsResponse
+	79,  // 107: crmgate.crm.v1.CrmService.CreateContact:output_type -> crmgate.crm.v1.CreateContactResponse
+	80,  // 108: crmgate.crm.v1.CrmService.GetContact:output_type -> crmgate.crm.v1.GetContactResponse
+	81,  // 109: crmgate.crm.v1.CrmService.UpdateContact:output_type -> crmgate.crm.v1.UpdateContactResponse
+	82,  // 110: crmgate.crm.v1.CrmService.DeleteContact:output_type -> crmgate.crm.v1.DeleteContactResponse
+	83,  // 111: crmgate.crm.v1.CrmService.SearchContacts:output_type -> crmgate.crm.v1.SearchContactsResponse
+	84,  // 112: crmgate.crm.v1.CrmService.CountContacts:output_type -> crmgate.crm.v1.CountContactsResponse
+	85,  // 113: crmgate.crm.v1.CrmService.BatchReadContacts:output_type -> crmgate.crm.v1.BatchReadContactsResponse
+	86,  // 114: crmgate.crm.v1.CrmService.UpsertContact:output_type -> crmgate.crm.v1.UpsertContactResponse
+	87,  // 115: crmgate.crm.v1.CrmService.ListAccounts:output_type -> crmgate.crm.v1.ListAccountsResponse
+	88,  // 116: crmgate.crm.v1.CrmService.CreateAccount:output_type -> crmgate.crm.v1.CreateAccountResponse
+	89,  // 117: crmgate.crm.v1.CrmService.GetAccount:output_type -> crmgate.crm.v1.GetAccountResponse
+	90,  // 118: crmgate.crm.v1.CrmService.UpdateAccount:output_type -> crmgate.crm.v1.UpdateAccountResponse
+	91,  // 119: crmgate.crm.v1.CrmService.DeleteAccount:output_type -> crmgate.crm.v1.DeleteAccountResponse
+	92,  // 120: crmgate.crm.v1.CrmService.CountAccounts:output_type -> crmgate.crm.v1.CountAccountsResponse
+	93,  // 121: crmgate.crm.v1.CrmService.BatchReadAccounts:output_type -> crmgate.crm.v1.BatchReadAccountsResponse
+	94,  // 122: crmgate.crm.v1.CrmService.UpsertAccount:output_type -> crmgate.crm.v1.UpsertAccountResponse
+	95,  // 123: crmgate.crm.v1.CrmService.ListOpportunities:output_type -> crmgate.crm.v1.ListOpportunitiesResponse
+	96,  // 124: crmgate.crm.v1.CrmService.CreateOpportunity:output_type -> crmgate.crm.v1.CreateOpportunityResponse
+	97,  // 125: crmgate.crm.v1.CrmService.GetOpportunity:output_type -> crmgate.crm.v1.GetOpportunityResponse
+	98,  // 126: crmgate.crm.v1.CrmService.UpdateOpportunity:output_type -> crmgate.crm.v1.UpdateOpportunityResponse
+	99,  // 127: crmgate.crm.v1.CrmService.DeleteOpportunity:output_type -> crmgate.crm.v1.DeleteOpportunityResponse
+	100, // 128: crmgate.crm.v1.CrmService.ListPipelines:output_type -> crmgate.crm.v1.ListPipelinesResponse
+	101, // 129: crmgate.crm.v1.CrmService.CountOpportunities:output_type -> crmgate.crm.v1.CountOpportunitiesResponse
+	85,  // [85:130] is the sub-list for method output_type
+	40,  // [40:85] is the sub-list for method input_type
+	40,  // [40:40] is the sub-list for extension type_name
+	40,  // [40:40] is the sub-list for extension extendee
+	0,   // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_crmgate_crm_v1_crm_proto_init() }
@@ -3668,6 +3703,7 @@ func file_crmgate_crm_v1_crm_proto_init() {
 		return
 	}
 	file_crmgate_crm_v1_entities_proto_init()
+	file_crmgate_crm_v1_opportunity_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -57,6 +57,13 @@ const (
 	CrmService_CountAccounts_FullMethodName           = "/crmgate.crm.v1.CrmService/CountAccounts"
 	CrmService_BatchReadAccounts_FullMethodName       = "/crmgate.crm.v1.CrmService/BatchReadAccounts"
 	CrmService_UpsertAccount_FullMethodName           = "/crmgate.crm.v1.CrmService/UpsertAccount"
+	CrmService_ListOpportunities_FullMethodName       = "/crmgate.crm.v1.CrmService/ListOpportunities"
+	CrmService_CreateOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/CreateOpportunity"
+	CrmService_GetOpportunity_FullMethodName          = "/crmgate.crm.v1.CrmService/GetOpportunity"
+	CrmService_UpdateOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/UpdateOpportunity"
+	CrmService_DeleteOpportunity_FullMethodName       = "/crmgate.crm.v1.CrmService/DeleteOpportunity"
+	CrmService_ListPipelines_FullMethodName           = "/crmgate.crm.v1.CrmService/ListPipelines"
+	CrmService_CountOpportunities_FullMethodName      = "/crmgate.crm.v1.CrmService/CountOpportunities"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -151,6 +158,20 @@ type CrmServiceClient interface {
 	BatchReadAccounts(ctx context.Context, in *BatchReadAccountsRequest, opts ...grpc.CallOption) (*BatchReadAccountsResponse, error)
 	// UpsertAccount updates the account matching upsert_on or creates one.
 	UpsertAccount(ctx context.Context, in *UpsertAccountRequest, opts ...grpc.CallOption) (*UpsertAccountResponse, error)
+	// ListOpportunities pages through every opportunity.
+	ListOpportunities(ctx context.Context, in *ListOpportunitiesRequest, opts ...grpc.CallOption) (*ListOpportunitiesResponse, error)
+	// CreateOpportunity creates an opportunity.
+	CreateOpportunity(ctx context.Context, in *CreateOpportunityRequest, opts ...grpc.CallOption) (*CreateOpportunityResponse, error)
+	// GetOpportunity returns one opportunity and the provider's own JSON of it.
+	GetOpportunity(ctx context.Context, in *GetOpportunityRequest, opts ...grpc.CallOption) (*GetOpportunityResponse, error)
+	// UpdateOpportunity changes the fields of an opportunity it names.
+	UpdateOpportunity(ctx context.Context, in *UpdateOpportunityRequest, opts ...grpc.CallOption) (*UpdateOpportunityResponse, error)
+	// DeleteOpportunity deletes an opportunity.
+	DeleteOpportunity(ctx context.Context, in *DeleteOpportunityRequest, opts ...grpc.CallOption) (*DeleteOpportunityResponse, error)
+	// ListPipelines lists the opportunity pipelines with their ordered stages.
+	ListPipelines(ctx context.Context, in *ListPipelinesRequest, opts ...grpc.CallOption) (*ListPipelinesResponse, error)
+	// CountOpportunities counts opportunities.
+	CountOpportunities(ctx context.Context, in *CountOpportunitiesRequest, opts ...grpc.CallOption) (*CountOpportunitiesResponse, error)
 }
 
 type crmServiceClient struct {
@@ -550,6 +571,76 @@ func (c *crmServiceClient) UpsertAccount(ctx context.Context, in *UpsertAccountR
 	return out, nil
 }
 
+func (c *crmServiceClient) ListOpportunities(ctx context.Context, in *ListOpportunitiesRequest, opts ...grpc.CallOption) (*ListOpportunitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOpportunitiesResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListOpportunities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CreateOpportunity(ctx context.Context, in *CreateOpportunityRequest, opts ...grpc.CallOption) (*CreateOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_CreateOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) GetOpportunity(ctx context.Context, in *GetOpportunityRequest, opts ...grpc.CallOption) (*GetOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_GetOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) UpdateOpportunity(ctx context.Context, in *UpdateOpportunityRequest, opts ...grpc.CallOption) (*UpdateOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_UpdateOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) DeleteOpportunity(ctx context.Context, in *DeleteOpportunityRequest, opts ...grpc.CallOption) (*DeleteOpportunityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteOpportunityResponse)
+	err := c.cc.Invoke(ctx, CrmService_DeleteOpportunity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) ListPipelines(ctx context.Context, in *ListPipelinesRequest, opts ...grpc.CallOption) (*ListPipelinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPipelinesResponse)
+	err := c.cc.Invoke(ctx, CrmService_ListPipelines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *crmServiceClient) CountOpportunities(ctx context.Context, in *CountOpportunitiesRequest, opts ...grpc.CallOption) (*CountOpportunitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CountOpportunitiesResponse)
+	err := c.cc.Invoke(ctx, CrmService_CountOpportunities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -642,6 +733,20 @@ type CrmServiceServer interface {
 	BatchReadAccounts(context.Context, *BatchReadAccountsRequest) (*BatchReadAccountsResponse, error)
 	// UpsertAccount updates the account matching upsert_on or creates one.
 	UpsertAccount(context.Context, *UpsertAccountRequest) (*UpsertAccountResponse, error)
+	// ListOpportunities pages through every opportunity.
+	ListOpportunities(context.Context, *ListOpportunitiesRequest) (*ListOpportunitiesResponse, error)
+	// CreateOpportunity creates an opportunity.
+	CreateOpportunity(context.Context, *CreateOpportunityRequest) (*CreateOpportunityResponse, error)
+	// GetOpportunity returns one opportunity and the provider's own JSON of it.
+	GetOpportunity(context.Context, *GetOpportunityRequest) (*GetOpportunityResponse, error)
+	// UpdateOpportunity changes the fields of an opportunity it names.
+	UpdateOpportunity(context.Context, *UpdateOpportunityRequest) (*UpdateOpportunityResponse, error)
+	// DeleteOpportunity deletes an opportunity.
+	DeleteOpportunity(context.Context, *DeleteOpportunityRequest) (*DeleteOpportunityResponse, error)
+	// ListPipelines lists the opportunity pipelines with their ordered stages.
+	ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error)
+	// CountOpportunities counts opportunities.
+	CountOpportunities(context.Context, *CountOpportunitiesRequest) (*CountOpportunitiesResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -765,6 +870,27 @@ func (UnimplementedCrmServiceServer) BatchReadAccounts(context.Context, *BatchRe
 }
 func (UnimplementedCrmServiceServer) UpsertAccount(context.Context, *UpsertAccountRequest) (*UpsertAccountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpsertAccount not implemented")
+}
+func (UnimplementedCrmServiceServer) ListOpportunities(context.Context, *ListOpportunitiesRequest) (*ListOpportunitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOpportunities not implemented")
+}
+func (UnimplementedCrmServiceServer) CreateOpportunity(context.Context, *CreateOpportunityRequest) (*CreateOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) GetOpportunity(context.Context, *GetOpportunityRequest) (*GetOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) UpdateOpportunity(context.Context, *UpdateOpportunityRequest) (*UpdateOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) DeleteOpportunity(context.Context, *DeleteOpportunityRequest) (*DeleteOpportunityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteOpportunity not implemented")
+}
+func (UnimplementedCrmServiceServer) ListPipelines(context.Context, *ListPipelinesRequest) (*ListPipelinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPipelines not implemented")
+}
+func (UnimplementedCrmServiceServer) CountOpportunities(context.Context, *CountOpportunitiesRequest) (*CountOpportunitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CountOpportunities not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -1464,6 +1590,132 @@ func _CrmService_UpsertAccount_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_ListOpportunities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOpportunitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListOpportunities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListOpportunities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListOpportunities(ctx, req.(*ListOpportunitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CreateOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CreateOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CreateOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CreateOpportunity(ctx, req.(*CreateOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_GetOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).GetOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_GetOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).GetOpportunity(ctx, req.(*GetOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_UpdateOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).UpdateOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_UpdateOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).UpdateOpportunity(ctx, req.(*UpdateOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_DeleteOpportunity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteOpportunityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).DeleteOpportunity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_DeleteOpportunity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).DeleteOpportunity(ctx, req.(*DeleteOpportunityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_ListPipelines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPipelinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).ListPipelines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_ListPipelines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).ListPipelines(ctx, req.(*ListPipelinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CrmService_CountOpportunities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CountOpportunitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).CountOpportunities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_CountOpportunities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).CountOpportunities(ctx, req.(*CountOpportunitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1618,6 +1870,34 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpsertAccount",
 			Handler:    _CrmService_UpsertAccount_Handler,
+		},
+		{
+			MethodName: "ListOpportunities",
+			Handler:    _CrmService_ListOpportunities_Handler,
+		},
+		{
+			MethodName: "CreateOpportunity",
+			Handler:    _CrmService_CreateOpportunity_Handler,
+		},
+		{
+			MethodName: "GetOpportunity",
+			Handler:    _CrmService_GetOpportunity_Handler,
+		},
+		{
+			MethodName: "UpdateOpportunity",
+			Handler:    _CrmService_UpdateOpportunity_Handler,
+		},
+		{
+			MethodName: "DeleteOpportunity",
+			Handler:    _CrmService_DeleteOpportunity_Handler,
+		},
+		{
+			MethodName: "ListPipelines",
+			Handler:    _CrmService_ListPipelines_Handler,
+		},
+		{
+			MethodName: "CountOpportunities",
+			Handler:    _CrmService_CountOpportunities_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
