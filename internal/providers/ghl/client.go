@@ -200,10 +200,16 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 
 // decodeAnswer decodes a 2xx body into out as do does.
 func decodeAnswer(method, path string, status int, b []byte, out any) error {
-	if err := decodeJSON(b, out); err != nil {
-		return &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
+	return answerError(method, path, status, decodeJSON(b, out))
+}
+
+// answerError is the ProviderError of an answer that did not decode (nil
+// for nil).
+func answerError(method, path string, status int, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
 }
 
 // decodeRecordAnswer is decodeAnswer for the record answers of the hot
@@ -215,12 +221,9 @@ func decodeAnswer(method, path string, status int, b []byte, out any) error {
 // (BenchmarkClientCall/search_100, docs/benchmarks.md).
 func decodeRecordAnswer(method, path string, status int, b []byte, out any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
-		return &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): empty body", method, path, status)}
+		return answerError(method, path, status, errors.New("empty body"))
 	}
-	if err := jsonv2.Unmarshal(b, out, jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)); err != nil {
-		return &crm.ProviderError{Provider: providerName, Cause: fmt.Errorf("decoding %s %s response (HTTP %d): %w", method, path, status, err)}
-	}
-	return nil
+	return answerError(method, path, status, jsonv2.Unmarshal(b, out, jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)))
 }
 
 // doRaw is do without the decoding: the 2xx body and its status.
