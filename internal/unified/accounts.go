@@ -86,45 +86,20 @@ func checkEntityCustomFields(sc crm.Schema, entity string, custom map[string]any
 
 // ListAccounts implements CrmService.
 func (s *Service) ListAccounts(ctx context.Context, req *crmv1.ListAccountsRequest) (*crmv1.ListAccountsResponse, error) {
-	n, err := pageSize(req.GetPageSize())
+	l, err := openEntityList[crm.AccountReader](ctx, s, req, crm.EntityAccount, "accounts", accountFieldNames, accountSchema)
 	if err != nil {
 		return nil, err
 	}
-	after, err := parseUpdatedAfter(req.GetUpdatedAfter())
+	pg, err := l.reader.ListAccounts(ctx, l.schema, l.query)
 	if err != nil {
-		return nil, err
+		return nil, entityErr(err, l.c, crm.EntityAccount, opList, "")
 	}
-	sel, err := parseFields("fields", req.GetFields(), accountFieldNames)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	target, query := "accounts", req.GetUpdatedAfter()
-	pc, err := decodeCursor(req.GetCursor(), c.connID, target, query)
-	if err != nil {
-		return nil, err
-	}
-	r, err := entityCap[crm.AccountReader](c, crm.EntityAccount, opList)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := accountSchema(ctx, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := r.ListAccounts(ctx, sc, crm.EntityQuery{Cursor: pc, PageSize: n, UpdatedAfter: after, IncludeRaw: req.GetIncludeRawData()})
-	if err != nil {
-		return nil, entityErr(err, c, crm.EntityAccount, opList, "")
-	}
-	next := encodeCursor(c.connID, target, query, pg.NextCursor)
+	next := l.next(pg.NextCursor)
 	out := &crmv1.ListAccountsResponse{Items: make([]*crmv1.Account, len(pg.Items)), NextCursor: next, HasNextPage: next != ""}
 	var b builder
-	for i, a := range pg.Items {
-		out.Items[i] = b.account(a, req.GetIncludeRawData())
-		sel.apply(out.Items[i].ProtoReflect())
+	for i, x := range pg.Items {
+		out.Items[i] = b.account(x, req.GetIncludeRawData())
+		l.sel.apply(out.Items[i].ProtoReflect())
 	}
 	return out, nil
 }

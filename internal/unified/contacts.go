@@ -210,47 +210,20 @@ func contactSchema(ctx context.Context, c call, want func(crm.Schema) bool) (crm
 
 // ListContacts implements CrmService.
 func (s *Service) ListContacts(ctx context.Context, req *crmv1.ListContactsRequest) (*crmv1.ListContactsResponse, error) {
-	n, err := pageSize(req.GetPageSize())
+	l, err := openEntityList[crm.ContactReader](ctx, s, req, crm.EntityContact, "contacts", contactFieldNames, contactSchema)
 	if err != nil {
 		return nil, err
 	}
-	after, err := parseUpdatedAfter(req.GetUpdatedAfter())
+	pg, err := l.reader.ListContacts(ctx, l.schema, l.query)
 	if err != nil {
-		return nil, err
+		return nil, entityErr(err, l.c, crm.EntityContact, opList, "")
 	}
-	sel, err := parseFields("fields", req.GetFields(), contactFieldNames)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// The cursor is bound to the filter: a page of another updated_after
-	// is another list.
-	target, query := "contacts", req.GetUpdatedAfter()
-	pc, err := decodeCursor(req.GetCursor(), c.connID, target, query)
-	if err != nil {
-		return nil, err
-	}
-	r, err := entityCap[crm.ContactReader](c, crm.EntityContact, opList)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := contactSchema(ctx, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := r.ListContacts(ctx, sc, crm.EntityQuery{Cursor: pc, PageSize: n, UpdatedAfter: after, IncludeRaw: req.GetIncludeRawData()})
-	if err != nil {
-		return nil, entityErr(err, c, crm.EntityContact, opList, "")
-	}
-	next := encodeCursor(c.connID, target, query, pg.NextCursor)
+	next := l.next(pg.NextCursor)
 	out := &crmv1.ListContactsResponse{Items: make([]*crmv1.Contact, len(pg.Items)), NextCursor: next, HasNextPage: next != ""}
 	var b builder
-	for i, ct := range pg.Items {
-		out.Items[i] = b.contact(ct, req.GetIncludeRawData())
-		sel.apply(out.Items[i].ProtoReflect())
+	for i, x := range pg.Items {
+		out.Items[i] = b.contact(x, req.GetIncludeRawData())
+		l.sel.apply(out.Items[i].ProtoReflect())
 	}
 	return out, nil
 }

@@ -86,45 +86,20 @@ func (s *Service) ListPipelines(ctx context.Context, req *crmv1.ListPipelinesReq
 
 // ListOpportunities implements CrmService.
 func (s *Service) ListOpportunities(ctx context.Context, req *crmv1.ListOpportunitiesRequest) (*crmv1.ListOpportunitiesResponse, error) {
-	n, err := pageSize(req.GetPageSize())
+	l, err := openEntityList[crm.OpportunityReader](ctx, s, req, crm.EntityOpportunity, "opportunities", opportunityFieldNames, opportunitySchema)
 	if err != nil {
 		return nil, err
 	}
-	after, err := parseUpdatedAfter(req.GetUpdatedAfter())
+	pg, err := l.reader.ListOpportunities(ctx, l.schema, l.query)
 	if err != nil {
-		return nil, err
+		return nil, entityErr(err, l.c, crm.EntityOpportunity, opList, "")
 	}
-	sel, err := parseFields("fields", req.GetFields(), opportunityFieldNames)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	target, query := "opportunities", req.GetUpdatedAfter()
-	pc, err := decodeCursor(req.GetCursor(), c.connID, target, query)
-	if err != nil {
-		return nil, err
-	}
-	r, err := entityCap[crm.OpportunityReader](c, crm.EntityOpportunity, opList)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := opportunitySchema(ctx, c, nil)
-	if err != nil {
-		return nil, err
-	}
-	pg, err := r.ListOpportunities(ctx, sc, crm.EntityQuery{Cursor: pc, PageSize: n, UpdatedAfter: after, IncludeRaw: req.GetIncludeRawData()})
-	if err != nil {
-		return nil, entityErr(err, c, crm.EntityOpportunity, opList, "")
-	}
-	next := encodeCursor(c.connID, target, query, pg.NextCursor)
+	next := l.next(pg.NextCursor)
 	out := &crmv1.ListOpportunitiesResponse{Items: make([]*crmv1.Opportunity, len(pg.Items)), NextCursor: next, HasNextPage: next != ""}
 	var b builder
-	for i, o := range pg.Items {
-		out.Items[i] = b.opportunity(o, req.GetIncludeRawData())
-		applyOpportunity(sel, out.Items[i])
+	for i, x := range pg.Items {
+		out.Items[i] = b.opportunity(x, req.GetIncludeRawData())
+		applyOpportunity(l.sel, out.Items[i])
 	}
 	return out, nil
 }
