@@ -101,6 +101,11 @@ func CleanPath(raw string) (string, error) {
 		b.WriteByte('/')
 		b.WriteString(esc)
 	}
+	// The bound holds for the path sent too: percent-encoding can triple
+	// a path's length, and a cleaned path must clean to itself.
+	if b.Len() > MaxPathBytes {
+		return "", fmt.Errorf("is longer than %d bytes once percent-encoded", MaxPathBytes)
+	}
 	return b.String(), nil
 }
 
